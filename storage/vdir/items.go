@@ -1,0 +1,344 @@
+package vdir
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"sync/atomic"
+
+	"github.com/pimsync-go/pimsync/storage"
+)
+
+// MaxItemSize is the largest item file Get reads; bigger files are item errors.
+const MaxItemSize = 64 << 20
+
+// hardLink is os.Link; tests replace it to exercise the fallback for file systems
+// without hard links.
+var hardLink = os.Link
+
+// List implements storage.Storage with a directory scan that stats but never reads item
+// files (storages.md §1.7). Entries whose target cannot be stat'ed (a dangling symlink,
+// a symlink loop, no permission) are listed with etag "", so that the engine treats them
+// as listed but not fetchable rather than deleted. Our temporary files older than 24 h
+// are removed on the way.
+func (s *Storage) List(ctx context.Context, collection string) ([]storage.ItemRef, error) {
+	const op = "list"
+	name, dir, err := s.collectionDir(ctx, op, collection)
+	if err != nil {
+		return nil, err
+	}
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		return nil, s.collectionError(op, name, err)
+	}
+	refs := make([]storage.ItemRef, 0, len(entries))
+	for i, e := range entries {
+		if i%256 == 0 {
+			if err := ctx.Err(); err != nil {
+				return nil, err
+			}
+		}
+		file := e.Name()
+		p := filepath.Join(dir, file)
+		switch {
+		case strings.HasPrefix(file, "."):
+			if isTmpName(file) {
+				removeStaleTmp(p)
+			}
+			continue
+		case !strings.HasSuffix(file, "."+s.ext), e.IsDir(), !s.validName(dir, file):
+			continue
+		}
+		fi, err := os.Stat(p)
+		switch {
+		case err == nil && !fi.Mode().IsRegular():
+			continue // sub-directory, FIFO, socket, device
+		case err == nil:
+			refs = append(refs, storage.ItemRef{Href: name + "/" + file, ETag: etagOf(fi)})
+		case errors.Is(err, fs.ErrNotExist) && e.Type()&fs.ModeSymlink == 0:
+			continue // removed since ReadDir
+		default:
+			refs = append(refs, storage.ItemRef{Href: name + "/" + file})
+		}
+	}
+	return refs, nil
+}
+
+// Get implements storage.Storage. Files are read with bounded concurrency; each one is
+// checked with storage.ParseItem and carries the etag of the file it was read from.
+func (s *Storage) Get(ctx context.Context, collection string, hrefs []string) ([]storage.Fetched, error) {
+	const op = "get"
+	name, _, err := s.existingCollection(ctx, op, collection)
+	if err != nil {
+		return nil, err
+	}
+	var uniq []string
+	seen := make(map[string]bool, len(hrefs))
+	for _, h := range hrefs {
+		if !seen[h] {
+			seen[h] = true
+			uniq = append(uniq, h)
+		}
+	}
+	out := make([]storage.Fetched, len(uniq))
+	workers := s.ReadConcurrency
+	if workers <= 0 {
+		workers = 8
+	}
+	workers = min(workers, len(uniq))
+	var next atomic.Int64
+	var wg sync.WaitGroup
+	for range workers {
+		wg.Go(func() {
+			for ctx.Err() == nil {
+				i := int(next.Add(1) - 1)
+				if i >= len(uniq) {
+					return
+				}
+				out[i] = s.fetch(name, uniq[i])
+			}
+		})
+	}
+	wg.Wait()
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+// fetch reads one item of collection.
+func (s *Storage) fetch(collection, href string) storage.Fetched {
+	const op = "get"
+	f := storage.Fetched{Href: href}
+	coll, file, err := SplitItemHref(href, s.ext)
+	if err == nil && coll != collection {
+		err = fmt.Errorf("%w: item href %q is not in collection %q", storage.ErrInvalidData, href, collection)
+	}
+	if err != nil {
+		f.Err = &storage.Error{Kind: storage.ErrInvalidData, Op: op, Href: href, Err: err}
+		return f
+	}
+	raw, etag, err := s.readItem(filepath.Join(s.root, coll, file))
+	if err != nil {
+		f.Err = fsError(op, href, err)
+		return f
+	}
+	item, err := storage.ParseItem(raw, s.kind)
+	if err != nil {
+		f.Err = &storage.Error{Kind: storage.ErrInvalidData, Op: op, Href: href, Err: err}
+		return f
+	}
+	f.ETag, f.Item = etag, item
+	return f
+}
+
+// readItem reads a regular file (following symlinks) and returns its content and the
+// etag of the open file, taken before reading so that a concurrent in-place edit shows
+// up as a changed etag on the next listing.
+func (s *Storage) readItem(path string) ([]byte, string, error) {
+	s.reads.Add(1)
+	f, err := os.OpenFile(path, openItemFlags, 0) // never blocks on a FIFO
+	if err != nil {
+		return nil, "", err
+	}
+	defer f.Close()
+	fi, err := f.Stat()
+	if err != nil {
+		return nil, "", err
+	}
+	if !fi.Mode().IsRegular() {
+		return nil, "", fmt.Errorf("%s is not a regular file (%v)", path, fi.Mode().Type())
+	}
+	if fi.Size() > MaxItemSize {
+		return nil, "", fmt.Errorf("%s is larger than %d bytes", path, MaxItemSize)
+	}
+	raw, err := io.ReadAll(io.LimitReader(f, MaxItemSize+1))
+	if err != nil {
+		return nil, "", err
+	}
+	if len(raw) > MaxItemSize {
+		return nil, "", fmt.Errorf("%s is larger than %d bytes", path, MaxItemSize)
+	}
+	return raw, etagOf(fi), nil
+}
+
+// Create implements storage.Storage (storages.md §1.3, §1.4): the item is written to a
+// temporary file, fsynced, and hard-linked to the first free name of FileNames, so an
+// existing file is never overwritten. Where hard links are not supported the target is
+// created with O_EXCL instead. The returned etag is that of the file we wrote.
+func (s *Storage) Create(ctx context.Context, collection string, item storage.Item) (href, etag string, err error) {
+	const op = "create"
+	name, dir, err := s.collectionDir(ctx, op, collection)
+	if err != nil {
+		return "", "", err
+	}
+	data := item.Bytes()
+	tmp, tmpTag, err := writeTmp(dir, data, 0o600)
+	if err != nil {
+		return "", "", s.collectionError(op, name, err)
+	}
+	defer os.Remove(tmp)
+	var taken []string
+	for _, file := range FileNames(item, s.ext) {
+		href := name + "/" + file
+		if _, _, err := SplitItemHref(href, s.ext); err != nil { // only a bad fileext gets here
+			return "", "", &storage.Error{Kind: storage.ErrInvalidData, Op: op, Href: href, Err: err}
+		}
+		created, newTag, err := s.link(tmp, filepath.Join(dir, file), data, tmpTag)
+		if err != nil {
+			return "", "", fsError(op, href, err)
+		}
+		if !created {
+			taken = append(taken, file)
+			continue
+		}
+		os.Remove(tmp)
+		if err := s.dirs.sync(dir); err != nil {
+			return "", "", &storage.Error{Op: op, Href: href, Err: err}
+		}
+		return href, newTag, nil
+	}
+	return "", "", &storage.Error{Kind: storage.ErrPrecondition, Op: op, Href: name,
+		Err: fmt.Errorf("%w: file names already taken: %s", storage.ErrPrecondition, strings.Join(taken, ", "))}
+}
+
+// link makes tmp (holding data, with etag tmpTag) appear at path unless path exists. It
+// reports whether it created path, and the etag of the new file.
+func (s *Storage) link(tmp, path string, data []byte, tmpTag string) (created bool, etag string, err error) {
+	defer s.locks.lock(path)()
+	undo := s.own.expect(path, tmpTag)
+	err = hardLink(tmp, path)
+	switch {
+	case err == nil:
+		return true, tmpTag, nil
+	case errors.Is(err, fs.ErrExist):
+		undo()
+		return false, "", nil
+	}
+	undo()
+	// No hard links here (some FUSE and FAT file systems): create exclusively.
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+	if errors.Is(err, fs.ErrExist) {
+		return false, "", nil
+	}
+	if err != nil {
+		return false, "", err
+	}
+	_, err = f.Write(data)
+	if err == nil {
+		err = f.Sync()
+	}
+	var fi fs.FileInfo
+	if err == nil {
+		fi, err = f.Stat()
+	}
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		os.Remove(path)
+		return false, "", err
+	}
+	etag = etagOf(fi)
+	s.own.expect(path, etag)
+	return true, etag, nil
+}
+
+// Update implements storage.Storage: the etag of the current file must equal etag, then
+// the new content replaces it through a temporary file and rename, keeping the old
+// permission bits. An item symlink is replaced by a regular file; its target is left
+// alone.
+func (s *Storage) Update(ctx context.Context, href, etag string, item storage.Item) (string, error) {
+	const op = "update"
+	dir, path, err := s.itemPath(ctx, op, href)
+	if err != nil {
+		return "", err
+	}
+	defer s.locks.lock(path)()
+	cur, perm, exists, err := statItem(path)
+	switch {
+	case err != nil:
+		return "", fsError(op, href, err)
+	case !exists:
+		return "", &storage.Error{Kind: storage.ErrNotFound, Op: op, Href: href, Err: errors.New("item no longer exists")}
+	case cur != etag:
+		return "", changedError(op, href)
+	}
+	tmp, newTag, err := writeTmp(dir, item.Bytes(), perm)
+	if err != nil {
+		return "", fsError(op, href, err)
+	}
+	undo := s.own.expect(path, newTag)
+	if err := os.Rename(tmp, path); err != nil {
+		undo()
+		os.Remove(tmp)
+		return "", fsError(op, href, err)
+	}
+	if err := s.dirs.sync(dir); err != nil {
+		return "", &storage.Error{Op: op, Href: href, Err: err}
+	}
+	return newTag, nil
+}
+
+// Delete implements storage.Storage: the etag of the current file must equal etag, then
+// the file (or the symlink, never its target) is removed. A missing item is success.
+func (s *Storage) Delete(ctx context.Context, href, etag string) error {
+	const op = "delete"
+	dir, path, err := s.itemPath(ctx, op, href)
+	if err != nil {
+		return err
+	}
+	defer s.locks.lock(path)()
+	cur, _, exists, err := statItem(path)
+	switch {
+	case err != nil:
+		return fsError(op, href, err)
+	case !exists:
+		return nil
+	case cur != etag:
+		return changedError(op, href)
+	}
+	undo := s.own.expect(path, "")
+	if err := os.Remove(path); err != nil {
+		undo()
+		if errors.Is(err, fs.ErrNotExist) {
+			return nil
+		}
+		return fsError(op, href, err)
+	}
+	if err := s.dirs.sync(dir); err != nil {
+		return &storage.Error{Op: op, Href: href, Err: err}
+	}
+	return nil
+}
+
+// statItem returns the etag and permission bits of the item file at path, following
+// symlinks. A symlink whose target cannot be stat'ed (dangling, a loop) exists with etag
+// "" and permission 0600. Anything but a regular file is an error.
+func statItem(path string) (etag string, perm fs.FileMode, exists bool, err error) {
+	fi, err := os.Stat(path)
+	if err == nil {
+		if !fi.Mode().IsRegular() {
+			return "", 0, true, fmt.Errorf("%w: %s is not a regular file", storage.ErrInvalidData, path)
+		}
+		return etagOf(fi), fi.Mode().Perm(), true, nil
+	}
+	lfi, lerr := os.Lstat(path)
+	switch {
+	case errors.Is(lerr, fs.ErrNotExist):
+		return "", 0, false, nil
+	case lerr == nil && lfi.Mode()&fs.ModeSymlink != 0:
+		return "", 0o600, true, nil
+	}
+	return "", 0, false, err
+}
+
+func changedError(op, href string) error {
+	return &storage.Error{Kind: storage.ErrPrecondition, Op: op, Href: href, Err: errors.New("item changed since it was listed")}
+}

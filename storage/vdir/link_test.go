@@ -1,0 +1,50 @@
+package vdir
+
+import (
+	"errors"
+	"os"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+
+	"github.com/pimsync-go/pimsync/storage"
+)
+
+// TestCreateWithoutHardLinks runs Create where link(2) fails as on FAT or some FUSE
+// file systems: the O_EXCL fallback must keep the never-overwrite guarantee.
+func TestCreateWithoutHardLinks(t *testing.T) {
+	hardLink = func(oldname, newname string) error {
+		return &os.LinkError{Op: "link", Old: oldname, New: newname, Err: syscall.EPERM}
+	}
+	t.Cleanup(func() { hardLink = os.Link })
+	root := t.TempDir()
+	must(t, os.Mkdir(filepath.Join(root, "c"), 0o700))
+	s := New(root, storage.Calendars, "ics")
+	ctx := t.Context()
+	it := testItem("nolink", "x")
+	h1, e1, err := s.Create(ctx, "c", it)
+	if err != nil || h1 != "c/nolink.ics" {
+		t.Fatalf("Create = %q, %v", h1, err)
+	}
+	refs, err := s.List(ctx, "c")
+	if err != nil || len(refs) != 1 || refs[0].ETag != e1 {
+		t.Fatalf("List = %v, %v; Create etag %q", refs, err, e1)
+	}
+	h2, _, err := s.Create(ctx, "c", it)
+	if err != nil || h2 != "c/"+it.Hash()+".ics" {
+		t.Fatalf("second Create = %q, %v; want the hash name", h2, err)
+	}
+	if _, _, err := s.Create(ctx, "c", it); !errors.Is(err, storage.ErrPrecondition) {
+		t.Fatalf("third Create: %v, want ErrPrecondition", err)
+	}
+	entries, _ := os.ReadDir(filepath.Join(root, "c"))
+	for _, e := range entries {
+		if strings.HasPrefix(e.Name(), ".") {
+			t.Errorf("left behind: %s", e.Name())
+		}
+	}
+	if b, _ := os.ReadFile(filepath.Join(root, h1)); string(b) != it.Text() {
+		t.Fatalf("content = %q", b)
+	}
+}
