@@ -48,11 +48,11 @@ func (r readOnly) ListSince(ctx context.Context, coll string, saved Token) (List
 // HasProperties forwards to the wrapped storage.
 func (r readOnly) HasProperties() bool { return HasProperties(r.Storage) }
 
-// Watch forwards to the wrapped storage when it is a Watcher.
+// Watch forwards to the wrapped storage when it is a Watcher; otherwise it fails at
+// once with ErrUnsupported so that callers poll instead.
 func (r readOnly) Watch(ctx context.Context, notify func()) error {
 	if w, ok := r.Storage.(Watcher); ok {
 		return w.Watch(ctx, notify)
 	}
-	<-ctx.Done()
-	return nil
+	return &Error{Kind: ErrUnsupported, Op: "watch"}
 }

@@ -11,7 +11,12 @@ package storage
 
 import (
 	"context"
+	"log/slog"
 )
+
+// LevelTrace is the log level below debug (`-v trace`); trace logs may contain item
+// data and secrets.
+const LevelTrace = slog.LevelDebug - 4
 
 // Kind says what a storage holds.
 type Kind int

@@ -22,6 +22,10 @@ const MaxItemSize = 64 << 20
 // without hard links.
 var hardLink = os.Link
 
+// openItem is os.OpenFile; tests replace it where the OS cannot produce an error (a
+// permission error when the tests run as root).
+var openItem = os.OpenFile
+
 // List implements storage.Storage with a directory scan that stats but never reads item
 // files (storages.md §1.7). Entries whose target cannot be stat'ed (a dangling symlink,
 // a symlink loop, no permission) are listed with etag "", so that the engine treats them
@@ -129,6 +133,7 @@ func (s *Storage) fetch(collection, href string) storage.Fetched {
 		f.Err = fsError(op, href, err)
 		return f
 	}
+	s.logger().Log(context.Background(), storage.LevelTrace, "read item", "href", href, "bytes", len(raw))
 	item, err := storage.ParseItem(raw, s.kind)
 	if err != nil {
 		f.Err = &storage.Error{Kind: storage.ErrInvalidData, Op: op, Href: href, Err: err}
@@ -143,7 +148,7 @@ func (s *Storage) fetch(collection, href string) storage.Fetched {
 // up as a changed etag on the next listing.
 func (s *Storage) readItem(path string) ([]byte, string, error) {
 	s.reads.Add(1)
-	f, err := os.OpenFile(path, openItemFlags, 0) // never blocks on a FIFO
+	f, err := openItem(path, openItemFlags, 0) // never blocks on a FIFO
 	if err != nil {
 		return nil, "", err
 	}

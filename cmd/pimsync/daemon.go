@@ -1,0 +1,94 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"strconv"
+	"syscall"
+	"time"
+
+	"github.com/pimsync-go/pimsync/engine"
+)
+
+const daemonUsage = "pimsync daemon [-r FD] [PAIR...]"
+
+func init() { extraCommands["daemon"] = (*app).cmdDaemon }
+
+func (a *app) cmdDaemon(args []string) error {
+	fs := a.newFlags("daemon", daemonUsage)
+	readyFD := fs.String("r", "", "file descriptor for the readiness notification")
+	if err := a.parseFlags(fs, daemonUsage, args); err != nil {
+		return err
+	}
+	var fd int
+	if *readyFD != "" {
+		n, err := strconv.Atoi(*readyFD)
+		if err != nil || n < 0 {
+			return usagef("-r needs a file descriptor number, not %q", *readyFD)
+		}
+		if n <= 2 {
+			return usagef("-r %d: file descriptors 0, 1 and 2 are stdin, stdout and stderr; use 3 or higher", n)
+		}
+		fd = n
+	}
+	ws, err := a.open(fs.Args())
+	if err != nil {
+		return err
+	}
+	if err := checkWritableDir(ws.statusDir); err != nil {
+		return err
+	}
+	if fd > 0 {
+		if err := notifyReady(fd); err != nil {
+			return err
+		}
+	}
+	ws.log.Info(fmt.Sprintf("daemon ready; syncing %d pairs", len(ws.pairs)))
+	d := &engine.Daemon{
+		Engine: ws.engine(nil),
+		Pairs:  ws.enginePairs(),
+		Interval: func(p *engine.Pair, s engine.Side) time.Duration {
+			name := p.NameA
+			if s == engine.B {
+				name = p.NameB
+			}
+			return time.Duration(ws.cfg.Storages[name].Interval) * time.Second
+		},
+	}
+	if err := d.Run(a.ctx); err != nil {
+		return err
+	}
+	ws.log.Info("daemon stopped")
+	return nil
+}
+
+// checkWritableDir makes sure the status directory can be created and written.
+func checkWritableDir(dir string) error {
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return fmt.Errorf("status_path %s: %w", dir, err)
+	}
+	f, err := os.CreateTemp(dir, ".pimsync-check-*")
+	if err != nil {
+		return fmt.Errorf("status_path %s is not writable: %w", dir, err)
+	}
+	name := f.Name()
+	f.Close()
+	return os.Remove(name)
+}
+
+// notifyReady writes READY=1\n to fd and closes it (s6, dinit and systemd convention).
+func notifyReady(fd int) error {
+	f := os.NewFile(uintptr(fd), "ready-fd")
+	if f == nil {
+		return fmt.Errorf("-r %d: not an open file descriptor", fd)
+	}
+	defer f.Close()
+	if _, err := f.Write([]byte("READY=1\n")); err != nil {
+		if errors.Is(err, os.ErrClosed) || errors.Is(err, syscall.EBADF) {
+			return fmt.Errorf("-r %d: not an open file descriptor", fd)
+		}
+		return fmt.Errorf("-r %d: cannot write the readiness notification: %w", fd, err)
+	}
+	return nil
+}

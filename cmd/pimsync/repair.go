@@ -1,0 +1,62 @@
+package main
+
+import (
+	"fmt"
+
+	"github.com/pimsync-go/pimsync/engine"
+)
+
+const repairUsage = "pimsync repair [-n] STORAGE..."
+
+func init() { extraCommands["repair"] = (*app).cmdRepair }
+
+// cmdRepair adds missing UIDs to the items of the named storages. Storages must be
+// named explicitly: repairing both sides of a pair is discouraged (pimsync(1)).
+func (a *app) cmdRepair(args []string) error {
+	fs := a.newFlags("repair", repairUsage)
+	dry := fs.Bool("n", false, "report what would be repaired, write nothing")
+	if err := a.parseFlags(fs, repairUsage, args); err != nil {
+		return err
+	}
+	if fs.NArg() == 0 {
+		return usagef("repair needs the names of the storages to repair\nusage: %s", repairUsage)
+	}
+	ws, err := a.openStorages(fs.Args())
+	if err != nil {
+		return err
+	}
+	failed := 0
+	for _, name := range fs.Args() {
+		st := ws.storages[name]
+		repaired := 0
+		err := engine.Repair(a.ctx, st, *dry, func(r engine.RepairResult) {
+			switch r.Outcome {
+			case engine.Repaired:
+				repaired++
+				verb := "added"
+				if *dry {
+					verb = "would add"
+				}
+				fmt.Fprintf(a.stdout, "%s: %s: %s UID %s\n", name, r.Href, verb, r.UID)
+			case engine.Unrepairable:
+				failed++
+				fmt.Fprintf(a.stderr, "error: %s: %s: cannot be repaired: %v\n", name, r.Href, r.Err)
+			case engine.RepairFailed:
+				failed++
+				fmt.Fprintf(a.stderr, "error: %s: %s: writing the repaired item failed: %v\n", name, r.Href, r.Err)
+			}
+		})
+		if err != nil {
+			failed++
+			fmt.Fprintf(a.stderr, "error: storage %s: %v\n", name, err)
+			continue
+		}
+		if repaired == 0 {
+			fmt.Fprintf(a.stdout, "%s: nothing to repair\n", name)
+		}
+	}
+	if failed > 0 {
+		return exitCodeError{code: exitError}
+	}
+	return nil
+}

@@ -1,0 +1,154 @@
+package main
+
+import (
+	"fmt"
+	"io"
+	"sync"
+	"time"
+
+	"github.com/pimsync-go/pimsync/engine"
+)
+
+const syncUsage = "pimsync sync [-n] [PAIR...]"
+
+func (a *app) cmdSync(args []string) error {
+	fs := a.newFlags("sync", syncUsage)
+	dry := fs.Bool("n", false, "dry run: print the plan, write nothing")
+	if err := a.parseFlags(fs, syncUsage, args); err != nil {
+		return err
+	}
+	ws, err := a.open(fs.Args())
+	if err != nil {
+		return err
+	}
+	pairs := ws.enginePairs()
+	if *dry {
+		eng := ws.engine(nil)
+		plans := eng.Plan(a.ctx, pairs)
+		if err := engine.WritePlan(a.stdout, plans); err != nil {
+			return err
+		}
+		return exitCodeError{code: planExitStatus(plans)}
+	}
+	prog := newProgress(a.stderr, a.isTerminal(a.stderr))
+	out := &syncOutput{stdout: a.stdout, stderr: a.stderr, progress: prog}
+	eng := ws.engine(out)
+	eng.LockTimeout = 60 * time.Second
+	results := eng.Sync(a.ctx, pairs)
+	prog.clear()
+	code := engine.ExitStatus(results)
+	if a.ctx.Err() != nil {
+		return exitCodeError{code: exitError, err: fmt.Errorf("interrupted; the next sync continues where this one stopped")}
+	}
+	return exitCodeError{code: code}
+}
+
+// planExitStatus maps a dry-run plan to the exit status the real sync would have.
+func planExitStatus(plans []*engine.PairPlan) int {
+	code := exitOK
+	for _, p := range plans {
+		if p.Err != nil {
+			return exitError
+		}
+		for _, m := range p.Mappings {
+			if m.ReasonIsError || len(m.Unfetchable) > 0 {
+				return exitError
+			}
+			for _, it := range m.Items {
+				if it.Verb == engine.VerbConflict {
+					code = exitConflict
+				}
+			}
+			for _, pr := range m.Props {
+				if pr.Verb == engine.VerbConflict {
+					code = exitConflict
+				}
+			}
+		}
+	}
+	return code
+}
+
+// syncOutput turns engine events into the sync command's output: a summary line per
+// changed collection on stdout, errors on stderr, live progress on a terminal.
+type syncOutput struct {
+	mu       sync.Mutex
+	stdout   io.Writer
+	stderr   io.Writer
+	progress *progress
+}
+
+func (o *syncOutput) Event(ev engine.Event) {
+	switch e := ev.(type) {
+	case engine.ActionStarted:
+		o.progress.item(e.Pair, e.Mapping, e.Action)
+	case engine.ActionFinished:
+		o.progress.step(e.Pair, e.Mapping, e.Done, e.Total)
+	case engine.PairFinished:
+		o.mu.Lock()
+		defer o.mu.Unlock()
+		o.progress.clear()
+		r := e.Result
+		for _, err := range r.Errors() {
+			fmt.Fprintf(o.stderr, "error: %v\n", err)
+		}
+		for _, m := range r.Mappings {
+			if line := m.Summary(r.Pair); line != "" {
+				fmt.Fprintln(o.stdout, line)
+			}
+		}
+	}
+}
+
+// progress draws one status line on a terminal, at most ten times a second.
+type progress struct {
+	mu      sync.Mutex
+	w       io.Writer
+	enabled bool
+	last    time.Time
+	shown   bool
+	current string
+}
+
+func newProgress(w io.Writer, enabled bool) *progress {
+	return &progress{w: w, enabled: enabled}
+}
+
+func (p *progress) item(pair, mapping string, a *engine.ItemAction) {
+	if !p.enabled {
+		return
+	}
+	p.mu.Lock()
+	p.current = fmt.Sprintf("%s %s", a.Label(), a.Ident)
+	p.mu.Unlock()
+}
+
+func (p *progress) step(pair, mapping string, done, total int) {
+	if !p.enabled || total < 20 {
+		return
+	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if time.Since(p.last) < 100*time.Millisecond && done != total {
+		return
+	}
+	p.last = time.Now()
+	line := fmt.Sprintf("%s/%s: %d/%d %s", pair, mapping, done, total, p.current)
+	if len(line) > 78 {
+		line = line[:77] + "…"
+	}
+	fmt.Fprintf(p.w, "\r\x1b[K%s", line)
+	p.shown = true
+}
+
+func (p *progress) clear() {
+	if p == nil || !p.enabled {
+		return
+	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.shown {
+		fmt.Fprint(p.w, "\r\x1b[K")
+		p.shown = false
+	}
+}

@@ -1,0 +1,158 @@
+package engine
+
+import (
+	"fmt"
+)
+
+// Reporter receives progress events. Event may be called from several goroutines at
+// once; implementations must be safe for that and must not block for long.
+type Reporter interface {
+	Event(Event)
+}
+
+// ReporterFunc adapts a function to Reporter.
+type ReporterFunc func(Event)
+
+// Event implements Reporter.
+func (f ReporterFunc) Event(e Event) { f(e) }
+
+// Event is one of the event types below.
+type Event interface{ event() }
+
+// PairStarted: a pair's sync begins.
+type PairStarted struct{ Pair string }
+
+// Waiting: another process holds the pair lock.
+type Waiting struct{ Pair string }
+
+// Planned: the plan of a pair is ready (execution follows unless it has an error).
+type Planned struct{ Plan *PairPlan }
+
+// ActionStarted: a storage write is about to start.
+type ActionStarted struct {
+	Pair, Mapping string
+	Action        *ItemAction
+}
+
+// ActionFinished: one item action finished (Err nil on success).
+type ActionFinished struct {
+	Pair, Mapping string
+	Action        *ItemAction
+	Err           error
+	// Done and Total count the item actions of the mapping that write to a storage
+	// or the status.
+	Done, Total int
+}
+
+// MappingFinished: all actions of one collection mapping are done.
+type MappingFinished struct {
+	Pair   string
+	Result *MappingResult
+}
+
+// PairFinished: a pair is done (Result.Err set if it failed as a whole).
+type PairFinished struct{ Result *PairResult }
+
+func (PairStarted) event()     {}
+func (Waiting) event()         {}
+func (Planned) event()         {}
+func (ActionStarted) event()   {}
+func (ActionFinished) event()  {}
+func (MappingFinished) event() {}
+func (PairFinished) event()    {}
+
+// Counts are the writes done on one side.
+type Counts struct{ Created, Updated, Deleted int }
+
+func (c Counts) add(o Counts) Counts {
+	return Counts{c.Created + o.Created, c.Updated + o.Updated, c.Deleted + o.Deleted}
+}
+
+// Total is the number of writes.
+func (c Counts) Total() int { return c.Created + c.Updated + c.Deleted }
+
+// MappingResult is what happened to one collection mapping.
+type MappingResult struct {
+	Alias     string
+	HrefA     string
+	HrefB     string
+	Counts    [2]Counts // by Side
+	Conflicts int       // item and property conflicts left
+	// ConflictItems are the item conflicts left (a subset of Conflicts).
+	ConflictItems []*ItemAction
+	Skipped   int       // read-only skips
+	Errors    []error
+	// Changed reports whether anything was written to a storage (or a collection
+	// created or deleted).
+	Changed bool
+}
+
+// PairResult is what happened to one pair.
+type PairResult struct {
+	Pair     string
+	Err      error // the pair failed as a whole
+	Mappings []*MappingResult
+}
+
+// Errors returns every error of the pair (pair-level first).
+func (r *PairResult) Errors() []error {
+	var out []error
+	if r.Err != nil {
+		out = append(out, r.Err)
+	}
+	for _, m := range r.Mappings {
+		out = append(out, m.Errors...)
+	}
+	return out
+}
+
+// Conflicts returns the number of conflicts left.
+func (r *PairResult) Conflicts() int {
+	n := 0
+	for _, m := range r.Mappings {
+		n += m.Conflicts
+	}
+	return n
+}
+
+// ExitStatus implements DECISIONS.md §6 over several pairs: 1 for any error, else 3 for
+// any conflict left, else 0.
+func ExitStatus(results []*PairResult) int {
+	code := 0
+	for _, r := range results {
+		if len(r.Errors()) > 0 {
+			return 1
+		}
+		if r.Conflicts() > 0 {
+			code = 3
+		}
+	}
+	return code
+}
+
+// StatusError is a failure of the status database (cannot open, migrate or write it,
+// or a compare-and-swap found the status changed underneath). It stops the pair's run,
+// and the daemon stops that pair's task (sync.md §15.4).
+type StatusError struct{ Err error }
+
+func (e *StatusError) Error() string { return e.Err.Error() }
+func (e *StatusError) Unwrap() error { return e.Err }
+
+// ItemError describes a failed item action: "pair/alias: <verb> <ident> on <side>:
+// <reason>" (sync.md §13.1).
+type ItemError struct {
+	Pair, Alias string
+	Action      *ItemAction
+	Err         error
+}
+
+func (e *ItemError) Error() string {
+	a := e.Action
+	switch a.Verb {
+	case VerbRecord, VerbForget:
+		return fmt.Sprintf("%s/%s: %s %s: %v", e.Pair, e.Alias, a.Verb, a.Ident, e.Err)
+	}
+	return fmt.Sprintf("%s/%s: %s %s on %s: %v", e.Pair, e.Alias, a.Verb, a.Ident, a.Target, e.Err)
+}
+
+func (e *ItemError) Unwrap() error { return e.Err }

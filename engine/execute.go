@@ -1,0 +1,568 @@
+package engine
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+	"time"
+
+	"github.com/pimsync-go/pimsync/status"
+	"github.com/pimsync-go/pimsync/storage"
+)
+
+// writeGrace is how long writes already in flight may take to finish after the run is
+// cancelled (sync.md §15.4).
+const writeGrace = 10 * time.Second
+
+// errFatal marks a status failure that stops the whole pair (sync.md §13.2).
+type errFatal struct{ err error }
+
+func (e errFatal) Error() string { return e.err.Error() }
+func (e errFatal) Unwrap() error { return e.err }
+
+// execute performs a pair's plan (sync.md §4 step 7).
+func (e *Engine) execute(ctx context.Context, plan *PairPlan, db *status.DB, res *PairResult) {
+	p := plan.Pair
+	if len(plan.Stale) > 0 {
+		err := db.Update(func(tx *status.Tx) error {
+			for _, m := range plan.Stale {
+				if err := tx.ForgetMapping(m.UID); err != nil {
+					return err
+				}
+			}
+			return nil
+		})
+		if err != nil {
+			res.Err = &StatusError{fmt.Errorf("pair %s: forgetting stale mappings: %w", p.Name, err)}
+			return
+		}
+	}
+	for _, m := range plan.Mappings {
+		if ctx.Err() != nil {
+			break
+		}
+		x := &mappingExec{e: e, pair: p, m: m, db: db, res: &MappingResult{Alias: m.Alias, HrefA: m.HrefA, HrefB: m.HrefB}}
+		err := x.run(ctx)
+		res.Mappings = append(res.Mappings, x.res)
+		e.report(MappingFinished{Pair: p.Name, Result: x.res})
+		if err != nil {
+			res.Err = &StatusError{fmt.Errorf("pair %s: %w", p.Name, err)}
+			return
+		}
+	}
+}
+
+// mappingExec executes one mapping's plan.
+type mappingExec struct {
+	e    *Engine
+	pair *Pair
+	m    *MappingPlan
+	db   *status.DB
+	res  *MappingResult
+
+	// cur is the mapping's status as it is after the writes so far.
+	cur      map[string]status.Row
+	leftover bool // an error, conflict, skip or guard: tokens must not be saved
+	w        *statusWriter
+	done     int
+	total    int
+}
+
+func (x *mappingExec) href(s Side) string {
+	if s == A {
+		return x.m.HrefA
+	}
+	return x.m.HrefB
+}
+
+func (x *mappingExec) fail(err error) {
+	x.res.Errors = append(x.res.Errors, err)
+	x.leftover = true
+}
+
+func (x *mappingExec) collErr(format string, args ...any) {
+	x.fail(fmt.Errorf("%s/%s: %s", x.pair.Name, x.m.Alias, fmt.Sprintf(format, args...)))
+}
+
+// run executes the mapping. A returned error is fatal for the pair.
+func (x *mappingExec) run(ctx context.Context) error {
+	m, st := x.m, x.pair.storages()
+	for _, u := range m.Unfetchable {
+		x.collErr("cannot read %s on %s (storage %s): %v", u.Href, u.Side, x.pair.names()[u.Side], u.Err)
+	}
+	switch m.Action {
+	case CollSkipped, CollProtected, CollRefused:
+		if m.Action == CollProtected {
+			x.collErr("%s; nothing was changed. If the emptying is intended, set `on_empty sync` in pair %s; to start over, delete %s",
+				m.Reason, x.pair.Name, x.e.statusPath(x.pair.Name))
+		} else if m.ReasonIsError {
+			x.collErr("%s", m.Reason)
+		} else {
+			x.e.log().Info(fmt.Sprintf("%s/%s: %s", x.pair.Name, m.Alias, m.Reason))
+		}
+		return nil
+	case CollCreateA, CollCreateB, CollCreateAB:
+		for _, s := range []Side{A, B} {
+			if m.Action == CollCreateAB || (m.Action == CollCreateA) == (s == A) {
+				if err := st[s].CreateCollection(ctx, x.href(s)); err != nil {
+					x.collErr("creating collection %s on %s (storage %s): %v", x.href(s), s, x.pair.names()[s], err)
+					return nil
+				}
+				x.res.Changed = true
+			}
+		}
+	}
+	x.w = &statusWriter{db: x.db, durable: durables(st)}
+	defer x.w.close()
+	if m.MappingUID == 0 {
+		err := x.w.do(func(tx *status.Tx) error {
+			uid, err := tx.AddMapping(m.HrefA, m.HrefB)
+			m.MappingUID = uid
+			return err
+		})
+		if err != nil {
+			return err
+		}
+	}
+	x.cur = make(map[string]status.Row, len(m.rows))
+	for _, r := range m.rows {
+		x.cur[r.Ident] = r
+	}
+	if err := x.items(ctx); err != nil {
+		return err
+	}
+	if err := x.props(ctx); err != nil {
+		return err
+	}
+	if m.ReasonIsError {
+		x.collErr("%s", m.Reason)
+	}
+	if err := x.deleteCollection(ctx); err != nil {
+		return err
+	}
+	if err := x.tokens(); err != nil {
+		return err
+	}
+	return x.w.commit()
+}
+
+func durables(st [2]storage.Storage) []storage.Durable {
+	var out []storage.Durable
+	for _, s := range st {
+		if d, ok := s.(storage.Durable); ok {
+			out = append(out, d)
+		}
+	}
+	return out
+}
+
+// items runs the item actions: first deletes and forgets (so an href given up is free
+// for the unique status index, sync.md §3.5), then everything else.
+func (x *mappingExec) items(ctx context.Context) error {
+	var first, second []*ItemAction
+	for _, a := range x.m.Items {
+		switch {
+		case a.Verb == VerbConflict:
+			x.res.Conflicts++
+			x.res.ConflictItems = append(x.res.ConflictItems, a)
+			x.leftover = true
+			if a.Warning != "" {
+				x.e.log().Warn(fmt.Sprintf("%s/%s: %s: %s", x.pair.Name, x.m.Alias, a.Ident, a.Warning))
+			}
+		case a.Skip != "":
+			x.res.Skipped++
+			x.leftover = true
+			x.e.log().Info(fmt.Sprintf("%s/%s: skip (%s) %s %s", x.pair.Name, x.m.Alias, a.Skip, a.Verb, a.Ident))
+		case a.Verb == VerbDelete || a.Verb == VerbForget:
+			first = append(first, a)
+		default:
+			second = append(second, a)
+		}
+	}
+	x.total = len(first) + len(second)
+	if err := x.runActions(ctx, first); err != nil {
+		return err
+	}
+	if err := x.loadSources(ctx, second); err != nil {
+		return err
+	}
+	return x.runActions(ctx, second)
+}
+
+// loadSources fetches the bodies of items to copy that planning knew only from the
+// status (token fast path, one_way reverts). A body whose hash is no longer the planned
+// one means the item changed meanwhile: that action fails and is retried next run.
+func (x *mappingExec) loadSources(ctx context.Context, acts []*ItemAction) error {
+	need := map[Side][]string{}
+	for _, a := range acts {
+		if a.Verb.writes() && a.Source().Item == nil {
+			src := a.Target.Other()
+			need[src] = append(need[src], a.Source().Href)
+		}
+	}
+	got := map[Side]map[string]storage.Fetched{}
+	st := x.pair.storages()
+	for s, hrefs := range need {
+		fs, err := st[s].Get(ctx, x.href(s), hrefs)
+		got[s] = map[string]storage.Fetched{}
+		if err != nil {
+			for _, h := range hrefs {
+				got[s][h] = storage.Fetched{Href: h, Err: err}
+			}
+			continue
+		}
+		for _, f := range fs {
+			got[s][f.Href] = f
+		}
+	}
+	for _, a := range acts {
+		src := a.Source()
+		if !a.Verb.writes() || src.Item != nil {
+			continue
+		}
+		f, ok := got[a.Target.Other()][src.Href]
+		switch {
+		case !ok:
+			f.Err = errors.New("the storage did not return it")
+		case f.Err == nil && f.Item.Hash() != src.Hash:
+			f.Err = fmt.Errorf("%s changed since it was listed", src.Href)
+		}
+		if f.Err != nil {
+			a.Skip = "failed" // excluded from execution below
+			x.fail(&ItemError{Pair: x.pair.Name, Alias: x.m.Alias, Action: a, Err: fmt.Errorf("reading %s: %w", src.Href, f.Err)})
+			continue
+		}
+		item := f.Item
+		src.Item = &item
+	}
+	return nil
+}
+
+type actionResult struct {
+	a   *ItemAction
+	row status.Row
+	err error
+}
+
+// runActions performs actions with bounded concurrency and records each success in the
+// status as it arrives.
+func (x *mappingExec) runActions(ctx context.Context, acts []*ItemAction) error {
+	workers := x.e.Workers
+	if workers <= 0 {
+		workers = 8
+	}
+	jobs := make(chan *ItemAction)
+	results := make(chan actionResult)
+	wctx, cancel := graceContext(ctx, writeGrace)
+	defer cancel()
+	var wg sync.WaitGroup
+	for range workers {
+		wg.Go(func() {
+			for a := range jobs {
+				row, err := x.perform(wctx, a)
+				results <- actionResult{a, row, err}
+			}
+		})
+	}
+	go func() {
+		defer close(jobs)
+		for _, a := range acts {
+			if a.Skip != "" {
+				continue
+			}
+			if ctx.Err() != nil {
+				return
+			}
+			select {
+			case jobs <- a:
+			case <-ctx.Done():
+				return
+			}
+		}
+	}()
+	go func() { wg.Wait(); close(results) }()
+	var fatal error
+	for r := range results {
+		if fatal != nil {
+			continue // drain
+		}
+		if err := x.record(r); err != nil {
+			fatal = err
+		}
+	}
+	return fatal
+}
+
+// perform does the storage write of one action and returns the status row to record.
+func (x *mappingExec) perform(ctx context.Context, a *ItemAction) (status.Row, error) {
+	row := status.Row{Ident: a.Ident}
+	if !a.Verb.writes() {
+		if a.Verb == VerbRecord {
+			row.Hash = a.A.Hash
+			row.HrefA, row.ETagA, row.HrefB, row.ETagB = a.A.Href, a.A.ETag, a.B.Href, a.B.ETag
+		}
+		return row, nil
+	}
+	x.e.report(ActionStarted{Pair: x.pair.Name, Mapping: x.m.Alias, Action: a})
+	st := x.pair.storages()[a.Target]
+	var href, etag string
+	var err error
+	switch a.Verb {
+	case VerbCreate:
+		href, etag, err = st.Create(ctx, x.href(a.Target), *a.Source().Item)
+	case VerbUpdate:
+		t := a.TargetItem()
+		href = t.Href
+		etag, err = st.Update(ctx, t.Href, t.ETag, *a.Source().Item)
+	case VerbDelete:
+		t := a.TargetItem()
+		err = st.Delete(ctx, t.Href, t.ETag)
+		return row, err
+	}
+	if err != nil {
+		return row, err
+	}
+	src := a.Source()
+	row.Hash = src.Item.Hash()
+	if a.Target == A {
+		row.HrefA, row.ETagA, row.HrefB, row.ETagB = href, etag, src.Href, src.ETag
+	} else {
+		row.HrefA, row.ETagA, row.HrefB, row.ETagB = src.Href, src.ETag, href, etag
+	}
+	return row, nil
+}
+
+// record writes the status change of one finished action and reports it.
+func (x *mappingExec) record(r actionResult) error {
+	a := r.a
+	x.done++
+	ev := ActionFinished{Pair: x.pair.Name, Mapping: x.m.Alias, Action: a, Err: r.err, Done: x.done, Total: x.total}
+	if r.err != nil {
+		ev.Err = &ItemError{Pair: x.pair.Name, Alias: x.m.Alias, Action: a, Err: r.err}
+		x.fail(ev.Err)
+		x.e.report(ev)
+		return nil
+	}
+	if a.Warning != "" {
+		x.e.log().Warn(fmt.Sprintf("%s/%s: %s: %s", x.pair.Name, x.m.Alias, a.Ident, a.Warning))
+	}
+	uid := x.m.MappingUID
+	err := x.w.do(func(tx *status.Tx) error {
+		switch {
+		case a.Verb == VerbForget || a.Verb == VerbDelete:
+			if a.Status == nil {
+				return nil
+			}
+			delete(x.cur, a.Ident)
+			return tx.Delete(uid, a.Ident)
+		case a.Status != nil:
+			x.cur[a.Ident] = r.row
+			return tx.Update(uid, *a.Status, r.row)
+		default:
+			x.cur[a.Ident] = r.row
+			return tx.Insert(uid, r.row)
+		}
+	})
+	if err != nil {
+		ev.Err = err
+		x.e.report(ev)
+		return err
+	}
+	if a.Verb.writes() {
+		c := &x.res.Counts[a.Target]
+		switch a.Verb {
+		case VerbCreate:
+			c.Created++
+		case VerbUpdate:
+			c.Updated++
+		case VerbDelete:
+			c.Deleted++
+		}
+		x.res.Changed = true
+	}
+	x.e.report(ev)
+	return nil
+}
+
+// props runs the property actions (sync.md §12).
+func (x *mappingExec) props(ctx context.Context) error {
+	st := x.pair.storages()
+	m := x.m
+	for _, p := range m.Props {
+		if p.Pending() {
+			x.leftover = true
+			if p.Verb == VerbConflict {
+				x.res.Conflicts++
+			} else {
+				x.res.Skipped++
+			}
+			continue
+		}
+		if ctx.Err() != nil {
+			x.leftover = true
+			return nil
+		}
+		var err error
+		switch p.Verb {
+		case VerbUpdate:
+			err = st[p.Target].SetProperty(ctx, x.href(p.Target), p.Name, p.Value())
+		case VerbDelete:
+			err = st[p.Target].DeleteProperty(ctx, x.href(p.Target), p.Name)
+		}
+		if err != nil {
+			x.collErr("property %s: %s on %s: %v", p.Name, propVerb(p), p.Target, err)
+			continue
+		}
+		if p.Verb == VerbUpdate || p.Verb == VerbDelete {
+			x.res.Changed = true
+		}
+		err = x.w.do(func(tx *status.Tx) error {
+			switch p.Verb {
+			case VerbRecord:
+				return tx.SetProperty(m.MappingUID, m.HrefA, m.HrefB, p.Name, p.A)
+			case VerbUpdate:
+				return tx.SetProperty(m.MappingUID, m.HrefA, m.HrefB, p.Name, p.Value())
+			}
+			return tx.DeleteProperty(m.MappingUID, m.HrefA, m.HrefB, p.Name)
+		})
+		if err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func propVerb(p *PropAction) string {
+	if p.Verb == VerbDelete {
+		return "delete"
+	}
+	return "write"
+}
+
+// deleteCollection removes the surviving collection of a mapping whose other side was
+// deleted, once the item actions have emptied it (sync.md §5.3).
+func (x *mappingExec) deleteCollection(ctx context.Context) error {
+	var s Side
+	switch x.m.Action {
+	case CollDeleteA:
+		s = A
+	case CollDeleteB:
+		s = B
+	default:
+		return nil
+	}
+	if x.m.ReasonIsError || len(x.res.Errors) > 0 || ctx.Err() != nil {
+		return nil
+	}
+	st := x.pair.storages()[s]
+	if err := st.DeleteCollection(ctx, x.href(s)); err != nil {
+		if errors.Is(err, storage.ErrCollectionNotEmpty) {
+			x.collErr("collection deleted on %s, but %s still has items; not deleted (set on_empty sync to propagate the deletion)", s.Other(), s)
+		} else {
+			x.collErr("deleting collection %s on %s: %v", x.href(s), s, err)
+		}
+		return nil
+	}
+	x.res.Changed = true
+	x.e.log().Info(fmt.Sprintf("%s/%s: deleted collection %s on %s", x.pair.Name, x.m.Alias, x.href(s), s))
+	x.leftover = true // no tokens for a forgotten mapping
+	return x.w.do(func(tx *status.Tx) error { return tx.ForgetMapping(x.m.MappingUID) })
+}
+
+// tokens saves or clears each side's change token (sync.md §13.4).
+func (x *mappingExec) tokens() error {
+	m := x.m
+	if m.Action == CollDeleteA || m.Action == CollDeleteB {
+		return nil
+	}
+	for _, s := range []Side{A, B} {
+		t := m.tokens[s]
+		save := !x.leftover && len(x.res.Errors) == 0 && !t.IsZero()
+		if save {
+			for _, r := range x.cur {
+				if rowETag(&r, s) == "" {
+					save = false
+					break
+				}
+			}
+		}
+		href := x.href(s)
+		want := status.Token{Href: href, Kind: t.Kind, Value: t.Value, ItemCount: len(x.cur)}
+		switch {
+		case save && m.hasSaved[s] && m.saved[s] == want:
+			// unchanged: no write
+		case save:
+			if err := x.w.do(func(tx *status.Tx) error { return tx.SetToken(m.MappingUID, s.status(), want) }); err != nil {
+				return err
+			}
+		case m.hasSaved[s]:
+			if err := x.w.do(func(tx *status.Tx) error { return tx.DeleteToken(m.MappingUID, s.status()) }); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+// statusWriter groups status writes into transactions of up to 100 actions or one
+// second, making the storages' writes durable before each commit.
+type statusWriter struct {
+	db      *status.DB
+	durable []storage.Durable
+	tx      *status.Tx
+	n       int
+	started time.Time
+}
+
+func (w *statusWriter) do(fn func(*status.Tx) error) error {
+	if w.tx == nil {
+		tx, err := w.db.Begin()
+		if err != nil {
+			return errFatal{fmt.Errorf("writing status: %w", err)}
+		}
+		w.tx, w.n, w.started = tx, 0, time.Now()
+	}
+	if err := fn(w.tx); err != nil {
+		cerr := w.commit()
+		return errFatal{errors.Join(fmt.Errorf("writing status: %w", err), cerr)}
+	}
+	w.n++
+	if w.n >= 100 || time.Since(w.started) > time.Second {
+		return w.commit()
+	}
+	return nil
+}
+
+func (w *statusWriter) commit() error {
+	if w.tx == nil {
+		return nil
+	}
+	tx := w.tx
+	w.tx = nil
+	for _, d := range w.durable {
+		if err := d.Flush(context.Background()); err != nil {
+			_ = tx.Rollback()
+			return errFatal{fmt.Errorf("making writes durable: %w", err)}
+		}
+	}
+	if err := tx.Commit(); err != nil {
+		return errFatal{fmt.Errorf("writing status: %w", err)}
+	}
+	return nil
+}
+
+// close commits what is pending: every statement in the transaction succeeded and
+// describes a storage write that has happened.
+func (w *statusWriter) close() { _ = w.commit() }
+
+// graceContext returns a context that is not cancelled with parent but only `grace`
+// after parent is done, so that writes in flight can finish.
+func graceContext(parent context.Context, grace time.Duration) (context.Context, context.CancelFunc) {
+	ctx, cancel := context.WithCancel(context.WithoutCancel(parent))
+	stop := context.AfterFunc(parent, func() {
+		t := time.AfterFunc(grace, cancel)
+		context.AfterFunc(ctx, func() { t.Stop() })
+	})
+	return ctx, func() { stop(); cancel() }
+}

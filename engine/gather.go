@@ -1,0 +1,294 @@
+package engine
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+
+	"github.com/pimsync-go/pimsync/status"
+	"github.com/pimsync-go/pimsync/storage"
+)
+
+// planPair does the reads of sync.md §4 steps 3–6 and returns the plan. It never
+// writes.
+func (e *Engine) planPair(ctx context.Context, p *Pair, db *status.DB) *PairPlan {
+	pp := &PairPlan{Pair: p}
+	st, names := p.storages(), p.names()
+	var disc [2][]storage.Collection
+	var errs [2]error
+	var wg sync.WaitGroup
+	for s := range 2 {
+		wg.Go(func() { disc[s], errs[s] = st[s].Discover(ctx) })
+	}
+	wg.Wait()
+	for s := range 2 {
+		if errs[s] != nil {
+			pp.Err = fmt.Errorf("pair %s: discovering collections of storage %s: %w", p.Name, names[s], errs[s])
+			return pp
+		}
+	}
+	specs, err := resolveMappings(p.Config, disc, st, names)
+	if err != nil {
+		pp.Err = fmt.Errorf("pair %s: %w", p.Name, err)
+		return pp
+	}
+	existing, err := db.Mappings()
+	if err != nil {
+		pp.Err = &StatusError{fmt.Errorf("pair %s: reading status: %w", p.Name, err)}
+		return pp
+	}
+	current := map[[2]string]bool{}
+	for _, m := range specs {
+		current[[2]string{m.href[A], m.href[B]}] = true
+	}
+	for _, m := range existing {
+		if !current[[2]string{m.HrefA, m.HrefB}] {
+			pp.Stale = append(pp.Stale, m)
+		}
+	}
+	pol := p.policy()
+	pp.Mappings = make([]*MappingPlan, len(specs))
+	var mu sync.Mutex // guards the first status error
+	sem := make(chan struct{}, 4)
+	for i, spec := range specs {
+		wg.Add(1)
+		sem <- struct{}{}
+		go func() {
+			defer func() { <-sem; wg.Done() }()
+			mp, err := e.planMapping(ctx, p, db, spec, pol)
+			pp.Mappings[i] = mp
+			if err != nil {
+				mu.Lock()
+				if pp.Err == nil {
+					pp.Err = err
+				}
+				mu.Unlock()
+			}
+		}()
+	}
+	wg.Wait()
+	return pp
+}
+
+// planMapping gathers one mapping's listings and decides its actions. A returned error
+// is a pair-level failure (status unreadable); collection-level problems are recorded
+// in the plan.
+func (e *Engine) planMapping(ctx context.Context, p *Pair, db *status.DB, spec *mappingSpec, pol policy) (*MappingPlan, error) {
+	m := &MappingPlan{Alias: spec.alias, HrefA: spec.href[A], HrefB: spec.href[B]}
+	fail := func(format string, args ...any) (*MappingPlan, error) {
+		m.Action, m.ReasonIsError = CollSkipped, true
+		m.Reason = fmt.Sprintf(format, args...)
+		return m, nil
+	}
+	in := &mappingInput{}
+	st, names := p.storages(), p.names()
+	if spec.href[A] != "" && spec.href[B] != "" {
+		uid, ok, err := db.FindMapping(spec.href[A], spec.href[B])
+		if err != nil {
+			return m, &StatusError{fmt.Errorf("pair %s: reading status: %w", p.Name, err)}
+		}
+		if ok {
+			m.MappingUID, in.inStatus = uid, true
+			if in.rows, err = db.Rows(uid); err != nil {
+				return m, &StatusError{fmt.Errorf("pair %s: reading status: %w", p.Name, err)}
+			}
+			if in.statusProps, err = db.Properties(uid); err != nil {
+				return m, &StatusError{fmt.Errorf("pair %s: reading status: %w", p.Name, err)}
+			}
+		}
+	}
+	m.rows = in.rows
+	for s := range 2 {
+		side := &in.side[s]
+		side.exists = spec.exists[s]
+		side.createErr = spec.createErr[s]
+		if spec.href[s] == "" || (!spec.exists[s] && !spec.probe[s]) {
+			continue // a missing collection costs no request (sync.md §6.1)
+		}
+		l, err := e.listSide(ctx, st[s], Side(s), spec.href[s], m, in, db)
+		switch {
+		case spec.probe[s] && (errors.Is(err, storage.ErrNotFound) || errors.Is(err, storage.ErrAccessDenied)):
+			continue
+		case err != nil:
+			return fail("listing %s on storage %s: %v", spec.href[s], names[s], err)
+		}
+		side.exists = true
+		side.items, side.listed = l.items, l.listed
+		in.unfetchable = append(in.unfetchable, l.unfetchable...)
+		if pol.props {
+			props, err := st[s].Properties(ctx, spec.href[s])
+			if err != nil {
+				return fail("reading properties of %s on storage %s: %v", spec.href[s], names[s], err)
+			}
+			side.props = props
+		}
+	}
+	decide(m, in, pol)
+	m.ExistsA, m.ExistsB = in.side[A].exists, in.side[B].exists
+	return m, nil
+}
+
+type sideListing struct {
+	items       []*ItemState
+	listed      int
+	unfetchable []Unfetchable
+}
+
+// listSide lists one side of a mapping (sync.md §6.1): token fast path or delta where
+// the storage offers it, otherwise a full listing; then it fetches only the items whose
+// href and etag are not already in the status.
+func (e *Engine) listSide(ctx context.Context, st storage.Storage, side Side, coll string, m *MappingPlan, in *mappingInput, db *status.DB) (*sideListing, error) {
+	rows := in.rows
+	byHref := make(map[string]*status.Row, len(rows))
+	for i := range rows {
+		byHref[rowHref(&rows[i], side)] = &rows[i]
+	}
+	var refs []storage.ItemRef
+	out := &sideListing{}
+	if inc, ok := st.(storage.Incremental); ok {
+		saved := e.savedToken(db, m, in, side, coll)
+		l, err := inc.ListSince(ctx, coll, saved)
+		if err != nil {
+			return nil, err
+		}
+		m.tokens[side] = l.Token
+		switch {
+		case l.Unchanged:
+			for i := range rows {
+				r := &rows[i]
+				out.items = append(out.items, &ItemState{Href: rowHref(r, side), ETag: rowETag(r, side), Ident: r.Ident, Hash: r.Hash})
+			}
+			out.listed = len(out.items)
+			return out, nil
+		case l.Delta:
+			refs = applyDelta(rows, side, l.Refs, l.Removed)
+		default:
+			refs = l.Refs
+		}
+	} else {
+		var err error
+		if refs, err = st.List(ctx, coll); err != nil {
+			return nil, err
+		}
+	}
+	var queue []string
+	seen := make(map[string]bool, len(refs))
+	for _, r := range refs {
+		if seen[r.Href] {
+			e.log().Warn("storage listed an href twice; keeping the first", "href", r.Href)
+			continue
+		}
+		seen[r.Href] = true
+		out.listed++
+		if row := byHref[r.Href]; row != nil && r.ETag != "" && rowETag(row, side) == r.ETag {
+			out.items = append(out.items, &ItemState{Href: r.Href, ETag: r.ETag, Ident: row.Ident, Hash: row.Hash})
+			continue
+		}
+		queue = append(queue, r.Href)
+	}
+	if len(queue) == 0 {
+		return out, nil
+	}
+	fetched, err := st.Get(ctx, coll, queue)
+	if err != nil {
+		return nil, err
+	}
+	got := make(map[string]bool, len(fetched))
+	for _, f := range fetched {
+		if !seen[f.Href] || got[f.Href] {
+			continue
+		}
+		got[f.Href] = true
+		if f.Err != nil {
+			out.unfetchable = append(out.unfetchable, unfetchable(side, f.Href, byHref, f.Err))
+			continue
+		}
+		item := f.Item
+		out.items = append(out.items, &ItemState{Href: f.Href, ETag: f.ETag, Ident: item.Ident(), Hash: item.Hash(), Item: &item})
+	}
+	for _, h := range queue {
+		if !got[h] {
+			out.unfetchable = append(out.unfetchable, unfetchable(side, h, byHref, errors.New("the storage did not return it")))
+		}
+	}
+	return out, nil
+}
+
+func unfetchable(side Side, href string, byHref map[string]*status.Row, err error) Unfetchable {
+	u := Unfetchable{Side: side, Href: href, Err: err}
+	if row := byHref[href]; row != nil {
+		u.Ident = row.Ident
+	}
+	return u
+}
+
+// savedToken returns the saved token of a side if it may be used (sync.md §3.7), and
+// marks an unusable saved row for deletion.
+func (e *Engine) savedToken(db *status.DB, m *MappingPlan, in *mappingInput, side Side, coll string) storage.Token {
+	if !in.inStatus {
+		return storage.Token{}
+	}
+	t, ok, err := db.Token(m.MappingUID, side.status())
+	if err != nil || !ok {
+		return storage.Token{}
+	}
+	m.saved[side], m.hasSaved[side] = t, true
+	usable := t.Href == coll && t.ItemCount == len(in.rows)
+	for i := range in.rows {
+		if rowETag(&in.rows[i], side) == "" {
+			usable = false
+			break
+		}
+	}
+	if !usable {
+		return storage.Token{}
+	}
+	return storage.Token{Kind: t.Kind, Value: t.Value}
+}
+
+// applyDelta turns the status rows plus a sync-collection delta into a full listing.
+func applyDelta(rows []status.Row, side Side, changed []storage.ItemRef, removed []string) []storage.ItemRef {
+	gone := make(map[string]bool, len(removed))
+	for _, h := range removed {
+		gone[h] = true
+	}
+	etags := make(map[string]string, len(changed))
+	for _, r := range changed {
+		etags[r.Href] = r.ETag
+	}
+	out := make([]storage.ItemRef, 0, len(rows)+len(changed))
+	for i := range rows {
+		h := rowHref(&rows[i], side)
+		if gone[h] {
+			continue
+		}
+		if et, ok := etags[h]; ok {
+			out = append(out, storage.ItemRef{Href: h, ETag: et})
+			delete(etags, h)
+			continue
+		}
+		out = append(out, storage.ItemRef{Href: h, ETag: rowETag(&rows[i], side)})
+	}
+	for _, r := range changed {
+		if _, ok := etags[r.Href]; ok && !gone[r.Href] {
+			out = append(out, r)
+			delete(etags, r.Href)
+		}
+	}
+	return out
+}
+
+func rowHref(r *status.Row, s Side) string {
+	if s == A {
+		return r.HrefA
+	}
+	return r.HrefB
+}
+
+func rowETag(r *status.Row, s Side) string {
+	if s == A {
+		return r.ETagA
+	}
+	return r.ETagB
+}

@@ -1,0 +1,135 @@
+package engine
+
+import (
+	"fmt"
+	"net/url"
+	"strings"
+
+	"github.com/pimsync-go/pimsync/config"
+	"github.com/pimsync-go/pimsync/storage"
+)
+
+// mappingSpec is one resolved collection mapping before planning (sync.md §5.1).
+type mappingSpec struct {
+	alias     string
+	href      [2]string
+	exists    [2]bool  // listed by discovery
+	probe     [2]bool  // explicit href not seen by discovery: existence is probed by listing
+	createErr [2]error // the href could not be derived (the collection cannot be created)
+	explicit  bool
+}
+
+// sameHref compares two collection hrefs the way sync.md asks: percent-decoded once,
+// ignoring a trailing slash.
+func sameHref(a, b string) bool {
+	return normHref(a) == normHref(b)
+}
+
+func normHref(h string) string {
+	if d, err := url.PathUnescape(h); err == nil {
+		h = d
+	}
+	return strings.TrimSuffix(h, "/")
+}
+
+// resolveMappings turns the pair's collections/collection directives and the discovered
+// collections into mappings. It fails for conflicting mappings and for explicit ids
+// that cannot become an href.
+func resolveMappings(cfg *config.Pair, disc [2][]storage.Collection, st [2]storage.Storage, names [2]string) ([]*mappingSpec, error) {
+	byID := [2]map[string]storage.Collection{{}, {}}
+	for s := range 2 {
+		for _, c := range disc[s] {
+			if _, dup := byID[s][c.ID]; !dup {
+				byID[s][c.ID] = c
+			}
+		}
+	}
+	var out []*mappingSpec
+	add := func(m *mappingSpec) error {
+		for _, o := range out {
+			sa := o.href[A] != "" && sameHref(o.href[A], m.href[A])
+			sb := o.href[B] != "" && sameHref(o.href[B], m.href[B])
+			switch {
+			case sa && sb:
+				if m.explicit && !o.explicit {
+					o.alias, o.explicit = m.alias, true
+				}
+				return nil
+			case sa:
+				return fmt.Errorf("conflicting mappings on side a for href %s", m.href[A])
+			case sb:
+				return fmt.Errorf("conflicting mappings on side b for href %s", m.href[B])
+			}
+		}
+		out = append(out, m)
+		return nil
+	}
+	// byDiscovered maps every collection discovered on side `from` to the other side.
+	byDiscovered := func(from Side) error {
+		to := from.Other()
+		for _, c := range disc[from] {
+			m := &mappingSpec{alias: c.ID}
+			m.href[from], m.exists[from] = c.Href, true
+			if o, ok := byID[to][c.ID]; ok {
+				m.href[to], m.exists[to] = o.Href, true
+			} else if h, err := st[to].CollectionHref(c.ID); err != nil {
+				m.createErr[to] = err
+			} else {
+				m.href[to] = h
+			}
+			if err := add(m); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
+	for _, mode := range cfg.Collections {
+		var err error
+		switch mode {
+		case config.CollectionsFromA:
+			err = byDiscovered(A)
+		case config.CollectionsFromB:
+			err = byDiscovered(B)
+		case config.CollectionsAll:
+			if err = byDiscovered(A); err == nil {
+				err = byDiscovered(B)
+			}
+		}
+		if err != nil {
+			return nil, err
+		}
+	}
+	for _, x := range cfg.Explicit {
+		m := &mappingSpec{alias: x.Alias, explicit: true}
+		ids := [2]string{x.IDA, x.IDB}
+		hrefs := [2]string{x.HrefA, x.HrefB}
+		for s := range 2 {
+			switch {
+			case ids[s] != "":
+				if c, ok := byID[s][ids[s]]; ok {
+					m.href[s], m.exists[s] = c.Href, true
+					continue
+				}
+				h, err := st[s].CollectionHref(ids[s])
+				if err != nil {
+					return nil, fmt.Errorf("collection %s: no collection with id %q on %s (storage %s): %v; use href_%s to name it",
+						x.Alias, ids[s], Side(s), names[s], err, Side(s))
+				}
+				m.href[s] = h
+			default:
+				m.href[s] = hrefs[s]
+				for _, c := range disc[s] {
+					if sameHref(c.Href, hrefs[s]) {
+						m.href[s], m.exists[s] = c.Href, true
+						break
+					}
+				}
+				m.probe[s] = !m.exists[s]
+			}
+		}
+		if err := add(m); err != nil {
+			return nil, err
+		}
+	}
+	return out, nil
+}

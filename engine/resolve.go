@@ -1,0 +1,195 @@
+package engine
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"unicode/utf8"
+
+	"github.com/pimsync-go/pimsync/storage"
+)
+
+// Resolution outcomes that are not failures of the resolver itself.
+var (
+	// ErrConflictGone: one of the versions no longer exists.
+	ErrConflictGone = errors.New("one side no longer has the item; run sync")
+	// ErrConflictSolved: both versions are now equal.
+	ErrConflictSolved = errors.New("both sides are now equal; the next sync records it")
+)
+
+// Versions are both current versions of a conflicting item, fetched just before it is
+// resolved (sync.md §9.3 step 2), with the etags that the upload is conditional on.
+type Versions struct {
+	Pair    *Pair
+	Mapping *MappingPlan
+	Ident   string
+	A, B    *ItemState // both with Item set
+}
+
+// Refetch reads both versions of a conflict again. It returns ErrConflictGone or
+// ErrConflictSolved (with the versions read so far) when there is nothing to resolve.
+func (e *Engine) Refetch(ctx context.Context, c Conflict) (*Versions, error) {
+	p := c.Pair.Pair
+	v := &Versions{Pair: p, Mapping: c.Mapping, Ident: c.Action.Ident}
+	st := p.storages()
+	hrefs := [2]string{c.Action.A.Href, c.Action.B.Href}
+	colls := [2]string{c.Mapping.HrefA, c.Mapping.HrefB}
+	var got [2]*ItemState
+	for s := range 2 {
+		fs, err := st[s].Get(ctx, colls[s], []string{hrefs[s]})
+		if err != nil {
+			return nil, fmt.Errorf("reading %s from storage %s: %w", hrefs[s], p.names()[s], err)
+		}
+		for _, f := range fs {
+			if f.Href != hrefs[s] {
+				continue
+			}
+			if f.Err != nil {
+				if errors.Is(f.Err, storage.ErrNotFound) {
+					return v, ErrConflictGone
+				}
+				return nil, fmt.Errorf("reading %s from storage %s: %w", hrefs[s], p.names()[s], f.Err)
+			}
+			item := f.Item
+			got[s] = &ItemState{Href: f.Href, ETag: f.ETag, Ident: item.Ident(), Hash: item.Hash(), Item: &item}
+		}
+		if got[s] == nil {
+			return v, ErrConflictGone
+		}
+	}
+	v.A, v.B = got[A], got[B]
+	if v.A.Ident != v.Ident || v.B.Ident != v.Ident {
+		return v, ErrConflictGone
+	}
+	if v.A.Hash == v.B.Hash {
+		return v, ErrConflictSolved
+	}
+	return v, nil
+}
+
+// Apply uploads the resolved item to every side whose current version differs from it,
+// conditional on the etags read by Refetch (sync.md §9.3 step 7). It returns the sides
+// written. The status is not touched: the next sync sees equal hashes and records them.
+func (e *Engine) Apply(ctx context.Context, v *Versions, resolved storage.Item) ([]Side, error) {
+	st := v.Pair.storages()
+	cur := [2]*ItemState{v.A, v.B}
+	var targets []Side
+	for s := range 2 {
+		if cur[s].Hash == resolved.Hash() {
+			continue
+		}
+		if storage.IsReadOnly(st[s]) {
+			return nil, fmt.Errorf("the result differs from read-only storage %s; nothing was uploaded", v.Pair.names()[s])
+		}
+		targets = append(targets, Side(s))
+	}
+	if ident := resolved.Ident(); ident != v.Ident {
+		return nil, fmt.Errorf("the result has UID %q, not %q; nothing was uploaded", ident, v.Ident)
+	}
+	var done []Side
+	for _, s := range targets {
+		if _, err := st[s].Update(ctx, cur[s].Href, cur[s].ETag, resolved); err != nil {
+			return done, fmt.Errorf("updating %s on storage %s: %w", cur[s].Href, v.Pair.names()[s], err)
+		}
+		done = append(done, s)
+	}
+	return done, nil
+}
+
+var unsafeFileChars = regexp.MustCompile(`[^A-Za-z0-9_.-]`)
+
+// MergeFiles are the two files handed to an external merge tool.
+type MergeFiles struct {
+	Dir  string
+	A, B string
+}
+
+// PrepareMerge writes both versions into a private temporary directory as
+// a-<storage>.<ext> and b-<storage>.<ext> (sync.md §9.3 step 3). Call Cleanup when done.
+func PrepareMerge(v *Versions) (*MergeFiles, error) {
+	dir, err := os.MkdirTemp("", "pimsync-conflict-")
+	if err != nil {
+		return nil, err
+	}
+	ext := v.Pair.A.Kind().Ext()
+	m := &MergeFiles{
+		Dir: dir,
+		A:   filepath.Join(dir, "a-"+unsafeFileChars.ReplaceAllString(v.Pair.NameA, "_")+"."+ext),
+		B:   filepath.Join(dir, "b-"+unsafeFileChars.ReplaceAllString(v.Pair.NameB, "_")+"."+ext),
+	}
+	for _, f := range []struct {
+		path string
+		item *storage.Item
+	}{{m.A, v.A.Item}, {m.B, v.B.Item}} {
+		if err := os.WriteFile(f.path, f.item.Bytes(), 0o600); err != nil {
+			m.Cleanup()
+			return nil, err
+		}
+	}
+	return m, nil
+}
+
+// Cleanup removes the temporary directory.
+func (m *MergeFiles) Cleanup() { os.RemoveAll(m.Dir) }
+
+// Command returns the merge tool command: the configured words, then file A and file B.
+func (m *MergeFiles) Command(ctx context.Context, argv []string) *exec.Cmd {
+	args := append(append([]string(nil), argv[1:]...), m.A, m.B)
+	return exec.CommandContext(ctx, argv[0], args...)
+}
+
+// Result checks the files after the merge tool exited with status 0 (sync.md §9.3 step
+// 5) and returns the resolved item: file A's content with line breaks normalised.
+func (m *MergeFiles) Result(kind storage.Kind) (storage.Item, error) {
+	var texts [2]string
+	for i, path := range []string{m.A, m.B} {
+		b, err := os.ReadFile(path)
+		if err != nil {
+			return storage.Item{}, fmt.Errorf("reading the merged file: %w", err)
+		}
+		if !utf8.Valid(b) {
+			return storage.Item{}, fmt.Errorf("resolved item %s is not valid UTF-8", []string{"A", "B"}[i])
+		}
+		if len(b) == 0 {
+			return storage.Item{}, fmt.Errorf("resolved item %s is empty", []string{"A", "B"}[i])
+		}
+		texts[i] = string(b)
+	}
+	const ws = " \t\r\n"
+	if strings.Trim(texts[0], ws) != strings.Trim(texts[1], ws) {
+		return storage.Item{}, errors.New("the two files differ after the merge tool ran; not applied")
+	}
+	item, err := storage.ParseItem([]byte(texts[0]), kind)
+	if err != nil {
+		return storage.Item{}, fmt.Errorf("the merged item is not valid: %w", err)
+	}
+	return item, nil
+}
+
+// RunMergeTool is the whole external-program protocol of sync.md §9.3 steps 3–6 and 9:
+// write both versions, run the tool through run (which decides how the tool gets the
+// terminal), check the result. A non-zero exit is reported as "merge tool exited with
+// status N".
+func RunMergeTool(ctx context.Context, argv []string, v *Versions, run func(*exec.Cmd) error) (storage.Item, error) {
+	if len(argv) == 0 {
+		return storage.Item{}, errors.New("no merge tool configured (conflict_resolution cmd …)")
+	}
+	files, err := PrepareMerge(v)
+	if err != nil {
+		return storage.Item{}, err
+	}
+	defer files.Cleanup()
+	if err := run(files.Command(ctx, argv)); err != nil {
+		var ee *exec.ExitError
+		if errors.As(err, &ee) {
+			return storage.Item{}, fmt.Errorf("merge tool exited with status %d", ee.ExitCode())
+		}
+		return storage.Item{}, fmt.Errorf("running the merge tool %s: %w", argv[0], err)
+	}
+	return files.Result(v.Pair.A.Kind())
+}

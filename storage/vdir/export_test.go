@@ -1,0 +1,10 @@
+package vdir
+
+import "os"
+
+// SetOpenItem replaces the function that opens item files, for tests; the returned
+// function restores it.
+func SetOpenItem(f func(string, int, os.FileMode) (*os.File, error)) (restore func()) {
+	openItem = f
+	return func() { openItem = os.OpenFile }
+}
