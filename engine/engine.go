@@ -30,7 +30,7 @@ type Pair struct {
 }
 
 func (p *Pair) storages() [2]storage.Storage { return [2]storage.Storage{p.A, p.B} }
-func (p *Pair) names() [2]string            { return [2]string{p.NameA, p.NameB} }
+func (p *Pair) names() [2]string             { return [2]string{p.NameA, p.NameB} }
 
 func (p *Pair) policy() policy {
 	c := p.Config

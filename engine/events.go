@@ -80,8 +80,8 @@ type MappingResult struct {
 	Conflicts int       // item and property conflicts left
 	// ConflictItems are the item conflicts left (a subset of Conflicts).
 	ConflictItems []*ItemAction
-	Skipped   int       // read-only skips
-	Errors    []error
+	Skipped       int // read-only skips
+	Errors        []error
 	// Changed reports whether anything was written to a storage (or a collection
 	// created or deleted).
 	Changed bool

@@ -408,9 +408,9 @@ func TestScenario22UnsafeAndOddUIDs(t *testing.T) {
 	e.write("a/c/3.ics", longEv)
 	e.mustRun(0, "sync")
 	want := map[string]string{
-		"b/c/theseslashesarenotokay.ics":         slashes,
-		"b/c/" + storage.Hash(umlaut) + ".ics":   umlaut,
-		"b/c/" + storage.Hash(longEv) + ".ics":   longEv,
+		"b/c/theseslashesarenotokay.ics":       slashes,
+		"b/c/" + storage.Hash(umlaut) + ".ics": umlaut,
+		"b/c/" + storage.Hash(longEv) + ".ics": longEv,
 	}
 	for f, content := range want {
 		if e.read(f) != content {
