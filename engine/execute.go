@@ -89,7 +89,7 @@ func (x *mappingExec) collErr(format string, args ...any) {
 func (x *mappingExec) run(ctx context.Context) error {
 	m, st := x.m, x.pair.storages()
 	for _, u := range m.Unfetchable {
-		x.collErr("cannot read %s on %s (storage %s): %v", u.Href, u.Side, x.pair.names()[u.Side], u.Err)
+		x.collErr("skipping %s on storage %s, which cannot be read (fix or remove it): %v", u.Href, x.pair.names()[u.Side], u.Err)
 	}
 	switch m.Action {
 	case CollSkipped, CollProtected, CollRefused:
@@ -346,6 +346,14 @@ func (x *mappingExec) record(r actionResult) error {
 	}
 	if a.Warning != "" {
 		x.e.log().Warn(fmt.Sprintf("%s/%s: %s: %s", x.pair.Name, x.m.Alias, a.Ident, a.Warning))
+	}
+	if a.Verb == VerbCreate {
+		if src := a.Source(); src.Item != nil {
+			if _, ok := src.Item.UID(); !ok {
+				x.e.log().Warn(fmt.Sprintf("%s/%s: %s has no UID; it is synced by its content hash. `pimsync repair %s` adds one",
+					x.pair.Name, x.m.Alias, src.Href, x.pair.names()[a.Target.Other()]))
+			}
+		}
 	}
 	uid := x.m.MappingUID
 	err := x.w.do(func(tx *status.Tx) error {
