@@ -134,6 +134,12 @@ func (e *Engine) eachPair(ctx context.Context, pairs []*Pair, fn func(int, *Pair
 // SyncPair plans and executes one pair with the status opened for writing under the
 // pair lock.
 func (e *Engine) SyncPair(ctx context.Context, p *Pair) *PairResult {
+	return e.SyncPairOnly(ctx, p, nil)
+}
+
+// SyncPairOnly is SyncPair limited to the mappings with the given aliases (all when
+// aliases is empty). A limited run never forgets stale mappings.
+func (e *Engine) SyncPairOnly(ctx context.Context, p *Pair, aliases []string) *PairResult {
 	res := &PairResult{Pair: p.Name}
 	e.report(PairStarted{Pair: p.Name})
 	defer func() { e.report(PairFinished{Result: res}) }()
@@ -144,7 +150,11 @@ func (e *Engine) SyncPair(ctx context.Context, p *Pair) *PairResult {
 	}
 	defer unlock()
 	defer db.Close()
+	defer e.saveLastRun(res)
 	plan := e.planPair(ctx, p, db)
+	if len(aliases) > 0 && plan.Err == nil {
+		plan.only(aliases)
+	}
 	e.report(Planned{Plan: plan})
 	if plan.Err != nil {
 		res.Err = plan.Err

@@ -126,6 +126,7 @@ func (e *Engine) planMapping(ctx context.Context, p *Pair, db *status.DB, spec *
 	}
 	decide(m, in, pol)
 	m.ExistsA, m.ExistsB = in.side[A].exists, in.side[B].exists
+	m.Listed = [2]int{in.side[A].listed, in.side[B].listed}
 	return m, nil
 }
 

@@ -196,6 +196,8 @@ type MappingPlan struct {
 	Unfetchable   []Unfetchable
 	// StatusRows is the number of status rows the mapping had when planned.
 	StatusRows int
+	// Listed is the number of items listed on each side (unreadable ones included).
+	Listed [2]int
 
 	// Tokens obtained while listing, saved after a clean run (sync.md §13.4).
 	tokens [2]storage.Token
@@ -215,6 +217,21 @@ type PairPlan struct {
 
 // Name returns the pair name.
 func (p *PairPlan) Name() string { return p.Pair.Name }
+
+// only keeps the mappings with the given aliases and drops stale mappings.
+func (p *PairPlan) only(aliases []string) {
+	keep := map[string]bool{}
+	for _, a := range aliases {
+		keep[a] = true
+	}
+	var ms []*MappingPlan
+	for _, m := range p.Mappings {
+		if keep[m.Alias] {
+			ms = append(ms, m)
+		}
+	}
+	p.Mappings, p.Stale = ms, nil
+}
 
 // HasChanges reports whether executing the plan would change anything at all
 // (storage or status).

@@ -35,7 +35,8 @@ func (a *app) cmdCheck(args []string) error {
 		}
 		return err
 	}
-	fmt.Fprintf(a.stdout, "config %s: ok (%d storages, %d pairs)\n", ws.cfg.Path, len(ws.cfg.Storages), len(ws.cfg.Pairs))
+	ns, np := len(ws.cfg.Storages), len(ws.cfg.Pairs)
+	fmt.Fprintf(a.stdout, "config %s: ok (%d %s, %d %s)\n", ws.cfg.Path, ns, plural(ns, "storage", "storages"), np, plural(np, "pair", "pairs"))
 	failed := 0
 	names := make([]string, 0, len(ws.storages))
 	for n := range ws.storages {

@@ -722,7 +722,7 @@ func TestScenario43DryRun(t *testing.T) {
 	if e.statusBytes() != st {
 		t.Fatal("dry run changed the status")
 	}
-	if entries, _ := os.ReadDir(e.path("status")); len(entries) != 2 { // p.status, p.lock
+	if entries, _ := os.ReadDir(e.path("status")); len(entries) != 3 { // p.status, p.lock, p.lastrun
 		t.Fatalf("status dir: %v", entries)
 	}
 }

@@ -1,0 +1,150 @@
+package dav
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"net/url"
+
+	"github.com/pimsync-go/pimsync/storage"
+)
+
+// CollectionHref returns the href of the collection with the given id: the first home
+// set + the encoded id + "/" (config.md §7). With collection_id_segment second-last no
+// href can be derived (ErrUnsupported). It bootstraps (bounded by bootstrapTimeout)
+// if neither Check nor Discover has run yet.
+func (s *Storage) CollectionHref(id string) (string, error) {
+	if s.segment == SegmentSecondLast {
+		return "", &storage.Error{Kind: storage.ErrUnsupported, Op: "derive collection href for id " + quote(id),
+			Err: fmt.Errorf("storage %s uses collection_id_segment second-last, so an id does not determine an href; "+
+				"map this collection explicitly with href_a/href_b in a collection { … } block", s.opts.Name)}
+	}
+	if err := validID(id); err != nil {
+		return "", &storage.Error{Kind: storage.ErrInvalidData, Op: "derive collection href", Err: err}
+	}
+	// The interface gives no context; bootstrap has normally run already (Discover).
+	ctx, cancel := context.WithTimeout(context.Background(), bootstrapTimeout)
+	defer cancel()
+	b, err := s.bootstrap(ctx)
+	if err != nil {
+		return "", &storage.Error{Op: "derive collection href for id " + quote(id), Err: err}
+	}
+	home := b.homeSets[0]
+	u, err := resolveHref(home, withSlash(home.EscapedPath())+encodePath(id)+"/")
+	if err != nil {
+		return "", err
+	}
+	href := statusForm(u)
+	s.mu.Lock()
+	if s.wire[href] == nil {
+		s.wire[href] = u
+	}
+	s.mu.Unlock()
+	return href, nil
+}
+
+func (s *Storage) mkcolBody() string {
+	ns, local := s.collType()
+	return xmlHeader + `<d:mkcol ` + nsDecl + `><d:set><d:prop><d:resourcetype><d:collection/><` +
+		nsShort(ns) + ":" + local + `/></d:resourcetype></d:prop></d:set></d:mkcol>`
+}
+
+func nsShort(ns string) string {
+	if ns == nsCardDAV {
+		return "cr"
+	}
+	return "c"
+}
+
+// CreateCollection creates a calendar (MKCALENDAR, falling back to extended MKCOL) or
+// an address book (extended MKCOL). An existing collection of the right type counts as
+// success (storages.md §2.8).
+func (s *Storage) CreateCollection(ctx context.Context, href string) error {
+	u, err := s.collectionURL(ctx, href)
+	if err != nil {
+		return opError("create collection", href, err)
+	}
+	var first error
+	if s.kind == storage.Calendars {
+		_, first = s.c.do(ctx, newRequest("MKCALENDAR", u, "", ""))
+	} else {
+		_, first = s.c.do(ctx, newRequest("MKCOL", u, "", s.mkcolBody()))
+	}
+	if first == nil {
+		s.addCollection(href, u)
+		return nil
+	}
+	// Does it exist (then it is success) or not (then maybe retry with MKCOL)?
+	exists, err := s.exists(ctx, u)
+	if err != nil {
+		return opError("create collection", href, first)
+	}
+	if exists {
+		if _, err := s.probeCollection(ctx, href); err != nil {
+			return opError("create collection", href, fmt.Errorf("something that is not a %s already exists there: %w", s.kindNoun(), err))
+		}
+		return nil
+	}
+	code := statusCode(first)
+	if s.kind == storage.Calendars && (code == http.StatusMethodNotAllowed || code == http.StatusForbidden || code == http.StatusNotImplemented) {
+		if _, err := s.c.do(ctx, newRequest("MKCOL", u, "", s.mkcolBody())); err != nil {
+			return opError("create collection", href, err)
+		}
+		s.addCollection(href, u)
+		return nil
+	}
+	return opError("create collection", href, first)
+}
+
+func (s *Storage) kindNoun() string {
+	if s.kind == storage.Contacts {
+		return "address book"
+	}
+	return "calendar"
+}
+
+// exists reports whether a Depth 0 PROPFIND finds a resource at u. Some servers
+// (Xandikos) answer 207 with a 404 response for a missing resource.
+func (s *Storage) exists(ctx context.Context, u *url.URL) (bool, error) {
+	ms, err := s.propfind(ctx, u, "0", xmlHeader+`<d:propfind xmlns:d="DAV:"><d:prop><d:resourcetype/></d:prop></d:propfind>`)
+	switch {
+	case statusCode(err) == http.StatusNotFound:
+		return false, nil
+	case err != nil:
+		return false, err
+	}
+	for _, r := range ms.Responses {
+		if r.Status != http.StatusNotFound && r.Status != http.StatusGone {
+			return true, nil
+		}
+	}
+	return false, nil
+}
+
+// DeleteCollection deletes an empty collection: it lists it again first and refuses
+// with ErrCollectionNotEmpty if any item is left, then sends DELETE with If-Match of
+// the collection's etag when the server reports one. Between the listing and the
+// DELETE another client could still add an item; the window is one round trip.
+func (s *Storage) DeleteCollection(ctx context.Context, href string) error {
+	ci, err := s.collection(ctx, href)
+	if err != nil {
+		return opError("delete collection", href, err)
+	}
+	refs, etag, err := s.list(ctx, ci)
+	if err != nil {
+		return opError("delete collection", href, err)
+	}
+	if len(refs) > 0 {
+		return &storage.Error{Kind: storage.ErrCollectionNotEmpty, Op: "delete collection", Href: href,
+			Err: fmt.Errorf("%w: it still holds %d items", storage.ErrCollectionNotEmpty, len(refs))}
+	}
+	r := &request{method: http.MethodDelete, url: ci.url, header: http.Header{}}
+	if etag != "" {
+		r.header.Set("If-Match", etag)
+	}
+	if _, err := s.c.do(ctx, r); err != nil {
+		return opError("delete collection", href, err)
+	}
+	s.dropCollection(href)
+	return nil
+}

@@ -1,0 +1,92 @@
+package dav
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"strings"
+
+	"github.com/pimsync-go/pimsync/storage"
+)
+
+// Properties returns the collection's properties from the discovery PROPFIND, or from
+// a Depth 0 PROPFIND for collections outside the home sets (storages.md §2.9).
+func (s *Storage) Properties(ctx context.Context, collection string) (map[string]string, error) {
+	ci, err := s.collection(ctx, collection)
+	if err != nil {
+		return nil, opError("read properties of", collection, err)
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	out := make(map[string]string, len(ci.props))
+	for k, v := range ci.props {
+		out[k] = v
+	}
+	return out, nil
+}
+
+// SetProperty writes one property with PROPPATCH <D:set>.
+func (s *Storage) SetProperty(ctx context.Context, collection, name, value string) error {
+	return s.proppatch(ctx, collection, name, value, true)
+}
+
+// DeleteProperty removes one property with PROPPATCH <D:remove>.
+func (s *Storage) DeleteProperty(ctx context.Context, collection, name string) error {
+	return s.proppatch(ctx, collection, name, "", false)
+}
+
+func (s *Storage) proppatch(ctx context.Context, collection, name, value string, set bool) error {
+	op := "set " + name + " on"
+	if !set {
+		op = "remove " + name + " from"
+	}
+	p, ok := s.propElem(name)
+	if !ok {
+		return &storage.Error{Kind: storage.ErrUnsupported, Op: op, Href: collection,
+			Err: fmt.Errorf("%s storages have no property %q", s.kind, name)}
+	}
+	ci, err := s.collection(ctx, collection)
+	if err != nil {
+		return opError(op, collection, err)
+	}
+	elem := p.prefix + ":" + p.local
+	body := xmlHeader + `<d:propertyupdate ` + nsDecl + `>`
+	if set {
+		body += `<d:set><d:prop><` + elem + `>` + escape(value) + `</` + elem + `></d:prop></d:set>`
+	} else {
+		body += `<d:remove><d:prop><` + elem + `/></d:prop></d:remove>`
+	}
+	body += `</d:propertyupdate>`
+	resp, err := s.c.do(ctx, newRequest("PROPPATCH", ci.url, "", body))
+	if err != nil {
+		return opError(op, collection, err)
+	}
+	if resp.code == http.StatusMultiStatus {
+		ms, err := parseMultistatus(resp.body)
+		if err != nil {
+			return opError(op, collection, fmt.Errorf("PROPPATCH answer is not a DAV multistatus: %w", err))
+		}
+		for i := range ms.Responses {
+			st := ms.Responses[i].propStatus(p.ns, p.local)
+			if st == 0 {
+				st = ms.Responses[i].Status
+			}
+			if st != 0 && (st < 200 || st > 299) {
+				e := &storage.Error{Op: op, Href: collection,
+					Err: fmt.Errorf("the server refused the property (HTTP %d %s)", st, http.StatusText(st))}
+				if st == http.StatusForbidden || st == http.StatusConflict {
+					e.Kind = storage.ErrUnsupported
+				}
+				return e
+			}
+		}
+	}
+	s.mu.Lock()
+	if v := strings.TrimSpace(value); set && v != "" {
+		ci.props[name] = v
+	} else {
+		delete(ci.props, name)
+	}
+	s.mu.Unlock()
+	return nil
+}
