@@ -2,6 +2,7 @@ package engine
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 
 	"github.com/pimsync-go/pimsync/storage"
@@ -60,6 +61,24 @@ func CompareItems(a, b string) []Field {
 		out = append(out, *fields[k])
 	}
 	return out
+}
+
+// SameProperties reports whether two versions of an item hold the same content lines
+// in every component, ignoring the order of properties, line folding and the volatile
+// properties the hash ignores. Servers that re-serialise uploads produce such copies.
+func SameProperties(a, b string) bool {
+	for _, f := range CompareItems(a, b) {
+		if len(f.A) != len(f.B) {
+			return false
+		}
+		x, y := slices.Clone(f.A), slices.Clone(f.B)
+		slices.Sort(x)
+		slices.Sort(y)
+		if !slices.Equal(x, y) {
+			return false
+		}
+	}
+	return true
 }
 
 // DiffSummary names the properties that differ, e.g. "SUMMARY, DTSTART (VEVENT)".

@@ -36,6 +36,9 @@ type mappingInput struct {
 	rows        []status.Row
 	statusProps map[string]string
 	unfetchable []Unfetchable
+	// pending holds writes recorded as in flight by an interrupted earlier run:
+	// ident → side written → hash of the text written.
+	pending map[string]map[status.Side]string
 }
 
 // decide fills in the collection, item and property actions of m from in. It is a pure
@@ -245,10 +248,13 @@ func decideItems(m *MappingPlan, in *mappingInput, pol policy) {
 		}
 		var act *ItemAction
 		a, b, s := byIdent[A][ident], byIdent[B][ident], rows[ident]
-		if pol.oneWay {
+		switch {
+		case pol.oneWay:
 			act = decideOneWay(a, b, s)
-		} else {
-			act = decideTwoWay(a, b, s, pol)
+		default:
+			if act = recoverInterrupted(a, b, in.pending[ident]); act == nil {
+				act = decideTwoWay(a, b, s, pol)
+			}
 		}
 		if act == nil {
 			continue
@@ -269,6 +275,29 @@ func decideItems(m *MappingPlan, in *mappingInput, pol policy) {
 		m.Reason = fmt.Sprintf("collection deleted on %s, but %s has %d items changed since; not deleted",
 			deletedSide, deletedSide.Other(), kept)
 	}
+}
+
+// recoverInterrupted recognises the state an interrupted run leaves when a server
+// re-serialises what we upload (Radicale, Xandikos): the item differs on both sides,
+// but a pending-write record says we were copying exactly the source's current text to
+// the other side, and the two versions hold the same properties in another order or
+// folding. That is our own upload, so it is recorded (with the hash of what we wrote,
+// as a completed write would have been) instead of being reported as a conflict.
+func recoverInterrupted(a, b *ItemState, pending map[status.Side]string) *ItemAction {
+	if a == nil || b == nil || a.Hash == b.Hash || len(pending) == 0 || a.Item == nil || b.Item == nil {
+		return nil
+	}
+	for _, target := range []Side{A, B} {
+		src := a
+		if target == A {
+			src = b
+		}
+		if h, ok := pending[target.status()]; ok && h == src.Hash && SameProperties(a.Item.Text(), b.Item.Text()) {
+			return &ItemAction{Verb: VerbRecord, RecordHash: src.Hash,
+				Warning: fmt.Sprintf("recovered an interrupted upload to %s (the server re-serialised it)", target)}
+		}
+	}
+	return nil
 }
 
 // decideTwoWay is the per-item table of sync.md §8 plus §9.2 (keep a/b).

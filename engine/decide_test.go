@@ -5,6 +5,7 @@ import (
 	"testing"
 
 	"github.com/pimsync-go/pimsync/status"
+	"github.com/pimsync-go/pimsync/storage"
 )
 
 // st builds an ItemState known by hash only.
@@ -335,6 +336,46 @@ func TestPropTable(t *testing.T) {
 		}
 		if gotLabel != c.want {
 			t.Errorf("%s: got %q, want %q", c.name, gotLabel, c.want)
+		}
+	}
+}
+
+// TestRecoverInterruptedUpload: a pending-write record plus a re-serialised copy of the
+// source on the target is recorded, not reported as a conflict; without the record, or
+// with a real difference, it stays a conflict.
+func TestRecoverInterruptedUpload(t *testing.T) {
+	orig := "BEGIN:VCALENDAR\r\nBEGIN:VEVENT\r\nUID:x\r\nDTSTAMP:1\r\nSUMMARY:Hello\r\nDTSTART:20240101T100000Z\r\nEND:VEVENT\r\nEND:VCALENDAR\r\n"
+	reordered := "BEGIN:VCALENDAR\r\nBEGIN:VEVENT\r\nDTSTART:20240101T100000Z\r\nDTSTAMP:2\r\nSUMMARY:Hel\r\n lo\r\nUID:x\r\nEND:VEVENT\r\nEND:VCALENDAR\r\n"
+	edited := strings.Replace(reordered, "Hel\r\n lo", "Bye", 1)
+	item := func(side, text string) *ItemState {
+		it := storage.MustItem(text)
+		return &ItemState{Href: "c/x." + side, ETag: "e" + side, Ident: "x", Hash: it.Hash(), Item: &it}
+	}
+	a := item("a", orig)
+	pending := map[string]map[status.Side]string{"x": {status.SideB: a.Hash}}
+	cases := []struct {
+		name    string
+		b       *ItemState
+		pending map[string]map[status.Side]string
+		want    string
+	}{
+		{"recovered", item("b", reordered), pending, "record"},
+		{"no record", item("b", reordered), nil, "conflict"},
+		{"real edit", item("b", edited), pending, "conflict"},
+		{"record for other text", item("b", reordered), map[string]map[status.Side]string{"x": {status.SideB: strings.Repeat("0", 64)}}, "conflict"},
+	}
+	for _, c := range cases {
+		in := &mappingInput{pending: c.pending}
+		in.side[A].exists, in.side[B].exists = true, true
+		in.side[A].items, in.side[B].items = []*ItemState{a}, []*ItemState{c.b}
+		in.side[A].listed, in.side[B].listed = 1, 1
+		m := &MappingPlan{}
+		decide(m, in, policy{})
+		if len(m.Items) != 1 || m.Items[0].Label() != c.want {
+			t.Fatalf("%s: got %v", c.name, m.Items)
+		}
+		if c.want == "record" && m.Items[0].RecordHash != a.Hash {
+			t.Errorf("%s: record hash %q, want the hash of what was written", c.name, m.Items[0].RecordHash)
 		}
 	}
 }

@@ -67,6 +67,7 @@ type mappingExec struct {
 	w        *statusWriter
 	done     int
 	total    int
+	added    map[pendingKey]bool // pending writes recorded by this run
 }
 
 func (x *mappingExec) href(s Side) string {
@@ -187,7 +188,57 @@ func (x *mappingExec) items(ctx context.Context) error {
 	if err := x.loadSources(ctx, second); err != nil {
 		return err
 	}
-	return x.runActions(ctx, second)
+	if err := x.recordPending(second); err != nil {
+		return err
+	}
+	if err := x.runActions(ctx, second); err != nil {
+		return err
+	}
+	return x.clearPending()
+}
+
+// recordPending durably records the uploads about to start (x_pending_writes), so that
+// a run interrupted after an upload but before its status row recognises the server's
+// copy next time (recoverInterrupted).
+func (x *mappingExec) recordPending(acts []*ItemAction) error {
+	x.added = map[pendingKey]bool{}
+	for _, a := range acts {
+		if a.Skip != "" || (a.Verb != VerbCreate && a.Verb != VerbUpdate) {
+			continue
+		}
+		k := pendingKey{a.Ident, a.Target.status()}
+		x.added[k] = true
+		if err := x.w.do(func(tx *status.Tx) error {
+			return tx.AddPending(x.m.MappingUID, k.side, a.Ident, a.Source().Hash)
+		}); err != nil {
+			return err
+		}
+	}
+	if len(x.added) == 0 {
+		return nil
+	}
+	return x.w.commit()
+}
+
+// clearPending forgets the pending-write records an earlier run left, except those this
+// run re-recorded for writes that did not complete.
+func (x *mappingExec) clearPending() error {
+	for ident, sides := range x.m.pending {
+		for side := range sides {
+			if x.added[pendingKey{ident, side}] {
+				continue
+			}
+			if err := x.w.do(func(tx *status.Tx) error { return tx.DeletePending(x.m.MappingUID, side, ident) }); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+type pendingKey struct {
+	ident string
+	side  status.Side
 }
 
 // loadSources fetches the bodies of items to copy that planning knew only from the
@@ -300,6 +351,9 @@ func (x *mappingExec) perform(ctx context.Context, a *ItemAction) (status.Row, e
 	if !a.Verb.writes() {
 		if a.Verb == VerbRecord {
 			row.Hash = a.A.Hash
+			if a.RecordHash != "" {
+				row.Hash = a.RecordHash
+			}
 			row.HrefA, row.ETagA, row.HrefB, row.ETagB = a.A.Href, a.A.ETag, a.B.Href, a.B.ETag
 		}
 		return row, nil
@@ -366,11 +420,20 @@ func (x *mappingExec) record(r actionResult) error {
 			return tx.Delete(uid, a.Ident)
 		case a.Status != nil:
 			x.cur[a.Ident] = r.row
-			return tx.Update(uid, *a.Status, r.row)
+			if err := tx.Update(uid, *a.Status, r.row); err != nil {
+				return err
+			}
 		default:
 			x.cur[a.Ident] = r.row
-			return tx.Insert(uid, r.row)
+			if err := tx.Insert(uid, r.row); err != nil {
+				return err
+			}
 		}
+		if k := (pendingKey{a.Ident, a.Target.status()}); a.Verb.writes() && x.added[k] {
+			delete(x.added, k)
+			return tx.DeletePending(uid, k.side, a.Ident)
+		}
+		return nil
 	})
 	if err != nil {
 		ev.Err = err

@@ -96,9 +96,12 @@ func (e *Engine) planMapping(ctx context.Context, p *Pair, db *status.DB, spec *
 			if in.statusProps, err = db.Properties(uid); err != nil {
 				return m, &StatusError{fmt.Errorf("pair %s: reading status: %w", p.Name, err)}
 			}
+			if in.pending, err = db.Pending(uid); err != nil {
+				return m, &StatusError{fmt.Errorf("pair %s: reading status: %w", p.Name, err)}
+			}
 		}
 	}
-	m.rows = in.rows
+	m.rows, m.pending = in.rows, in.pending
 	for s := range 2 {
 		side := &in.side[s]
 		side.exists = spec.exists[s]

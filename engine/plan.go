@@ -100,6 +100,9 @@ type ItemAction struct {
 	Skip string
 	// Warning is a message to log when the action runs (e.g. change beats delete).
 	Warning string
+	// RecordHash, when set, is the hash a record stores instead of A's (an
+	// interrupted upload recovered: the hash of what was written).
+	RecordHash string
 }
 
 // Source returns the item that a create or update copies.
@@ -205,6 +208,7 @@ type MappingPlan struct {
 	saved    [2]status.Token
 	hasSaved [2]bool
 	rows     []status.Row
+	pending  map[string]map[status.Side]string
 }
 
 // PairPlan is the plan for one pair.

@@ -107,7 +107,7 @@ func OpenWrite(path string) (*DB, error) {
 	db.version = SchemaVersion
 	db.tables = tableSet{
 		tableMeta: true, tableCollections: true, tableItems: true,
-		tableProperties: true, tableTokens: true,
+		tableProperties: true, tableTokens: true, tablePending: true,
 	}
 	return db, nil
 }
@@ -386,6 +386,39 @@ func readToken(q queryer, tables tableSet, uid int64, side Side) (Token, bool, e
 		return Token{}, false, fmt.Errorf("status: reading token of mapping %d side %s: %w", uid, side, err)
 	}
 	return t, true, nil
+}
+
+// Pending returns the writes in flight recorded for mapping uid that were never
+// completed: ident → side → hash of the text that was being written.
+func (db *DB) Pending(uid int64) (map[string]map[Side]string, error) {
+	return readPending(db.reader(), db.tables, uid)
+}
+
+func readPending(q queryer, tables tableSet, uid int64) (map[string]map[Side]string, error) {
+	out := map[string]map[Side]string{}
+	if q == nil || !tables[tablePending] {
+		return out, nil
+	}
+	rows, err := q.QueryContext(context.Background(),
+		`SELECT ident, side, hash FROM x_pending_writes WHERE mapping_uid = ?`, uid)
+	if err != nil {
+		return nil, fmt.Errorf("status: reading pending writes of mapping %d: %w", uid, err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var ident, side, hash string
+		if err := rows.Scan(&ident, &side, &hash); err != nil {
+			return nil, fmt.Errorf("status: reading pending writes of mapping %d: %w", uid, err)
+		}
+		if out[ident] == nil {
+			out[ident] = map[Side]string{}
+		}
+		out[ident][Side(side)] = hash
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("status: reading pending writes of mapping %d: %w", uid, err)
+	}
+	return out, nil
 }
 
 // validHash reports whether h is 64 upper-case hex digits.

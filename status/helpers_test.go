@@ -66,6 +66,15 @@ const tokensSQL = `CREATE TABLE x_collection_tokens (
   PRIMARY KEY (mapping_uid, side)
 )`
 
+// pendingSQL is the stored text of our pending-writes extension table.
+const pendingSQL = `CREATE TABLE x_pending_writes (
+  mapping_uid INTEGER NOT NULL,
+  ident TEXT NOT NULL,
+  side TEXT NOT NULL CHECK (side IN ('a','b')),  -- the side being written
+  hash TEXT NOT NULL,                            -- hash of the text being written
+  PRIMARY KEY (mapping_uid, ident, side)
+)`
+
 // masterEntry is one row of sqlite_master.
 type masterEntry struct {
 	Type, Table string
@@ -98,6 +107,8 @@ func expectedMaster(withTokens bool) map[string]masterEntry {
 	if withTokens {
 		want["x_collection_tokens"] = masterEntry{"table", "x_collection_tokens", sql.NullString{String: tokensSQL, Valid: true}}
 		want["sqlite_autoindex_x_collection_tokens_1"] = masterEntry{"index", "x_collection_tokens", sql.NullString{}}
+		want["x_pending_writes"] = masterEntry{"table", "x_pending_writes", sql.NullString{String: pendingSQL, Valid: true}}
+		want["sqlite_autoindex_x_pending_writes_1"] = masterEntry{"index", "x_pending_writes", sql.NullString{}}
 	}
 	return want
 }

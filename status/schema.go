@@ -64,6 +64,19 @@ const tokensDDL = `CREATE TABLE IF NOT EXISTS x_collection_tokens (
   PRIMARY KEY (mapping_uid, side)
 )`
 
+// pendingDDL is our extension table of writes in flight: before the engine uploads an
+// item it records the hash of what it is about to write, and it deletes the record in
+// the transaction that stores the write's status row. A record left by a crash lets the
+// next run recognise a server's re-serialised copy of our own upload instead of
+// calling it a conflict. pimsync ignores the table.
+const pendingDDL = `CREATE TABLE IF NOT EXISTS x_pending_writes (
+  mapping_uid INTEGER NOT NULL,
+  ident TEXT NOT NULL,
+  side TEXT NOT NULL CHECK (side IN ('a','b')),  -- the side being written
+  hash TEXT NOT NULL,                            -- hash of the text being written
+  PRIMARY KEY (mapping_uid, ident, side)
+)`
+
 // Table names used by the read path to tolerate files that lack some of them (a
 // schema-2 file written by an old pimsync, a file opened read-only before any run of
 // ours).
@@ -73,6 +86,7 @@ const (
 	tableItems       = "items"
 	tableProperties  = "properties"
 	tableTokens      = "x_collection_tokens"
+	tablePending     = "x_pending_writes"
 )
 
 // queryer is what both *sql.DB and *sql.Tx provide for reading.
@@ -160,6 +174,9 @@ func prepareForWrite(ctx context.Context, tx execQueryer, path string) error {
 		if _, err := tx.ExecContext(ctx, stmt); err != nil {
 			return fmt.Errorf("initialising status database %s: %w", path, err)
 		}
+	}
+	if _, err := tx.ExecContext(ctx, pendingDDL); err != nil {
+		return err
 	}
 	if _, err := tx.ExecContext(ctx, tokensDDL); err != nil {
 		return fmt.Errorf("initialising status database %s: %w", path, err)

@@ -889,3 +889,38 @@ func TestNotADatabase(t *testing.T) {
 		sameBytes(t, path, junk)
 	}
 }
+
+func TestPendingWrites(t *testing.T) {
+	db, err := status.OpenWrite(filepath.Join(t.TempDir(), "p.status"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	var uid int64
+	hash := strings.Repeat("A", 64)
+	err = db.Update(func(tx *status.Tx) error {
+		if uid, err = tx.AddMapping("c", "/c/"); err != nil {
+			return err
+		}
+		if err := tx.AddPending(uid, status.SideB, "x", hash); err != nil {
+			return err
+		}
+		if err := tx.AddPending(uid, status.SideA, "y", hash); err != nil {
+			return err
+		}
+		return tx.DeletePending(uid, status.SideA, "y")
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, err := db.Pending(uid)
+	if err != nil || len(p) != 1 || p["x"][status.SideB] != hash {
+		t.Fatalf("pending = %v, %v", p, err)
+	}
+	if err := db.Update(func(tx *status.Tx) error { return tx.ClearPending(uid) }); err != nil {
+		t.Fatal(err)
+	}
+	if p, _ := db.Pending(uid); len(p) != 0 {
+		t.Fatalf("pending after clear = %v", p)
+	}
+}

@@ -30,6 +30,9 @@ const (
 	stmtDeleteProperty
 	stmtSetToken
 	stmtDeleteToken
+	stmtAddPending
+	stmtDeletePending
+	stmtClearPending
 	numStmts
 )
 
@@ -46,6 +49,9 @@ var stmtSQL = [numStmts]string{
 	stmtDeleteProperty: `DELETE FROM properties WHERE mapping_uid = ? AND href_a = ? AND href_b = ? AND property = ?`,
 	stmtSetToken:       `INSERT OR REPLACE INTO x_collection_tokens(mapping_uid, side, href, kind, token, item_count) VALUES (?, ?, ?, ?, ?, ?)`,
 	stmtDeleteToken:    `DELETE FROM x_collection_tokens WHERE mapping_uid = ? AND side = ?`,
+	stmtAddPending:     `INSERT OR REPLACE INTO x_pending_writes(mapping_uid, ident, side, hash) VALUES (?, ?, ?, ?)`,
+	stmtDeletePending:  `DELETE FROM x_pending_writes WHERE mapping_uid = ? AND ident = ? AND side = ?`,
+	stmtClearPending:   `DELETE FROM x_pending_writes WHERE mapping_uid = ?`,
 }
 
 // exec runs prepared statement i with args; the caller holds tx.mu.
@@ -128,6 +134,7 @@ func (tx *Tx) ForgetMapping(uid int64) error {
 		`DELETE FROM items WHERE mapping_uid = ?`,
 		`DELETE FROM properties WHERE mapping_uid = ?`,
 		`DELETE FROM x_collection_tokens WHERE mapping_uid = ?`,
+		`DELETE FROM x_pending_writes WHERE mapping_uid = ?`,
 		`DELETE FROM collections WHERE uid = ?`,
 	} {
 		if _, err := tx.tx.ExecContext(context.Background(), q, uid); err != nil {
@@ -241,6 +248,43 @@ func (tx *Tx) DeleteToken(uid int64, side Side) error {
 	defer tx.mu.Unlock()
 	if _, err := tx.exec(stmtDeleteToken, uid, string(side)); err != nil {
 		return fmt.Errorf("status: deleting token of mapping %d side %s: %w", uid, side, err)
+	}
+	return nil
+}
+
+// AddPending records that the text with the given hash is about to be written to side
+// for ident (x_pending_writes).
+func (tx *Tx) AddPending(uid int64, side Side, ident, hash string) error {
+	return tx.pendingExec("recording a pending write", stmtAddPending, uid, side, ident, hash)
+}
+
+// DeletePending removes the record of a pending write once its status is stored.
+func (tx *Tx) DeletePending(uid int64, side Side, ident string) error {
+	return tx.pendingExec("clearing a pending write", stmtDeletePending, uid, side, ident, "")
+}
+
+// ClearPending removes every pending-write record of mapping uid.
+func (tx *Tx) ClearPending(uid int64) error {
+	tx.mu.Lock()
+	defer tx.mu.Unlock()
+	if _, err := tx.exec(stmtClearPending, uid); err != nil {
+		return fmt.Errorf("status: clearing pending writes of mapping %d: %w", uid, err)
+	}
+	return nil
+}
+
+func (tx *Tx) pendingExec(what string, stmt int, uid int64, side Side, ident, hash string) error {
+	if err := side.check(); err != nil {
+		return err
+	}
+	tx.mu.Lock()
+	defer tx.mu.Unlock()
+	args := []any{uid, ident, string(side)}
+	if stmt == stmtAddPending {
+		args = append(args, hash)
+	}
+	if _, err := tx.exec(stmt, args...); err != nil {
+		return fmt.Errorf("status: %s for %s in mapping %d: %w", what, ident, uid, err)
 	}
 	return nil
 }

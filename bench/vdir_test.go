@@ -1,0 +1,99 @@
+package bench
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"testing"
+
+	"github.com/pimsync-go/pimsync/config"
+	"github.com/pimsync-go/pimsync/engine"
+	"github.com/pimsync-go/pimsync/storage"
+	"github.com/pimsync-go/pimsync/storage/vdir"
+)
+
+var sizes = []int{1000, 10000}
+
+// template returns a directory holding n generated events, made once per size.
+func template(b *testing.B, n int) string {
+	b.Helper()
+	dir := filepath.Join(os.TempDir(), fmt.Sprintf("pimsync-bench-events-%d", n))
+	if entries, err := os.ReadDir(dir); err == nil && len(entries) == n {
+		return dir
+	}
+	os.RemoveAll(dir)
+	if err := WriteEvents(dir, n); err != nil {
+		b.Fatal(err)
+	}
+	return dir
+}
+
+// vdirPair makes a fresh workspace: side a holds the n events (hard links to the
+// template), side b is empty.
+func vdirPair(b *testing.B, n int) (*engine.Engine, *engine.Pair, *vdir.Storage, *vdir.Storage) {
+	b.Helper()
+	src := template(b, n)
+	dir := b.TempDir()
+	coll := filepath.Join(dir, "a", "cal")
+	if err := os.MkdirAll(coll, 0o755); err != nil {
+		b.Fatal(err)
+	}
+	if err := os.MkdirAll(filepath.Join(dir, "b"), 0o755); err != nil {
+		b.Fatal(err)
+	}
+	entries, _ := os.ReadDir(src)
+	for _, e := range entries {
+		if err := os.Link(filepath.Join(src, e.Name()), filepath.Join(coll, e.Name())); err != nil {
+			b.Fatal(err)
+		}
+	}
+	a := vdir.New(filepath.Join(dir, "a"), storage.Calendars, "ics")
+	bs := vdir.New(filepath.Join(dir, "b"), storage.Calendars, "ics")
+	cfg := &config.Pair{Name: "bench", Collections: []string{config.CollectionsAll}, OnEmpty: "skip", OnDelete: "sync"}
+	p := &engine.Pair{Name: "bench", Config: cfg, A: a, B: bs, NameA: "a", NameB: "b"}
+	return &engine.Engine{StatusDir: filepath.Join(dir, "status")}, p, a, bs
+}
+
+func syncOK(b *testing.B, e *engine.Engine, p *engine.Pair) {
+	b.Helper()
+	r := e.SyncPair(context.Background(), p)
+	if errs := r.Errors(); len(errs) > 0 {
+		b.Fatal(errs)
+	}
+}
+
+// BenchmarkVdirFirstSync copies n events from one vdir to an empty one.
+func BenchmarkVdirFirstSync(b *testing.B) {
+	for _, n := range sizes {
+		b.Run(fmt.Sprint(n), func(b *testing.B) {
+			for b.Loop() {
+				b.StopTimer()
+				e, p, _, _ := vdirPair(b, n)
+				b.StartTimer()
+				syncOK(b, e, p)
+			}
+			b.ReportMetric(float64(n), "items")
+		})
+	}
+}
+
+// BenchmarkVdirNoop re-syncs an unchanged pair of n events, and fails if any item file
+// is read: a no-op run lists and stats only.
+func BenchmarkVdirNoop(b *testing.B) {
+	for _, n := range sizes {
+		b.Run(fmt.Sprint(n), func(b *testing.B) {
+			e, p, a, bs := vdirPair(b, n)
+			syncOK(b, e, p)
+			syncOK(b, e, p) // records etags written by the first run
+			reads := a.ItemReads() + bs.ItemReads()
+			for b.Loop() {
+				syncOK(b, e, p)
+			}
+			if got := a.ItemReads() + bs.ItemReads() - reads; got != 0 {
+				b.Fatalf("no-op re-syncs read %d item files", got)
+			}
+			b.ReportMetric(0, "item-reads/op")
+		})
+	}
+}
