@@ -20,7 +20,14 @@ var (
 	ErrConflictGone = errors.New("one side no longer has the item; run sync")
 	// ErrConflictSolved: both versions are now equal.
 	ErrConflictSolved = errors.New("both sides are now equal; the next sync records it")
+	// ErrUnresolved: the merge tool ran but did not produce a usable result (the files
+	// differ, one is empty or not a valid item); the conflict stays.
+	ErrUnresolved = errors.New("conflict left unresolved")
 )
+
+func unresolved(format string, args ...any) error {
+	return fmt.Errorf("%w: %s", ErrUnresolved, fmt.Sprintf(format, args...))
+}
 
 // Versions are both current versions of a conflicting item, fetched just before it is
 // resolved (sync.md §9.3 step 2), with the etags that the upload is conditional on.
@@ -153,20 +160,20 @@ func (m *MergeFiles) Result(kind storage.Kind) (storage.Item, error) {
 			return storage.Item{}, fmt.Errorf("reading the merged file: %w", err)
 		}
 		if !utf8.Valid(b) {
-			return storage.Item{}, fmt.Errorf("resolved item %s is not valid UTF-8", []string{"A", "B"}[i])
+			return storage.Item{}, unresolved("resolved item %s is not valid UTF-8", []string{"A", "B"}[i])
 		}
 		if len(b) == 0 {
-			return storage.Item{}, fmt.Errorf("resolved item %s is empty", []string{"A", "B"}[i])
+			return storage.Item{}, unresolved("resolved item %s is empty", []string{"A", "B"}[i])
 		}
 		texts[i] = string(b)
 	}
 	const ws = " \t\r\n"
 	if strings.Trim(texts[0], ws) != strings.Trim(texts[1], ws) {
-		return storage.Item{}, errors.New("the two files differ after the merge tool ran; not applied")
+		return storage.Item{}, unresolved("the two files differ after the merge tool ran; not applied")
 	}
 	item, err := storage.ParseItem([]byte(texts[0]), kind)
 	if err != nil {
-		return storage.Item{}, fmt.Errorf("the merged item is not valid: %w", err)
+		return storage.Item{}, unresolved("the merged item is not valid: %v", err)
 	}
 	return item, nil
 }

@@ -166,6 +166,11 @@ func (r *resolver) one(c engine.Conflict) {
 		cmd.Stdin, cmd.Stdout, cmd.Stderr = r.a.stdin, r.a.stdout, r.a.stderr
 		return cmd.Run()
 	})
+	if errors.Is(err, engine.ErrUnresolved) {
+		r.left++
+		fmt.Fprintf(r.a.stderr, "%s: %v\n", name, err)
+		return
+	}
 	if err != nil {
 		r.failed++
 		fmt.Fprintf(r.a.stderr, "error: %s: %v\n", name, err)
