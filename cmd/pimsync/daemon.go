@@ -32,7 +32,7 @@ func (a *app) cmdDaemon(args []string) error {
 		}
 		fd = n
 	}
-	ws, err := a.open(fs.Args())
+	ws, err := a.openWritable(fs.Args())
 	if err != nil {
 		return err
 	}

@@ -17,7 +17,11 @@ func (a *app) cmdSync(args []string) error {
 	if err := a.parseFlags(fs, syncUsage, args); err != nil {
 		return err
 	}
-	ws, err := a.open(fs.Args())
+	open := a.openWritable
+	if *dry {
+		open = a.open
+	}
+	ws, err := open(fs.Args())
 	if err != nil {
 		return err
 	}

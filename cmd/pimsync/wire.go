@@ -18,6 +18,9 @@ type workspace struct {
 	pairs     []*config.Pair
 	storages  map[string]storage.Storage
 	statusDir string
+	// writable is set for commands that may write next to the status files (sync,
+	// daemon); dry runs, check and discover leave the disk alone.
+	writable bool
 }
 
 // loadConfig reads the configuration file (-c or the default) and logs its warnings.
@@ -44,6 +47,15 @@ func (a *app) loadConfig() (*config.Config, error) {
 // open loads the configuration, selects pairs, runs the credential commands of the
 // storages those pairs use (in file order) and builds their storages.
 func (a *app) open(pairNames []string) (*workspace, error) {
+	return a.openFor(pairNames, false)
+}
+
+// openWritable is open for commands that write (sync, daemon).
+func (a *app) openWritable(pairNames []string) (*workspace, error) {
+	return a.openFor(pairNames, true)
+}
+
+func (a *app) openFor(pairNames []string, writable bool) (*workspace, error) {
 	cfg, err := a.loadConfig()
 	if err != nil {
 		return nil, err
@@ -60,7 +72,7 @@ func (a *app) open(pairNames []string) (*workspace, error) {
 	if err != nil {
 		return nil, err
 	}
-	ws := &workspace{cfg: cfg, log: a.logger(), pairs: pairs, storages: map[string]storage.Storage{}}
+	ws := &workspace{cfg: cfg, log: a.logger(), pairs: pairs, storages: map[string]storage.Storage{}, writable: writable}
 	for _, w := range warnings {
 		ws.log.Warn(w.String())
 	}

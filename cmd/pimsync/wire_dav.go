@@ -2,6 +2,7 @@ package main
 
 import (
 	"fmt"
+	"path/filepath"
 
 	"github.com/pimsync-go/pimsync/config"
 	"github.com/pimsync-go/pimsync/storage"
@@ -48,6 +49,11 @@ func davOptions(ws *workspace, sc *config.Storage) (dav.Options, error) {
 	}
 	if sc.Password.Set {
 		opts.Password = sc.Password.Get()
+	}
+	if ws.writable {
+		// Keep the bootstrap result between runs (next to the status files), so an
+		// unchanged collection costs a single request.
+		opts.BootstrapCache = filepath.Join(ws.statusDir, "."+sc.Name+".bootstrap")
 	}
 	return opts, nil
 }

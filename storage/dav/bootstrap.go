@@ -16,6 +16,7 @@ type bootResult struct {
 	context   *url.URL
 	principal *url.URL
 	homeSets  []*url.URL
+	cached    bool // loaded from the bootstrap cache, not verified in this process
 }
 
 const maxWellKnownHops = 3
@@ -23,6 +24,11 @@ const maxWellKnownHops = 3
 // bootstrap finds context URL, principal and home sets once; a failure is retried on
 // the next call.
 func (s *Storage) bootstrap(ctx context.Context) (*bootResult, error) {
+	return s.bootstrapWith(ctx, true)
+}
+
+// bootstrapWith is bootstrap; useCache allows a result from the bootstrap cache.
+func (s *Storage) bootstrapWith(ctx context.Context, useCache bool) (*bootResult, error) {
 	s.mu.Lock()
 	b := s.boot
 	s.mu.Unlock()
@@ -37,10 +43,17 @@ func (s *Storage) bootstrap(ctx context.Context) (*bootResult, error) {
 	if b != nil {
 		return b, nil
 	}
+	if b = s.loadBootCache(); useCache && b != nil {
+		s.mu.Lock()
+		s.boot = b
+		s.mu.Unlock()
+		return b, nil
+	}
 	b, err := s.runBootstrap(ctx)
 	if err != nil {
 		return nil, err
 	}
+	s.saveBootCache(b)
 	homes := make([]string, len(b.homeSets))
 	for i, h := range b.homeSets {
 		homes[i] = redact(h)

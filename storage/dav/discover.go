@@ -2,6 +2,7 @@ package dav
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net/url"
 	"strings"
@@ -91,6 +92,24 @@ func (s *Storage) collType() (string, string) {
 // Discover lists the collections under every home set (storages.md §2.1 step 7) and
 // caches their tokens and properties for this run.
 func (s *Storage) Discover(ctx context.Context) ([]storage.Collection, error) {
+	cols, err := s.discover(ctx)
+	if err != nil && s.bootWasCached() && !errors.Is(err, context.Canceled) {
+		// The cached home set may be stale (moved account, changed server): bootstrap
+		// afresh and try once more.
+		s.log.Info("cached DAV bootstrap failed; bootstrapping again", "err", err)
+		s.dropBootCache()
+		cols, err = s.discover(ctx)
+	}
+	return cols, err
+}
+
+func (s *Storage) bootWasCached() bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.boot != nil && s.boot.cached
+}
+
+func (s *Storage) discover(ctx context.Context) ([]storage.Collection, error) {
 	b, err := s.bootstrap(ctx)
 	if err != nil {
 		return nil, err

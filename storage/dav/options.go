@@ -45,6 +45,11 @@ type Options struct {
 
 	Logger *slog.Logger // nil: discard
 
+	// BootstrapCache, when set, is a file where the bootstrap result is kept between
+	// runs (see bootcache.go). Leave it empty for runs that must not write (sync -n)
+	// or must verify the server (check).
+	BootstrapCache string
+
 	// Resolver is used for RFC 6764 SRV and TXT lookups; nil means net.DefaultResolver.
 	// Tests inject their own.
 	Resolver Resolver

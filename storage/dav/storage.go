@@ -81,7 +81,12 @@ func (s *Storage) Requests() int64 { return s.c.requests.Load() }
 
 // Check runs the bootstrap (storages.md §2.1 steps 1–6).
 func (s *Storage) Check(ctx context.Context) error {
-	_, err := s.bootstrap(ctx)
+	s.mu.Lock()
+	if s.boot != nil && s.boot.cached {
+		s.boot = nil // Check verifies the server, not the cache
+	}
+	s.mu.Unlock()
+	_, err := s.bootstrapWith(ctx, false)
 	return err
 }
 
