@@ -147,7 +147,7 @@ func TestScenario39CrashSafety(t *testing.T) {
 	}
 	// Start the sync and kill it once the server has received some items.
 	cmd := exec.Command(binPath, "-c", e.cfg, "-v", "debug", "sync")
-	cmd.Env = append(os.Environ(), "HOME="+e.home)
+	cmd.Env = append(os.Environ(), "HOME="+e.home, raceNoSleep)
 	stderr, err := cmd.StderrPipe()
 	if err != nil {
 		t.Fatal(err)

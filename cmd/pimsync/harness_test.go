@@ -14,6 +14,9 @@ import (
 	"time"
 )
 
+// raceNoSleep stops binaries built with -race from sleeping a second at exit.
+const raceNoSleep = "GORACE=atexit_sleep_ms=0"
+
 // binPath is the pimsync binary built once for the CLI tests.
 var binPath string
 
@@ -256,7 +259,7 @@ func (e *env) runWith(extraEnv []string, stdin string, args ...string) result {
 	e.t.Helper()
 	cmd := exec.Command(binPath, args...)
 	cmd.Dir = e.dir
-	cmd.Env = append(os.Environ(), "HOME="+e.home, "XDG_CONFIG_HOME=", "NO_COLOR=1")
+	cmd.Env = append(os.Environ(), "HOME="+e.home, "XDG_CONFIG_HOME=", "NO_COLOR=1", raceNoSleep)
 	cmd.Env = append(cmd.Env, extraEnv...)
 	cmd.Stdin = strings.NewReader(stdin)
 	if e.cred != nil {

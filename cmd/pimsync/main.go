@@ -76,7 +76,7 @@ Commands:
   sync [-n] [PAIR...]                 synchronise pairs once (-n: print the plan only)
   daemon [-r FD] [PAIR...]            keep pairs in sync continuously
   resolve-conflicts [-n] [PAIR...]    resolve conflicts with the configured merge tool
-  repair [-n] [STORAGE...]            add missing UIDs to items
+  repair [-n] STORAGE...              add missing UIDs to items
   check [PAIR...]                     validate the configuration and storages
   discover [PAIR...]                  print the collections of each pair
   tui [PAIR...]                       open the interactive terminal UI
@@ -89,6 +89,7 @@ Options:
   -c FILE    configuration file (default $XDG_CONFIG_HOME/pimsync/pimsync.conf
              or ~/.config/pimsync/pimsync.conf)
   -v LEVEL   log level: trace, debug, info, warn (default) or error; logs go to stderr
+  -h, --help print this help
 
 Exit status: 0 success, 1 error, 3 conflicts left unresolved, 100 usage error.
 Run "pimsync COMMAND -h" for a command's options; see pimsync(1) and pimsync.conf(5).

@@ -151,7 +151,7 @@ func TestResolvePrompt(t *testing.T) {
 	// TERM=dumb: Bubble Tea v1 (linked into the binary for the TUI) asks the terminal
 	// for its background colour when the program starts; script(1) here writes to a
 	// pipe, so nothing would answer and the query would swallow the typed answers.
-	cmd.Env = append(os.Environ(), "HOME="+e.home, "TERM=dumb")
+	cmd.Env = append(os.Environ(), "HOME="+e.home, "TERM=dumb", raceNoSleep)
 	cmd.Stdin = strings.NewReader("n\nx\ny\nq\n")
 	out, err := cmd.CombinedOutput()
 	if ee, ok := err.(*exec.ExitError); !ok || ee.ExitCode() != 3 {
