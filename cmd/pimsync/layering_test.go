@@ -1,0 +1,80 @@
+package main
+
+import (
+	"os/exec"
+	"strings"
+	"testing"
+)
+
+// TestLayering enforces the package layering of docs/ARCHITECTURE.md on non-test code:
+// storage imports nothing of ours above it; status only storage; engine never the TUI,
+// the CLI or Bubble Tea; the TUI never a concrete backend or the status database; only
+// cmd/pimsync wires backends together. Test-support packages named *test are exempt.
+func TestLayering(t *testing.T) {
+	const mod = "github.com/pimsync-go/pimsync"
+	out, err := exec.Command("go", "list", "-f", `{{.ImportPath}} {{join .Imports " "}}`, mod+"/...").CombinedOutput()
+	if err != nil {
+		t.Fatalf("go list: %v\n%s", err, out)
+	}
+	backends := []string{"storage/vdir", "storage/dav", "storage/caldav", "storage/carddav", "storage/webcal", "storage/memstore", "storage/davtest"}
+	isBackend := func(p string) bool {
+		for _, b := range backends {
+			if p == b || strings.HasPrefix(p, b+"/") {
+				return true
+			}
+		}
+		return false
+	}
+	checked := 0
+	for _, line := range strings.Split(strings.TrimSpace(string(out)), "\n") {
+		fields := strings.Fields(line)
+		pkg := strings.TrimPrefix(fields[0], mod+"/")
+		if fields[0] == mod {
+			pkg = ""
+		}
+		if strings.HasSuffix(pkg, "test") && pkg != "storage/storagetest" && pkg != "storage/davtest" {
+			continue // test-support packages (tui/internal/pagetest) build fixtures from backends
+		}
+		for _, imp := range fields[1:] {
+			ours := strings.HasPrefix(imp, mod+"/")
+			dep := strings.TrimPrefix(imp, mod+"/")
+			bad := ""
+			switch {
+			case strings.HasPrefix(pkg, "storage"):
+				if ours && !strings.HasPrefix(dep, "storage") {
+					bad = "storage packages import nothing of ours outside storage/"
+				}
+			case pkg == "status":
+				if ours && dep != "storage" {
+					bad = "status imports only storage"
+				}
+			case pkg == "config":
+				if ours {
+					bad = "config imports nothing of ours"
+				}
+			case strings.HasPrefix(pkg, "engine"):
+				if ours && (strings.HasPrefix(dep, "tui") || strings.HasPrefix(dep, "cmd") || isBackend(dep)) {
+					bad = "engine imports no front end and no concrete backend"
+				}
+				if strings.HasPrefix(imp, "github.com/charmbracelet/") {
+					bad = "engine never imports Bubble Tea"
+				}
+			case strings.HasPrefix(pkg, "tui"):
+				if ours && (isBackend(dep) || dep == "status" || strings.HasPrefix(dep, "cmd")) {
+					bad = "the TUI never talks to a storage backend or the status database"
+				}
+			case strings.HasPrefix(pkg, "bench"):
+				if ours && (strings.HasPrefix(dep, "tui") || strings.HasPrefix(dep, "cmd")) {
+					bad = "benchmarks do not import front ends"
+				}
+			}
+			if bad != "" {
+				t.Errorf("%s imports %s: %s", pkg, dep, bad)
+			}
+			checked++
+		}
+	}
+	if checked < 50 {
+		t.Fatalf("only %d imports checked; go list output looks wrong:\n%s", checked, out)
+	}
+}
