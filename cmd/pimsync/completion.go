@@ -54,7 +54,7 @@ var cliCommands = []cliCommand{
 	{"check", nil, argPairs, "validate the configuration and storages"},
 	{"discover", nil, argPairs, "print the collections of each pair"},
 	{"tui", nil, argPairs, "open the interactive terminal UI"},
-	{"demo", nil, argNone, "run the TUI on a throwaway demo workspace"},
+	{"demo", []cliFlag{{"workspace", "DIR", "create the workspace in this directory"}, {"no-tui", "", "set up the workspace, print the plan, exit"}}, argNone, "run the TUI on a throwaway demo workspace"},
 	{"completion", nil, argShell, "print a shell completion script"},
 	{"migrate-vdirsyncer", nil, argFile, "convert a vdirsyncer config to pimsync.conf"},
 	{"version", nil, argNone, "print the version"},

@@ -80,7 +80,7 @@ Commands:
   check [PAIR...]                     validate the configuration and storages
   discover [PAIR...]                  print the collections of each pair
   tui [PAIR...]                       open the interactive terminal UI
-  demo                                run the TUI on a throwaway demo workspace
+  demo [--workspace DIR] [--no-tui]   run the TUI on a throwaway demo workspace
   completion bash|zsh|fish            print a shell completion script
   migrate-vdirsyncer [FILE]           convert a vdirsyncer config to pimsync.conf
   version                             print the version

@@ -1,0 +1,81 @@
+package common
+
+import "github.com/charmbracelet/bubbles/key"
+
+// KeyMap holds every key binding of the TUI. Pages pick the bindings they use; the help
+// bar shows the ones of the page in front.
+type KeyMap struct {
+	// Global.
+	Quit      key.Binding
+	Help      key.Binding
+	ToggleLog key.Binding
+
+	// Movement (arrow and vim keys).
+	Up       key.Binding
+	Down     key.Binding
+	PageUp   key.Binding
+	PageDown key.Binding
+	Top      key.Binding
+	Bottom   key.Binding
+	Open     key.Binding
+	Back     key.Binding
+
+	// Overview.
+	Plan      key.Binding
+	Sync      key.Binding
+	SyncAll   key.Binding
+	Conflicts key.Binding
+	Refresh   key.Binding
+
+	// Plan preview.
+	Confirm key.Binding
+	Deny    key.Binding
+
+	// Sync progress.
+	Cancel key.Binding
+
+	// Conflict viewer.
+	KeepA    key.Binding
+	KeepB    key.Binding
+	External key.Binding
+	Skip     key.Binding
+	Raw      key.Binding
+}
+
+// DefaultKeyMap returns the key bindings of the TUI.
+func DefaultKeyMap() *KeyMap {
+	b := func(keys []string, k, help string) key.Binding {
+		return key.NewBinding(key.WithKeys(keys...), key.WithHelp(k, help))
+	}
+	return &KeyMap{
+		Quit:      b([]string{"q", "ctrl+c"}, "q", "quit"),
+		Help:      b([]string{"?"}, "?", "help"),
+		ToggleLog: b([]string{"l"}, "l", "log pane"),
+
+		Up:       b([]string{"up", "k"}, "↑/k", "up"),
+		Down:     b([]string{"down", "j"}, "↓/j", "down"),
+		PageUp:   b([]string{"pgup", "ctrl+u"}, "pgup", "page up"),
+		PageDown: b([]string{"pgdown", "ctrl+d"}, "pgdn", "page down"),
+		Top:      b([]string{"home", "g"}, "g", "top"),
+		Bottom:   b([]string{"end", "G"}, "G", "bottom"),
+		Open:     b([]string{"enter"}, "enter", "open"),
+		Back:     b([]string{"esc", "backspace"}, "esc", "back"),
+
+		Plan:      b([]string{"p", "enter"}, "p", "plan"),
+		Sync:      b([]string{"s"}, "s", "sync"),
+		SyncAll:   b([]string{"S"}, "S", "sync all"),
+		Conflicts: b([]string{"c"}, "c", "conflicts"),
+		Refresh:   b([]string{"r"}, "r", "refresh"),
+
+		Confirm: b([]string{"y", "enter"}, "y", "apply"),
+		Deny:    b([]string{"n", "esc", "backspace"}, "n/esc", "back"),
+
+		Cancel: b([]string{"x"}, "x", "cancel"),
+
+		KeepA:    b([]string{"a"}, "a", "keep a"),
+		KeepB:    b([]string{"b"}, "b", "keep b"),
+		External: b([]string{"e"}, "e", "merge"),
+		Skip:     b([]string{"n"}, "n", "skip"),
+		Raw:      b([]string{"r"}, "r", "raw"),
+	}
+}

@@ -1,0 +1,273 @@
+package common
+
+import (
+	"context"
+	"fmt"
+	"os/exec"
+	"sync"
+	"time"
+
+	tea "github.com/charmbracelet/bubbletea"
+
+	"github.com/pimsync-go/pimsync/engine"
+	"github.com/pimsync-go/pimsync/storage"
+)
+
+// Service is the TUI's only way to the engine. Each method returns a tea.Cmd: the work
+// (all network and disk I/O) happens when Bubble Tea runs the command on its own
+// goroutine, never in Update.
+type Service struct {
+	Engine *engine.Engine
+	Pairs  []*engine.Pair
+	Bus    *Bus
+	ctx    context.Context
+	// writers counts the commands that may write (syncs and resolutions).
+	writers sync.WaitGroup
+}
+
+// NewService wires the engine's events to the bus. ctx bounds every operation.
+func NewService(ctx context.Context, eng *engine.Engine, pairs []*engine.Pair, bus *Bus) *Service {
+	s := &Service{Engine: eng, Pairs: pairs, Bus: bus, ctx: ctx}
+	index := map[string]int{}
+	for i, p := range pairs {
+		index[p.Name] = i
+	}
+	eng.Reporter = &reporter{bus: bus, index: index}
+	return s
+}
+
+// Context is the context of the whole TUI.
+func (s *Service) Context() context.Context { return s.ctx }
+
+// Discover discovers a pair and reads its collections' properties.
+func (s *Service) Discover(i, gen int) tea.Cmd {
+	p := s.Pairs[i]
+	return func() tea.Msg {
+		d := s.Engine.Discover(s.ctx, p)
+		props := map[string][2]map[string]string{}
+		if d.Errs[0] == nil && d.Errs[1] == nil && d.Err == nil {
+			for _, m := range d.Mappings {
+				pr, errs := s.Engine.CollectionProperties(s.ctx, p, m)
+				for side, err := range errs {
+					if err != nil && s.Engine.Log != nil {
+						s.Engine.Log.Debug(fmt.Sprintf("%s/%s: reading the properties of side %s: %v",
+							p.Name, m.Alias, engine.Side(side), err))
+					}
+				}
+				props[m.Alias] = pr
+			}
+		}
+		return DiscoveredMsg{Pair: i, Gen: gen, Discovery: d, Props: props}
+	}
+}
+
+// Plan plans a pair without writing anything.
+func (s *Service) Plan(i, gen int) tea.Cmd {
+	p := s.Pairs[i]
+	return func() tea.Msg {
+		return PlannedMsg{Pair: i, Gen: gen, Plan: s.Engine.Plan(s.ctx, []*engine.Pair{p})[0]}
+	}
+}
+
+// Preview plans a pair for the plan preview.
+func (s *Service) Preview(i, id int) tea.Cmd {
+	p := s.Pairs[i]
+	return func() tea.Msg {
+		return PreviewMsg{ID: id, Plan: s.Engine.Plan(s.ctx, []*engine.Pair{p})[0]}
+	}
+}
+
+// LastRun reads the record of a pair's last sync.
+func (s *Service) LastRun(i, gen int) tea.Cmd {
+	p := s.Pairs[i]
+	return func() tea.Msg {
+		run, ok, err := s.Engine.LastRun(p.Name)
+		msg := LastRunMsg{Pair: i, Gen: gen, Err: err}
+		if ok {
+			msg.Run = &run
+		}
+		return msg
+	}
+}
+
+// Sync syncs a scope. Progress arrives as Sync* events on the bus, ending with
+// SyncDone; cancelling ctx stops new work while the writes in flight finish.
+func (s *Service) Sync(ctx context.Context, scope Scope) tea.Cmd {
+	return func() tea.Msg {
+		s.writers.Add(1)
+		defer s.writers.Done()
+		var results []*engine.PairResult
+		switch {
+		case scope.IsAll():
+			results = s.Engine.Sync(ctx, s.Pairs)
+		case scope.Alias != "":
+			results = []*engine.PairResult{s.Engine.SyncPairOnly(ctx, s.Pairs[scope.Pair], []string{scope.Alias})}
+		default:
+			results = []*engine.PairResult{s.Engine.SyncPair(ctx, s.Pairs[scope.Pair])}
+		}
+		// Through the bus, so that it arrives after every event of the run.
+		s.Bus.Push(SyncDone{Scope: scope, Results: results, Cancelled: ctx.Err() != nil})
+		return nil
+	}
+}
+
+// Wait waits (at most d) for the syncs and resolutions still running to return, so
+// that the writes in flight are recorded before the process exits.
+func (s *Service) Wait(d time.Duration) bool {
+	done := make(chan struct{})
+	go func() { s.writers.Wait(); close(done) }()
+	select {
+	case <-done:
+		return true
+	case <-time.After(d):
+		return false
+	}
+}
+
+// Refetch reads both current versions of a conflict.
+func (s *Service) Refetch(c engine.Conflict, id int) tea.Cmd {
+	return func() tea.Msg {
+		v, err := s.Engine.Refetch(s.ctx, c)
+		return ConflictLoadedMsg{ID: id, Versions: v, Err: err}
+	}
+}
+
+// Keep resolves a conflict with one side's version. The versions are fetched again
+// first: if either changed since shown, nothing is written (Changed). The upload is
+// conditional on the etags just read, so a concurrent edit is never overwritten.
+func (s *Service) Keep(c engine.Conflict, shown *engine.Versions, side engine.Side, id int) tea.Cmd {
+	action := "keep " + side.String()
+	return func() tea.Msg {
+		s.writers.Add(1)
+		defer s.writers.Done()
+		v, err := s.Engine.Refetch(s.ctx, c)
+		if err != nil {
+			return ConflictResultMsg{ID: id, Action: action, Versions: v, Err: err}
+		}
+		if shown != nil && (v.A.Hash != shown.A.Hash || v.B.Hash != shown.B.Hash) {
+			return ConflictResultMsg{ID: id, Action: action, Changed: true, Versions: v}
+		}
+		item := *v.A.Item
+		if side == engine.B {
+			item = *v.B.Item
+		}
+		sides, err := s.apply(v, item)
+		return ConflictResultMsg{ID: id, Action: action, Versions: after(v, item, sides), Sides: sides, Err: err}
+	}
+}
+
+// apply uploads a resolution. Once started, the upload is not cut short by quitting
+// (Run waits for it), so that it either happens or fails cleanly.
+func (s *Service) apply(v *engine.Versions, item storage.Item) ([]engine.Side, error) {
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(s.ctx), time.Minute)
+	defer cancel()
+	return s.Engine.Apply(ctx, v, item)
+}
+
+// after returns the versions as they are after item was uploaded to sides.
+func after(v *engine.Versions, item storage.Item, sides []engine.Side) *engine.Versions {
+	out := *v
+	for _, s := range sides {
+		st := &engine.ItemState{Ident: item.Ident(), Hash: item.Hash(), Item: &item}
+		if s == engine.A {
+			st.Href = v.A.Href
+			out.A = st
+		} else {
+			st.Href = v.B.Href
+			out.B = st
+		}
+	}
+	return &out
+}
+
+// Merge resolves a conflict with the configured merge tool, following the protocol of
+// `resolve-conflicts` (sync.md §9.3): fetch both versions again, write them to files,
+// hand the terminal to the tool (through an ExecRequest on the bus, which the loop
+// turns into tea.ExecProcess), check the result and upload it where it differs.
+func (s *Service) Merge(c engine.Conflict, argv []string, id int) tea.Cmd {
+	const action = "merge tool"
+	return func() tea.Msg {
+		s.writers.Add(1)
+		defer s.writers.Done()
+		v, err := s.Engine.Refetch(s.ctx, c)
+		if err != nil {
+			return ConflictResultMsg{ID: id, Action: action, Versions: v, Err: err}
+		}
+		item, err := engine.RunMergeTool(s.ctx, argv, v, func(cmd *exec.Cmd) error {
+			done := make(chan error, 1)
+			s.Bus.Push(ExecRequest{Cmd: cmd, Done: done})
+			select {
+			case err := <-done:
+				return err
+			case <-s.ctx.Done():
+				return s.ctx.Err()
+			}
+		})
+		if err != nil {
+			return ConflictResultMsg{ID: id, Action: action, Versions: v, Err: err}
+		}
+		sides, err := s.apply(v, item)
+		return ConflictResultMsg{ID: id, Action: action, Versions: after(v, item, sides), Sides: sides, Err: err}
+	}
+}
+
+// reporter turns engine events into messages. It runs on the engine's goroutines, at
+// the moment of the event, so it copies what the UI needs instead of handing over
+// structures the engine may still change.
+type reporter struct {
+	bus   *Bus
+	index map[string]int
+}
+
+func (r *reporter) pair(name string) int {
+	if i, ok := r.index[name]; ok {
+		return i
+	}
+	return -1
+}
+
+func (r *reporter) Event(ev engine.Event) {
+	switch e := ev.(type) {
+	case engine.PairStarted:
+		r.bus.Push(SyncPairStarted{Pair: r.pair(e.Pair)})
+	case engine.Waiting:
+		r.bus.Push(SyncPairWaiting{Pair: r.pair(e.Pair)})
+	case engine.Planned:
+		msg := SyncPairPlanned{Pair: r.pair(e.Plan.Name()), Err: e.Plan.Err}
+		if e.Plan.Err == nil {
+			for _, m := range e.Plan.Mappings {
+				sm := SyncMapping{Alias: m.Alias, Label: m.CollectionLabel(), IsError: m.ReasonIsError}
+				for _, a := range m.Items {
+					switch {
+					case a.Verb == engine.VerbConflict:
+						sm.Conflicts++
+					case a.Skip != "":
+						sm.Skipped++
+					default:
+						sm.Total++
+					}
+				}
+				msg.Mappings = append(msg.Mappings, sm)
+			}
+		}
+		r.bus.Push(msg)
+	case engine.ActionStarted:
+		r.bus.Push(SyncItemStarted{Pair: r.pair(e.Pair), Mapping: e.Mapping, What: Describe(e.Action)})
+	case engine.ActionFinished:
+		r.bus.Push(SyncItemFinished{Pair: r.pair(e.Pair), Mapping: e.Mapping, Verb: e.Action.Verb,
+			Target: e.Action.Target, Err: e.Err, Done: e.Done, Total: e.Total})
+	case engine.MappingFinished:
+		r.bus.Push(SyncMappingFinished{Pair: r.pair(e.Pair), Result: e.Result})
+	case engine.PairFinished:
+		r.bus.Push(SyncPairFinished{Pair: r.pair(e.Result.Pair), Result: e.Result})
+	}
+}
+
+// Describe renders an item action as `create on b dentist-1 "Dentist"`.
+func Describe(a *engine.ItemAction) string {
+	s := a.Label() + " " + a.Ident
+	if sum := a.Summary(); sum != "" {
+		s += fmt.Sprintf(" %q", sum)
+	}
+	return s
+}

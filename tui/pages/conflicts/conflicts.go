@@ -1,0 +1,468 @@
+// Package conflicts is the conflicts page: the list of pending item conflicts and the
+// conflict viewer, where a conflict is resolved by keeping side a, keeping side b or
+// running the configured merge tool (the protocol of `resolve-conflicts`), or skipped.
+// Every resolution re-reads both versions and uploads with etag-conditional writes
+// through the engine; the view shows which sides were written, or the error.
+package conflicts
+
+import (
+	"errors"
+	"fmt"
+	"strings"
+
+	"github.com/charmbracelet/bubbles/key"
+	tea "github.com/charmbracelet/bubbletea"
+	"github.com/charmbracelet/x/ansi"
+
+	"github.com/pimsync-go/pimsync/engine"
+	"github.com/pimsync-go/pimsync/tui/common"
+	"github.com/pimsync-go/pimsync/tui/components/conflictview"
+)
+
+// Entry is one pending conflict.
+type Entry struct {
+	Conflict engine.Conflict
+	Pair     int
+	// Result says how it was resolved ("" while pending); Failed marks an error.
+	Result string
+	Failed bool
+}
+
+func (e *Entry) key() string {
+	c := e.Conflict
+	return c.Pair.Name() + "\x00" + c.Mapping.Alias + "\x00" + c.Action.Ident
+}
+
+// Page is the conflicts page.
+type Page struct {
+	c       *common.Common
+	Entries []*Entry
+	cursor  int
+	offset  int
+	results map[string]*Entry // resolved entries by key, kept across re-plans
+
+	// Viewer state.
+	Viewing  bool
+	current  *Entry
+	Viewer   *conflictview.Model
+	Versions *engine.Versions
+	Loading  bool
+	Working  string
+	opID     int
+	Message  string
+	Bad      bool
+}
+
+// New returns the conflicts page.
+func New(c *common.Common) *Page {
+	return &Page{c: c, Viewer: conflictview.New(c), results: map[string]*Entry{}}
+}
+
+// Busy implements common.Page.
+func (p *Page) Busy() bool { return p.Loading || p.Working != "" }
+
+// Rebuild lists the conflicts of the store's plans again, keeping the selection and
+// what was resolved: a conflict resolved on this visit of the page stays in the list
+// with its result, although the new plans no longer have it.
+func (p *Page) Rebuild() {
+	var sel string
+	if p.cursor < len(p.Entries) {
+		sel = p.Entries[p.cursor].key()
+	}
+	fresh := map[string]*Entry{}
+	var order []*Entry
+	for i, ps := range p.c.Store.Pairs {
+		if ps.Plan == nil || ps.Plan.Err != nil || ps.Syncing {
+			continue
+		}
+		for _, c := range ps.Plan.Conflicts() {
+			e := &Entry{Conflict: c, Pair: i}
+			if r, ok := p.results[e.key()]; ok {
+				e.Result, e.Failed = r.Result, r.Failed
+			}
+			fresh[e.key()] = e
+			order = append(order, e)
+		}
+	}
+	var out []*Entry
+	seen := map[string]bool{}
+	for _, old := range p.Entries {
+		k := old.key()
+		if e, ok := fresh[k]; ok {
+			out = append(out, e)
+			seen[k] = true
+		} else if old.Result != "" && !old.Failed {
+			out = append(out, old)
+			seen[k] = true
+		}
+	}
+	for _, e := range order {
+		if !seen[e.key()] {
+			out = append(out, e)
+		}
+	}
+	p.Entries = out
+	p.cursor = 0
+	for i, e := range p.Entries {
+		if e.key() == sel {
+			p.cursor = i
+		}
+	}
+}
+
+// Open shows the list with the first conflict of the scope selected.
+func (p *Page) Open(s common.Scope) {
+	p.Entries = nil
+	p.Rebuild()
+	p.Viewing = false
+	p.Message = ""
+	if s.IsAll() {
+		return
+	}
+	for i, e := range p.Entries {
+		if e.Pair == s.Pair && (s.Alias == "" || e.Conflict.Mapping.Alias == s.Alias) {
+			p.cursor = i
+			return
+		}
+	}
+}
+
+// ShortHelp implements common.Page.
+func (p *Page) ShortHelp() []key.Binding {
+	k := p.c.Keys
+	if p.Viewing {
+		return []key.Binding{k.KeepA, k.KeepB, k.External, k.Skip, k.Raw, k.Back, k.Help, k.Quit}
+	}
+	return []key.Binding{k.Open, k.Up, k.Down, k.Back, k.Help, k.Quit}
+}
+
+// FullHelp implements common.Page.
+func (p *Page) FullHelp() [][]key.Binding {
+	k := p.c.Keys
+	if p.Viewing {
+		return [][]key.Binding{{k.KeepA, k.KeepB, k.External, k.Skip}, {k.Raw, k.Up, k.Down, k.PageUp, k.PageDown}, {k.Back, k.ToggleLog, k.Help, k.Quit}}
+	}
+	return [][]key.Binding{{k.Open, k.Up, k.Down, k.Top, k.Bottom}, {k.Back, k.ToggleLog, k.Help, k.Quit}}
+}
+
+// open starts viewing an entry: both versions are read again.
+func (p *Page) open(e *Entry) tea.Cmd {
+	p.Viewing, p.current = true, e
+	p.Versions, p.Message, p.Bad = nil, "", false
+	p.Loading = true
+	p.opID++
+	p.Viewer.Set(nil, [2]string{})
+	return p.c.Svc.Refetch(e.Conflict, p.opID)
+}
+
+// Update implements common.Page.
+func (p *Page) Update(msg tea.Msg) tea.Cmd {
+	switch msg := msg.(type) {
+	case common.ConflictLoadedMsg:
+		if msg.ID != p.opID || !p.Viewing {
+			return nil
+		}
+		p.Loading = false
+		p.setVersions(msg.Versions)
+		if msg.Err != nil {
+			p.fail(msg.Err)
+		}
+		return nil
+	case common.ConflictResultMsg:
+		if msg.ID != p.opID {
+			return nil
+		}
+		p.Working = ""
+		switch {
+		case msg.Changed:
+			p.setVersions(msg.Versions)
+			p.Message = "One side changed since it was shown, so nothing was written. Here are the current versions: choose again."
+			p.Bad = true
+			return nil
+		case msg.Err != nil:
+			p.fail(msg.Err)
+			if len(msg.Sides) > 0 {
+				p.Message += " (already uploaded to " + sides(msg.Sides) + ")"
+			}
+			return p.c.Go(common.RefreshMsg{Pair: p.current.Pair})
+		}
+		what := msg.Action
+		if what == "merge tool" {
+			what = "merged"
+		} else {
+			what = "kept " + strings.TrimPrefix(what, "keep ")
+		}
+		p.setVersions(msg.Versions)
+		p.resolve(fmt.Sprintf("resolved (%s): %s", what, written(msg.Sides)), false)
+		p.Message = "Resolved: " + what + "; " + written(msg.Sides) + ". The next sync records it."
+		return p.c.Go(common.RefreshMsg{Pair: p.current.Pair})
+	case tea.KeyMsg:
+		if p.Viewing {
+			return p.viewerKey(msg)
+		}
+		return p.listKey(msg)
+	}
+	return nil
+}
+
+func (p *Page) setVersions(v *engine.Versions) {
+	p.Versions = v
+	if v == nil || v.A == nil || v.B == nil {
+		p.Viewer.Set(nil, [2]string{})
+		return
+	}
+	pr := p.current.Conflict.Pair.Pair
+	p.Viewer.Set(v, [2]string{pr.NameA, pr.NameB})
+}
+
+// fail shows an error; a conflict that is gone or already solved is marked as such.
+func (p *Page) fail(err error) {
+	switch {
+	case errors.Is(err, engine.ErrConflictGone):
+		p.resolve("gone: "+err.Error(), false)
+		p.Message = "Nothing to resolve: " + err.Error() + "."
+		p.Bad = false
+	case errors.Is(err, engine.ErrConflictSolved):
+		p.resolve("solved: "+err.Error(), false)
+		p.Message = "Nothing to resolve: " + err.Error() + "."
+		p.Bad = false
+	case errors.Is(err, engine.ErrUnresolved):
+		p.Message = "Not resolved, nothing was uploaded: " + err.Error() + "."
+		p.Bad = true
+	default:
+		p.current.Failed = true
+		p.Message = "error: " + err.Error()
+		p.Bad = true
+	}
+}
+
+func (p *Page) resolve(result string, failed bool) {
+	p.current.Result, p.current.Failed = result, failed
+	p.results[p.current.key()] = &Entry{Result: result, Failed: failed}
+}
+
+func sides(s []engine.Side) string {
+	var names []string
+	for _, x := range s {
+		names = append(names, x.String())
+	}
+	return strings.Join(names, " and ")
+}
+
+func written(s []engine.Side) string {
+	if len(s) == 0 {
+		return "both sides already held the result, nothing uploaded"
+	}
+	return "uploaded to " + sides(s)
+}
+
+func (p *Page) listKey(k tea.KeyMsg) tea.Cmd {
+	keys := p.c.Keys
+	switch {
+	case key.Matches(k, keys.Up):
+		p.cursor--
+	case key.Matches(k, keys.Down):
+		p.cursor++
+	case key.Matches(k, keys.PageUp):
+		p.cursor -= 10
+	case key.Matches(k, keys.PageDown):
+		p.cursor += 10
+	case key.Matches(k, keys.Top):
+		p.cursor = 0
+	case key.Matches(k, keys.Bottom):
+		p.cursor = len(p.Entries) - 1
+	case key.Matches(k, keys.Open):
+		if p.cursor < len(p.Entries) {
+			return p.open(p.Entries[p.cursor])
+		}
+	case key.Matches(k, keys.Back):
+		return p.c.Go(common.BackMsg{})
+	}
+	p.cursor = max(min(p.cursor, len(p.Entries)-1), 0)
+	return nil
+}
+
+func (p *Page) viewerKey(k tea.KeyMsg) tea.Cmd {
+	keys := p.c.Keys
+	busy := p.Loading || p.Working != ""
+	pending := p.current.Result == "" && p.Versions != nil && p.Versions.A != nil && p.Versions.B != nil
+	switch {
+	case key.Matches(k, keys.Back):
+		if !busy {
+			p.Viewing = false
+			p.Rebuild()
+		}
+	case key.Matches(k, keys.KeepA), key.Matches(k, keys.KeepB):
+		if busy || !pending {
+			return nil
+		}
+		side := engine.A
+		if key.Matches(k, keys.KeepB) {
+			side = engine.B
+		}
+		p.Working = "keep " + side.String()
+		p.Message, p.Bad = "", false
+		p.opID++
+		return p.c.Svc.Keep(p.current.Conflict, p.Versions, side, p.opID)
+	case key.Matches(k, keys.External):
+		if busy || !pending {
+			return nil
+		}
+		argv := mergeTool(p.current.Conflict.Pair.Pair)
+		if len(argv) == 0 {
+			p.Message = fmt.Sprintf("No merge tool is configured: add `conflict_resolution cmd PROGRAM [ARG…]` to pair %s.", p.current.Conflict.Pair.Name())
+			p.Bad = true
+			return nil
+		}
+		p.Working = "merge tool"
+		p.Message, p.Bad = "", false
+		p.opID++
+		return p.c.Svc.Merge(p.current.Conflict, argv, p.opID)
+	case key.Matches(k, keys.Skip):
+		if busy {
+			return nil
+		}
+		for i, e := range p.Entries {
+			if e.key() == p.current.key() {
+				for _, next := range p.Entries[i+1:] {
+					if next.Result == "" {
+						p.cursor = p.index(next)
+						return p.open(next)
+					}
+				}
+			}
+		}
+		p.Viewing = false
+		p.Rebuild()
+		p.Message = "No more conflicts after this one."
+	case key.Matches(k, keys.Raw):
+		p.Viewer.ToggleRaw()
+	default:
+		return p.Viewer.Update(k)
+	}
+	return nil
+}
+
+// index returns the position of the entry (by identity of the conflict) in the list.
+func (p *Page) index(e *Entry) int {
+	for i, x := range p.Entries {
+		if x.key() == e.key() {
+			return i
+		}
+	}
+	return 0
+}
+
+func mergeTool(pr *engine.Pair) []string {
+	if pr.Config == nil || pr.Config.ConflictResolution != "cmd" {
+		return nil
+	}
+	return pr.Config.ResolverCmd
+}
+
+// View implements common.Page.
+func (p *Page) View(w, h int) string {
+	if p.Viewing {
+		return p.viewer(w, h)
+	}
+	st := p.c.Styles
+	var lines []string
+	if len(p.Entries) == 0 {
+		lines = append(lines, st.OK.Render("No pending conflicts."))
+		if p.c.Store.Busy() {
+			lines = append(lines, st.SpinnerText.Render(p.c.Spinner+" still planning…"))
+		}
+		if p.Message != "" {
+			lines = append(lines, p.Message)
+		}
+		return common.Fit(strings.Join(lines, "\n"), w, h)
+	}
+	lines = append(lines, st.Section.Render(fmt.Sprintf("Conflicts (%d)", len(p.Entries)))+st.Dim.Render(" · enter: open · esc: back"))
+	if p.Message != "" {
+		lines = append(lines, p.Message)
+	}
+	body := max(h-len(lines), 1)
+	p.offset = common.Scroll(p.offset, p.cursor, len(p.Entries), body)
+	whereW, identW := 0, 0
+	for _, e := range p.Entries {
+		whereW = max(whereW, common.Width(e.Conflict.Pair.Name()+"/"+e.Conflict.Mapping.Alias))
+		identW = max(identW, common.Width(e.Conflict.Action.Ident))
+	}
+	whereW, identW = min(whereW, 24), min(identW, 24)
+	for i := p.offset; i < len(p.Entries) && i < p.offset+body; i++ {
+		e := p.Entries[i]
+		a := e.Conflict.Action
+		marker := "  "
+		if i == p.cursor {
+			marker = st.Cursor.Render("> ")
+		}
+		line := marker + common.Pad(e.Conflict.Pair.Name()+"/"+e.Conflict.Mapping.Alias, whereW) + "  " + common.Pad(a.Ident, identW)
+		if s := a.Summary(); s != "" {
+			line += fmt.Sprintf("  %q", s)
+		}
+		switch {
+		case e.Result != "" && e.Failed:
+			line += "  " + st.Error.Render(e.Result)
+		case e.Result != "":
+			line += "  " + st.OK.Render(e.Result)
+		case e.Failed:
+			line += "  " + st.Error.Render("failed, still pending")
+		case a.A != nil && a.B != nil && a.A.Item != nil && a.B.Item != nil:
+			line += "  " + st.Dim.Render(engine.DiffSummary(a.A.Item.Text(), a.B.Item.Text()))
+		}
+		lines = append(lines, line)
+	}
+	return common.Fit(strings.Join(lines, "\n"), w, h)
+}
+
+func (p *Page) viewer(w, h int) string {
+	st := p.c.Styles
+	e := p.current
+	c := e.Conflict
+	pos := fmt.Sprintf("Conflict %d/%d", p.index(e)+1, len(p.Entries))
+	title := st.Section.Render(pos) + " · " + c.Pair.Name() + "/" + c.Mapping.Alias + " · " + c.Action.Ident
+	if s := c.Action.Summary(); s != "" {
+		title += fmt.Sprintf(" %q", s)
+	}
+	lines := []string{title}
+	var status string
+	switch {
+	case p.Loading:
+		status = st.SpinnerText.Render(p.c.Spinner + " reading both versions…")
+	case p.Working == "merge tool":
+		status = st.SpinnerText.Render(p.c.Spinner + " running the merge tool…")
+	case p.Working != "":
+		status = st.SpinnerText.Render(p.c.Spinner + " " + p.Working + ": reading both versions again and uploading…")
+	case p.Message != "" && p.Bad:
+		status = st.ResultBad.Render(p.Message)
+	case p.Message != "":
+		status = st.ResultGood.Render(p.Message)
+	}
+	var statusLines []string
+	if status != "" {
+		statusLines = strings.Split(ansi.Wrap(status, w, " "), "\n")
+		if len(statusLines) > 3 {
+			statusLines = statusLines[:3]
+		}
+	}
+	body := max(h-len(lines)-1-len(statusLines), 1)
+	v := p.Versions
+	if v != nil && v.A != nil && v.B != nil && v.A.Item != nil && v.B.Item != nil {
+		diff := engine.DiffSummary(v.A.Item.Text(), v.B.Item.Text())
+		if v.A.Hash == v.B.Hash {
+			diff = "both sides hold the same version"
+		}
+		toggle := "r: raw text"
+		if p.Viewer.Raw() {
+			toggle = "r: properties"
+		}
+		lines = append(lines, st.Dim.Render(diff+" · ! = differs · "+toggle))
+		lines = append(lines, p.Viewer.View(w, body))
+	}
+	// The status stays at the bottom, under the view.
+	top := common.Fit(strings.Join(lines, "\n"), w, h-len(statusLines))
+	if len(statusLines) == 0 {
+		return top
+	}
+	return top + "\n" + common.Fit(strings.Join(statusLines, "\n"), w, len(statusLines))
+}
