@@ -75,8 +75,16 @@ func checkStorage(a *app, s storage.Storage) (string, error) {
 		return "", err
 	}
 	var parts []string
-	if d, ok := s.(checkDetailer); ok {
-		parts = append(parts, d.CheckDetails()...)
+	for inner := s; inner != nil; {
+		if d, ok := inner.(checkDetailer); ok {
+			parts = append(parts, d.CheckDetails()...)
+			break
+		}
+		u, ok := inner.(interface{ Unwrap() storage.Storage })
+		if !ok {
+			break
+		}
+		inner = u.Unwrap() // the read-only wrapper
 	}
 	if storage.IsReadOnly(s) {
 		parts = append(parts, "read-only")

@@ -1,10 +1,13 @@
 package main
 
 import (
+	"context"
 	"os"
 	"os/exec"
 	"strings"
+	"syscall"
 	"testing"
+	"time"
 )
 
 // conflictEnv sets up a vdir pair with x in conflict (no status) and the given
@@ -147,7 +150,11 @@ func TestResolvePrompt(t *testing.T) {
 	}
 	// Conflicts come in ident order: p, q, r. Answer: n (skip p), x (invalid: asked
 	// again), y (resolve q), q (quit before r).
-	cmd := exec.Command("script", "-qec", binPath+" -c "+e.cfg+" resolve-conflicts", "/dev/null")
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, "script", "-qec", binPath+" -c "+e.cfg+" resolve-conflicts", "/dev/null")
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	cmd.Cancel = func() error { return syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL) } // script and pimsync
 	// TERM=dumb: Bubble Tea v1 (linked into the binary for the TUI) asks the terminal
 	// for its background colour when the program starts; script(1) here writes to a
 	// pipe, so nothing would answer and the query would swallow the typed answers.

@@ -143,12 +143,11 @@ func (c *client) send(ctx context.Context, r *request, allowRedirect bool) (*res
 			}
 			return c.check(r, resp, allowRedirect)
 		}
-		wait := backoff[attempt]
+		var h http.Header
 		if resp != nil {
-			if d, ok := retryAfter(resp.header.Get("Retry-After")); ok {
-				wait = d
-			}
+			h = resp.header
 		}
+		wait := retryWait(attempt, h)
 		c.log.Debug("retrying request", "method", r.method, "url", redact(r.url), "wait", wait)
 		if err := c.sleep(ctx, wait); err != nil {
 			return nil, err
@@ -206,11 +205,17 @@ func (c *client) once(ctx context.Context, r *request) (*response, error) {
 }
 
 func (c *client) wrapNetError(r *request, err error) error {
+	return netError(c.name, r.method, r.url, err)
+}
+
+// netError describes a request to u that got no answer as a *requestError, with a hint
+// for certificate failures.
+func netError(storage, method string, u *url.URL, err error) error {
 	var ue *url.Error
 	if errors.As(err, &ue) {
 		err = ue.Err
 	}
-	re := &requestError{storage: c.name, method: r.method, url: redact(r.url), err: err}
+	re := &requestError{storage: storage, method: method, url: redact(u), err: err}
 	if hint, ok := tlsHint(err); ok {
 		re.tls, re.hint = true, hint
 	}
@@ -224,14 +229,33 @@ func (c *client) wrapNetError(r *request, err error) error {
 // retryable: connection trouble (not TLS failures), 429, 502, 503, 504.
 func retryable(resp *response, err error) bool {
 	if err != nil {
-		var re *requestError
-		return errors.As(err, &re) && !re.tls
+		return retryableErr(err)
 	}
-	switch resp.code {
+	return retryableStatus(resp.code)
+}
+
+// retryableErr: a request that got no answer, except for TLS failures.
+func retryableErr(err error) bool {
+	var re *requestError
+	return errors.As(err, &re) && !re.tls
+}
+
+// retryableStatus: 429, 502, 503, 504.
+func retryableStatus(code int) bool {
+	switch code {
 	case http.StatusTooManyRequests, http.StatusBadGateway, http.StatusServiceUnavailable, http.StatusGatewayTimeout:
 		return true
 	}
 	return false
+}
+
+// retryWait is the wait before retry attempt+1: the answer's Retry-After when usable
+// (h may be nil), otherwise the fixed backoff.
+func retryWait(attempt int, h http.Header) time.Duration {
+	if d, ok := retryAfter(h.Get("Retry-After")); ok {
+		return d
+	}
+	return backoff[attempt]
 }
 
 // retryAfter parses a Retry-After header (seconds or HTTP date) and accepts it when

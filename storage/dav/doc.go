@@ -19,6 +19,7 @@
 //	write.go        PUT and DELETE of items
 //	collections.go  MKCALENDAR, extended MKCOL, collection DELETE
 //	props.go        collection properties (PROPFIND, PROPPATCH)
+//	httpclient.go   NewHTTPClient: the same HTTP setup for other backends (webcal)
 //
 // Use caldav.New or carddav.New to build a storage from configuration values.
 package dav

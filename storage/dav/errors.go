@@ -88,6 +88,7 @@ type requestError struct {
 	hint                 string
 	tls                  bool
 	timeout              bool
+	redirect             bool // refused by the redirect policy (NewHTTPClient)
 }
 
 func (e *requestError) Error() string {
@@ -100,8 +101,9 @@ func (e *requestError) Error() string {
 
 func (e *requestError) Unwrap() error { return e.err }
 
-// Temporary: network trouble is worth retrying later; a certificate problem is not.
-func (e *requestError) Temporary() bool { return !e.tls }
+// Temporary: network trouble is worth retrying later; a certificate problem or a
+// refused redirect is not.
+func (e *requestError) Temporary() bool { return !e.tls && !e.redirect }
 
 // isTimeout reports whether err is a request that timed out.
 func isTimeout(err error) bool {

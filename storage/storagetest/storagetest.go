@@ -4,6 +4,11 @@
 //	func TestContract(t *testing.T) {
 //		storagetest.Run(t, func(t *testing.T) storage.Storage { return newBackend(t) }, storagetest.Options{})
 //	}
+//
+// The suite never skips a test because a storage behaves differently: Options describe
+// what a storage legitimately does differently (read-only, a server that re-serialises
+// items or refuses some of them), and the suite then checks the weaker contract that
+// still holds.
 package storagetest
 
 import (
@@ -33,6 +38,55 @@ type Options struct {
 	// valid UTF-8 or not a component and checks that Get reports them per href. nil
 	// leaves those checks out.
 	Plant func(t *testing.T, s storage.Storage, collection, name string, raw []byte) (href string)
+
+	// ReadOnly: the storage refuses every write (webcal, storage.ReadOnly). Collection
+	// and Plant are then required: the suite plants valid items behind the storage's
+	// back, runs the read-only tests (listing, fetching, per-href errors, cancellation)
+	// and checks that every write fails with storage.ErrReadOnly or
+	// storage.ErrUnsupported and changes nothing.
+	ReadOnly bool
+
+	// RewritesItems: the server re-serialises what it stores (storages.md §4: Radicale
+	// and Xandikos reorder and refold calendar properties, drop a final blank line and
+	// add PRODID or DTSTAMP). An item read back is then compared semantically: it must
+	// pass storage.CheckSyntax, have the same UID (or none), and hold the same content
+	// lines up to order, folding, blank lines and the lines the hash ignores (PRODID,
+	// DTSTAMP, LAST-MODIFIED). Etags must still change on every update.
+	RewritesItems bool
+	// Peek reads the bytes the server now holds for href, behind the storage's back.
+	// With RewritesItems the suite checks that Get returns exactly those bytes (after
+	// line-break normalisation). nil leaves that check out.
+	Peek func(t *testing.T, s storage.Storage, href string) []byte
+	// RejectsNoUID: the server refuses items without UID (Radicale answers 400). Create
+	// of such an item must then fail with an error naming the collection that is
+	// neither storage.ErrPrecondition nor storage.ErrNotFound, and leave nothing behind.
+	RejectsNoUID bool
+	// DefaultDisplayName: the server reports a displayname for a collection that has
+	// none (Radicale, Xandikos). A new collection may then have that one property.
+	DefaultDisplayName bool
+	// Unsettable lists properties the server refuses to store (Xandikos: a calendar's
+	// description, 409). SetProperty of them must fail and change nothing.
+	Unsettable []string
+	// Undeletable lists properties the server refuses to remove (Xandikos: displayname,
+	// 500; storages.md §4). DeleteProperty of them must fail and change nothing.
+	Undeletable []string
+}
+
+type test struct {
+	name        string
+	fn          func(*env)
+	collections bool // needs CreateCollection and DeleteCollection
+}
+
+// readOnlyTests replace the write tests for storages with Options.ReadOnly.
+var readOnlyTests = []test{
+	{name: "Check", fn: testCheck},
+	{name: "Discover", fn: testDiscover},
+	{name: "ReadOnlyListGet", fn: testReadOnlyListGet},
+	{name: "ReadOnlyWrites", fn: testReadOnlyWrites},
+	{name: "ReadOnlyGetMixed", fn: testReadOnlyGetMixed},
+	{name: "ReadOnlyProperties", fn: testReadOnlyProperties},
+	{name: "ReadOnlyCancelledContext", fn: testReadOnlyCancelledContext},
 }
 
 // Run runs the contract suite. newStorage must return a fresh, empty storage (apart
@@ -41,11 +95,18 @@ func Run(t *testing.T, newStorage func(t *testing.T) storage.Storage, opts Optio
 	if opts.Kind == 0 {
 		opts.Kind = storage.Calendars
 	}
-	tests := []struct {
-		name        string
-		fn          func(*env)
-		collections bool // needs CreateCollection and DeleteCollection
-	}{
+	if opts.ReadOnly {
+		if opts.Collection == "" || opts.Plant == nil {
+			t.Fatal("storagetest: Options.ReadOnly needs Collection and Plant")
+		}
+		for _, tc := range readOnlyTests {
+			t.Run(tc.name, func(t *testing.T) {
+				tc.fn(newEnv(t, newStorage(t), opts))
+			})
+		}
+		return
+	}
+	tests := []test{
 		{name: "Check", fn: testCheck},
 		{name: "Collections", fn: testCollections, collections: true},
 		{name: "DeleteCollectionNotEmpty", fn: testDeleteCollectionNotEmpty, collections: true},
@@ -114,11 +175,12 @@ func ItemText(kind storage.Kind, uid, summary string) string {
 
 func crlf(lines ...string) string { return strings.Join(lines, "\r\n") }
 
-// wrap puts content lines into the kind's component (no final line break).
+// wrap puts content lines into the kind's component (no final line break). A calendar
+// event also gets DTSTAMP and DTSTART, which some servers require (Radicale).
 func wrap(kind storage.Kind, body ...string) string {
 	c := kind.Component()
 	if kind == storage.Calendars {
-		body = append(append([]string{"BEGIN:VEVENT"}, body...), "END:VEVENT")
+		body = slices.Concat([]string{"BEGIN:VEVENT"}, body, []string{"DTSTAMP:20240101T000000Z", "DTSTART:20240102T100000Z", "END:VEVENT"})
 	}
 	return crlf(append(append([]string{"BEGIN:" + c, "VERSION:2.0"}, body...), "END:"+c)...)
 }
@@ -197,18 +259,80 @@ func (e *env) get(hrefs ...string) map[string]storage.Fetched {
 	return m
 }
 
-// expectItem fetches href and checks its text (byte for byte) and, if known, its etag.
+// expectItem fetches href and checks its text (see sameItem) and, if known, its etag.
 func (e *env) expectItem(href, etag, text string) {
 	e.t.Helper()
 	f := e.get(href)[href]
 	switch {
 	case f.Err != nil:
 		e.t.Fatalf("Get(%q): %v", href, f.Err)
-	case f.Item.Text() != text:
-		e.t.Fatalf("Get(%q) text =\n%q\nwant\n%q", href, f.Item.Text(), text)
 	case etag != "" && f.ETag != "" && f.ETag != etag:
 		e.t.Fatalf("Get(%q) etag = %q, want %q", href, f.ETag, etag)
 	}
+	e.expectSame(href, f.Item, text)
+}
+
+// expectSame fails the test unless the item read back from href matches the text that
+// was written (see sameItem).
+func (e *env) expectSame(href string, got storage.Item, want string) {
+	e.t.Helper()
+	if err := e.sameItem(href, got, want); err != nil {
+		e.t.Fatalf("Get(%q): %v", href, err)
+	}
+}
+
+// sameItem compares an item read back from href with the text that was written: byte
+// for byte (after line-break normalisation), or with Options.RewritesItems
+// semantically and, given Options.Peek, byte for byte with what the server holds.
+func (e *env) sameItem(href string, got storage.Item, want string) error {
+	want = storage.NormalizeNewlines(want)
+	if !e.opts.RewritesItems {
+		if got.Text() != want {
+			return fmt.Errorf("text =\n%q\nwant\n%q", got.Text(), want)
+		}
+		return nil
+	}
+	if err := storage.CheckSyntax(got.Text(), e.opts.Kind); err != nil {
+		return fmt.Errorf("the item read back does not parse: %v\n%q", err, got.Text())
+	}
+	gotUID, gotOK := got.UID()
+	wantUID, wantOK := storage.MustItem(want).UID()
+	if gotUID != wantUID || gotOK != wantOK {
+		return fmt.Errorf("UID %q (%v), want %q (%v)", gotUID, gotOK, wantUID, wantOK)
+	}
+	if !SameContent(got.Text(), want) {
+		return fmt.Errorf("content differs beyond order and folding:\n got %q\nwant %q", got.Text(), want)
+	}
+	if e.opts.Peek != nil {
+		if held := storage.NormalizeNewlines(string(e.opts.Peek(e.t, e.s, href))); got.Text() != held {
+			return fmt.Errorf("Get returned\n%q\nbut the server holds\n%q", got.Text(), held)
+		}
+	}
+	return nil
+}
+
+// SameContent reports whether two items hold the same content lines regardless of their
+// order, folding and blank lines, ignoring the lines the normalised hash ignores
+// (PRODID, DTSTAMP, LAST-MODIFIED; sync.md §2.4). It is the comparison the suite uses
+// for servers that re-serialise items.
+func SameContent(a, b string) bool {
+	return slices.Equal(contentLines(a), contentLines(b))
+}
+
+func contentLines(text string) []string {
+	var out []string
+	storage.Unfold(text, func(line string) {
+		if strings.TrimSpace(line) == "" {
+			return
+		}
+		switch strings.ToUpper(storage.SplitLine(line).Name) {
+		case "PRODID", "DTSTAMP", "LAST-MODIFIED":
+			return
+		}
+		out = append(out, line)
+	})
+	slices.Sort(out)
+	return out
 }
 
 func expectErr(t *testing.T, what string, err, kind error) {
@@ -224,6 +348,9 @@ func testCheck(e *env) {
 	}
 	if k := e.s.Kind(); k != e.opts.Kind {
 		e.t.Fatalf("Kind() = %v, want %v", k, e.opts.Kind)
+	}
+	if ro := storage.IsReadOnly(e.s); ro != e.opts.ReadOnly {
+		e.t.Fatalf("storage.IsReadOnly = %v, want %v", ro, e.opts.ReadOnly)
 	}
 }
 
@@ -245,7 +372,7 @@ func testCollections(e *env) {
 	if refs, err := s.List(ctx, href); err != nil || len(refs) != 0 {
 		t.Fatalf("List of a new collection = %v, %v; want empty", refs, err)
 	}
-	if props, err := s.Properties(ctx, href); err != nil || len(props) != 0 {
+	if props, err := s.Properties(ctx, href); err != nil || !e.noProperties(props) {
 		t.Fatalf("Properties of a new collection = %v, %v; want none", props, err)
 	}
 	if err := s.DeleteCollection(ctx, href); err != nil {
@@ -332,9 +459,7 @@ func testCreateListGet(e *env) {
 		if f.Err != nil {
 			e.t.Fatalf("Get(%q): %v", href, f.Err)
 		}
-		if f.Item.Text() != text {
-			e.t.Fatalf("Get(%q) = %q, want %q", href, f.Item.Text(), text)
-		}
+		e.expectSame(href, f.Item, text)
 		if uid, ok := f.Item.UID(); !ok || !strings.HasPrefix(uid, "item-") {
 			e.t.Fatalf("Get(%q): UID %q, %v", href, uid, ok)
 		}
@@ -372,10 +497,10 @@ func testRoundTrip(e *env) {
 			if f.Err != nil {
 				t.Fatalf("Get: %v", f.Err)
 			}
-			if f.Item.Text() != want {
-				t.Fatalf("round trip changed the item:\n got %q\nwant %q", f.Item.Text(), want)
+			if err := e.sameItem(href, f.Item, want); err != nil {
+				t.Fatalf("round trip changed the item: %v", err)
 			}
-			if f.Item.Hash() != it.Hash() || f.Item.Ident() != it.Ident() {
+			if f.Item.Ident() != it.Ident() || !e.opts.RewritesItems && f.Item.Hash() != it.Hash() {
 				t.Fatalf("round trip changed hash or ident")
 			}
 		})
@@ -386,14 +511,32 @@ func testRoundTrip(e *env) {
 func testNoUID(e *env) {
 	text := wrap(e.opts.Kind, "X-NOTE:an item without a UID") + "\r\n"
 	it := storage.MustItem(text)
+	if e.opts.RejectsNoUID {
+		_, _, err := e.s.Create(e.ctx, e.coll, it)
+		switch {
+		case err == nil:
+			e.t.Fatal("Create of an item without UID succeeded; the server was expected to refuse it")
+		case errors.Is(err, storage.ErrPrecondition) || errors.Is(err, storage.ErrNotFound):
+			e.t.Fatalf("Create of an item without UID: %v; a refusal must not look like a precondition or a missing collection", err)
+		case !strings.Contains(err.Error(), e.coll):
+			e.t.Fatalf("Create of an item without UID: error %q does not name the collection %q", err, e.coll)
+		}
+		e.expectList(nil)
+		return
+	}
 	href, etag := e.create(it)
 	f := e.get(href)[href]
 	if f.Err != nil {
 		e.t.Fatalf("Get: %v", f.Err)
 	}
-	if _, ok := f.Item.UID(); ok || f.Item.Ident() != it.Hash() {
-		e.t.Fatalf("item without UID: ident %q, want the hash %q", f.Item.Ident(), it.Hash())
+	want := it.Hash()
+	if e.opts.RewritesItems {
+		want = f.Item.Hash() // the ident is the hash of what the server made of it
 	}
+	if _, ok := f.Item.UID(); ok || f.Item.Ident() != want {
+		e.t.Fatalf("item without UID: ident %q, want the hash %q", f.Item.Ident(), want)
+	}
+	e.expectSame(href, f.Item, text)
 	e.expectList(map[string]string{href: etag})
 }
 
@@ -545,11 +688,12 @@ func testGetMixed(e *env) {
 	req = append(req, slices.Collect(maps.Keys(invalid))...)
 	req = append(req, bad...)
 	got := e.get(req...)
-	if f := got[h1]; f.Err != nil || f.Item.Text() != good1 {
-		t.Fatalf("good item %q: %q, %v", h1, f.Item.Text(), f.Err)
-	}
-	if f := got[h2]; f.Err != nil || f.Item.Text() != good2 {
-		t.Fatalf("good item %q: %q, %v", h2, f.Item.Text(), f.Err)
+	for h, text := range map[string]string{h1: good1, h2: good2} {
+		f := got[h]
+		if f.Err != nil {
+			t.Fatalf("good item %q: %v", h, f.Err)
+		}
+		e.expectSame(h, f.Item, text)
 	}
 	if f := got[missing]; !errors.Is(f.Err, storage.ErrNotFound) {
 		t.Fatalf("missing item %q: error %v, want ErrNotFound", missing, f.Err)
@@ -579,48 +723,79 @@ func testProperties(e *env) {
 		}
 		return p
 	}
+	want := map[string]string{}
+	expect := func(format string, args ...any) {
+		t.Helper()
+		if p := props(); !e.sameProperties(p, want) {
+			t.Fatalf("%s: Properties = %v, want %v", fmt.Sprintf(format, args...), p, want)
+		}
+	}
+	// set writes a property; one the server refuses must fail and change nothing.
 	set := func(name, value string) {
 		t.Helper()
-		if err := s.SetProperty(ctx, e.coll, name, value); err != nil {
+		err := s.SetProperty(ctx, e.coll, name, value)
+		switch {
+		case slices.Contains(e.opts.Unsettable, name) && err == nil:
+			t.Fatalf("SetProperty(%s, %q) succeeded; the server was expected to refuse it", name, value)
+		case slices.Contains(e.opts.Unsettable, name):
+		case err != nil:
 			t.Fatalf("SetProperty(%s, %q): %v", name, value, err)
+		case strings.TrimSpace(value) == "":
+			delete(want, name)
+		default:
+			want[name] = strings.TrimSpace(value)
 		}
 	}
-	if p := props(); len(p) != 0 {
+	// del removes a property; one the server cannot remove must fail and change nothing.
+	del := func(name, what string) {
+		t.Helper()
+		err := s.DeleteProperty(ctx, e.coll, name)
+		switch {
+		case slices.Contains(e.opts.Undeletable, name) && err == nil:
+			t.Fatalf("DeleteProperty(%s) succeeded; the server was expected to refuse it", name)
+		case slices.Contains(e.opts.Undeletable, name):
+		case err != nil:
+			t.Fatalf("DeleteProperty(%s)%s: %v, want success", name, what, err)
+		default:
+			delete(want, name)
+		}
+	}
+	if p := props(); !e.noProperties(p) {
 		t.Fatalf("new collection has properties %v", p)
 	}
-	want := map[string]string{}
 	for i, name := range storage.PropertyNames(e.opts.Kind) {
-		v := fmt.Sprintf("value %d of %s — ✓", i, name)
-		set(name, v)
-		want[name] = v
-		if p := props(); !maps.Equal(p, want) {
-			t.Fatalf("after setting %s: Properties = %v, want %v", name, p, want)
-		}
+		set(name, fmt.Sprintf("value %d of %s — ✓", i, name))
+		expect("after setting %s", name)
 	}
 	set(storage.PropDisplayName, "  padded name \n")
-	want[storage.PropDisplayName] = "padded name"
-	if p := props(); !maps.Equal(p, want) {
-		t.Fatalf("Properties = %v, want trimmed %v", p, want)
-	}
+	expect("values are trimmed")
 	set(storage.PropDescription, " \n\t")
-	delete(want, storage.PropDescription)
-	if p := props(); !maps.Equal(p, want) {
-		t.Fatalf("a blank property must be absent: Properties = %v, want %v", p, want)
-	}
+	expect("a blank property must be absent")
 	for _, name := range []string{storage.PropDisplayName, storage.PropDescription} {
-		if err := s.DeleteProperty(ctx, e.coll, name); err != nil {
-			t.Fatalf("DeleteProperty(%s): %v", name, err)
-		}
-		delete(want, name)
-		if p := props(); !maps.Equal(p, want) {
-			t.Fatalf("after DeleteProperty(%s): Properties = %v, want %v", name, p, want)
-		}
-		if err := s.DeleteProperty(ctx, e.coll, name); err != nil {
-			t.Fatalf("DeleteProperty(%s) of an absent property: %v, want success", name, err)
-		}
+		del(name, "")
+		expect("after DeleteProperty(%s)", name)
+		del(name, " of an absent property")
+		expect("after DeleteProperty(%s) of an absent property", name)
 	}
 	// Properties are not items.
 	e.expectList(nil)
+}
+
+// noProperties reports whether p is what a new collection may have: nothing, or with
+// Options.DefaultDisplayName only a displayname.
+func (e *env) noProperties(p map[string]string) bool {
+	_, hasName := p[storage.PropDisplayName]
+	return len(p) == 0 || e.opts.DefaultDisplayName && len(p) == 1 && hasName
+}
+
+// sameProperties compares properties read back with the expected ones. With
+// Options.DefaultDisplayName a displayname that was not set may be the server's.
+func (e *env) sameProperties(got, want map[string]string) bool {
+	if _, ok := want[storage.PropDisplayName]; !ok && e.opts.DefaultDisplayName {
+		got = maps.Clone(got)
+		delete(got, storage.PropDisplayName)
+	}
+	return maps.Equal(got, want)
 }
 
 func testConcurrentWrites(e *env) {
@@ -693,4 +868,150 @@ func testCancelledContext(e *env) {
 	}
 	e.expectList(map[string]string{href: etag})
 	e.expectItem(href, etag, ItemText(e.opts.Kind, "cancel", "Cancel"))
+}
+
+// The tests for read-only storages (Options.ReadOnly). Items are planted behind the
+// storage's back.
+
+// plant puts n valid items into the collection and returns href → text.
+func (e *env) plant(prefix string, n int) map[string]string {
+	e.t.Helper()
+	texts := map[string]string{}
+	for i := range n {
+		name := fmt.Sprintf("%s-%d", prefix, i)
+		text := ItemText(e.opts.Kind, name+"@example.com", "Planted "+name)
+		href := e.opts.Plant(e.t, e.s, e.coll, name, []byte(text))
+		if _, dup := texts[href]; dup {
+			e.t.Fatalf("Plant returned href %q twice", href)
+		}
+		texts[href] = text
+	}
+	return texts
+}
+
+func testDiscover(e *env) {
+	if !e.discovered(e.id, e.coll) {
+		e.t.Fatalf("Discover does not report collection %q", e.coll)
+	}
+}
+
+func testReadOnlyListGet(e *env) {
+	t := e.t
+	texts := e.plant("ro", 3)
+	listed := e.list()
+	hrefs := slices.Sorted(maps.Keys(texts))
+	if got := slices.Sorted(maps.Keys(listed)); !slices.Equal(got, hrefs) {
+		t.Fatalf("List = %v, want %v", got, hrefs)
+	}
+	got := e.get(hrefs...)
+	for href, text := range texts {
+		f := got[href]
+		if f.Err != nil {
+			t.Fatalf("Get(%q): %v", href, f.Err)
+		}
+		e.expectSame(href, f.Item, text)
+		if f.ETag != "" && listed[href] != "" && f.ETag != listed[href] {
+			t.Fatalf("Get(%q) etag %q differs from List etag %q", href, f.ETag, listed[href])
+		}
+	}
+	if inc, ok := e.s.(storage.Incremental); ok {
+		l, err := inc.ListSince(e.ctx, e.coll, storage.Token{})
+		if err != nil || l.Unchanged || l.Delta {
+			t.Fatalf("ListSince without a token = %+v, %v; want a full listing", l, err)
+		}
+		var refs []string
+		for _, r := range l.Refs {
+			refs = append(refs, r.Href)
+		}
+		if slices.Sort(refs); !slices.Equal(refs, hrefs) {
+			t.Fatalf("ListSince without a token lists %v, want %v", refs, hrefs)
+		}
+	}
+}
+
+func testReadOnlyWrites(e *env) {
+	t, ctx, s := e.t, e.ctx, e.s
+	texts := e.plant("keep", 1)
+	href := slices.Collect(maps.Keys(texts))[0]
+	etag := e.list()[href]
+	refused := func(what string, err error) {
+		t.Helper()
+		if !errors.Is(err, storage.ErrReadOnly) && !errors.Is(err, storage.ErrUnsupported) {
+			t.Fatalf("%s on a read-only storage: error %v, want ErrReadOnly or ErrUnsupported", what, err)
+		}
+	}
+	_, _, err := s.Create(ctx, e.coll, e.item("new", "New"))
+	refused("Create", err)
+	uid, _ := storage.MustItem(texts[href]).UID()
+	_, err = s.Update(ctx, href, etag, e.item(uid, "Changed"))
+	refused("Update", err)
+	refused("Delete", s.Delete(ctx, href, etag))
+	refused("SetProperty", s.SetProperty(ctx, e.coll, storage.PropDisplayName, "x"))
+	refused("DeleteProperty", s.DeleteProperty(ctx, e.coll, storage.PropDisplayName))
+	refused("DeleteCollection", s.DeleteCollection(ctx, e.coll))
+	other := "work"
+	if h, err := s.CollectionHref(other); err == nil {
+		other = h
+	}
+	refused("CreateCollection", s.CreateCollection(ctx, other))
+	if e.discovered("work", other) {
+		t.Fatalf("a refused CreateCollection left collection %q", other)
+	}
+	e.expectList(map[string]string{href: etag})
+	e.expectItem(href, etag, texts[href])
+}
+
+func testReadOnlyGetMixed(e *env) {
+	t := e.t
+	texts := e.plant("mixed", 2)
+	// Get follows a listing, as in the engine: a feed is downloaded once per listing.
+	good := slices.Sorted(maps.Keys(e.list()))
+	ext := e.opts.Kind.Ext()
+	missing := e.coll + "/no-such-item." + ext
+	bad := []string{"../escape." + ext, "/etc/passwd", ""}
+	req := slices.Concat(good, []string{missing, good[0]}, bad)
+	got := e.get(req...)
+	for _, h := range good {
+		if f := got[h]; f.Err != nil {
+			t.Fatalf("good item %q: %v", h, f.Err)
+		} else {
+			e.expectSame(h, f.Item, texts[h])
+		}
+	}
+	if f := got[missing]; !errors.Is(f.Err, storage.ErrNotFound) {
+		t.Fatalf("missing item %q: error %v, want ErrNotFound", missing, f.Err)
+	}
+	for _, h := range bad {
+		if f := got[h]; f.Err == nil {
+			t.Fatalf("Get of the bad href %q succeeded", h)
+		}
+	}
+}
+
+func testReadOnlyProperties(e *env) {
+	props, err := e.s.Properties(e.ctx, e.coll)
+	if err != nil {
+		e.t.Fatalf("Properties: %v", err)
+	}
+	if !storage.HasProperties(e.s) && len(props) != 0 {
+		e.t.Fatalf("a storage without properties reports %v", props)
+	}
+}
+
+func testReadOnlyCancelledContext(e *env) {
+	t := e.t
+	texts := e.plant("cancel", 1)
+	ctx, cancel := context.WithCancel(e.ctx)
+	cancel()
+	if _, err := e.s.List(ctx, e.coll); err == nil {
+		t.Fatal("List with a cancelled context succeeded")
+	}
+	if inc, ok := e.s.(storage.Incremental); ok {
+		if _, err := inc.ListSince(ctx, e.coll, storage.Token{}); err == nil {
+			t.Fatal("ListSince with a cancelled context succeeded")
+		}
+	}
+	if got := e.list(); len(got) != len(texts) {
+		t.Fatalf("List after a cancelled call = %v", got)
+	}
 }
