@@ -43,7 +43,7 @@ func (e *Engine) Discover(ctx context.Context, p *Pair) *Discovery {
 	if d.Errs[A] != nil || d.Errs[B] != nil {
 		return d
 	}
-	specs, err := resolveMappings(p.Config, d.Collections, st, p.names())
+	specs, err := resolveMappings(p.Config, d.Collections, [2]bool{true, true}, st, p.names())
 	if err != nil {
 		d.Err = fmt.Errorf("pair %s: %w", p.Name, err)
 		return d

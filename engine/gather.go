@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"sync"
 
+	"github.com/pimsync-go/pimsync/config"
 	"github.com/pimsync-go/pimsync/status"
 	"github.com/pimsync-go/pimsync/storage"
 )
@@ -17,9 +18,12 @@ func (e *Engine) planPair(ctx context.Context, p *Pair, db *status.DB) *PairPlan
 	st, names := p.storages(), p.names()
 	var disc [2][]storage.Collection
 	var errs [2]error
+	need := needDiscovery(p.Config, st)
 	var wg sync.WaitGroup
 	for s := range 2 {
-		wg.Go(func() { disc[s], errs[s] = st[s].Discover(ctx) })
+		if need[s] {
+			wg.Go(func() { disc[s], errs[s] = st[s].Discover(ctx) })
+		}
 	}
 	wg.Wait()
 	for s := range 2 {
@@ -28,7 +32,7 @@ func (e *Engine) planPair(ctx context.Context, p *Pair, db *status.DB) *PairPlan
 			return pp
 		}
 	}
-	specs, err := resolveMappings(p.Config, disc, st, names)
+	specs, err := resolveMappings(p.Config, disc, need, st, names)
 	if err != nil {
 		pp.Err = fmt.Errorf("pair %s: %w", p.Name, err)
 		return pp
@@ -102,6 +106,11 @@ func (e *Engine) planMapping(ctx context.Context, p *Pair, db *status.DB, spec *
 		}
 	}
 	m.rows, m.pending = in.rows, in.pending
+	// Both sides are read at the same time, so a local listing overlaps the server's
+	// answer.
+	var failed [2]string
+	var unf [2][]Unfetchable
+	var wg sync.WaitGroup
 	for s := range 2 {
 		side := &in.side[s]
 		side.exists = spec.exists[s]
@@ -109,28 +118,61 @@ func (e *Engine) planMapping(ctx context.Context, p *Pair, db *status.DB, spec *
 		if spec.href[s] == "" || (!spec.exists[s] && !spec.probe[s]) {
 			continue // a missing collection costs no request (sync.md §6.1)
 		}
-		l, err := e.listSide(ctx, st[s], Side(s), spec.href[s], m, in, db)
-		switch {
-		case spec.probe[s] && (errors.Is(err, storage.ErrNotFound) || errors.Is(err, storage.ErrAccessDenied)):
-			continue
-		case err != nil:
-			return fail("listing %s on storage %s: %v", spec.href[s], names[s], err)
-		}
-		side.exists = true
-		side.items, side.listed = l.items, l.listed
-		in.unfetchable = append(in.unfetchable, l.unfetchable...)
-		if pol.props {
-			props, err := st[s].Properties(ctx, spec.href[s])
-			if err != nil {
-				return fail("reading properties of %s on storage %s: %v", spec.href[s], names[s], err)
+		wg.Go(func() {
+			l, err := e.listSide(ctx, st[s], Side(s), spec.href[s], m, in, db)
+			switch {
+			case spec.probe[s] && (errors.Is(err, storage.ErrNotFound) || errors.Is(err, storage.ErrAccessDenied)):
+				return
+			case err != nil:
+				failed[s] = fmt.Sprintf("listing %s on storage %s: %v", spec.href[s], names[s], err)
+				return
 			}
-			side.props = props
+			side.exists = true
+			side.items, side.listed, unf[s] = l.items, l.listed, l.unfetchable
+			if pol.props {
+				props, err := st[s].Properties(ctx, spec.href[s])
+				if err != nil {
+					failed[s] = fmt.Sprintf("reading properties of %s on storage %s: %v", spec.href[s], names[s], err)
+					return
+				}
+				side.props = props
+			}
+		})
+	}
+	wg.Wait()
+	for s := range 2 {
+		if failed[s] != "" {
+			return fail("%s", failed[s])
 		}
+		in.unfetchable = append(in.unfetchable, unf[s]...)
 	}
 	decide(m, in, pol)
 	m.ExistsA, m.ExistsB = in.side[A].exists, in.side[B].exists
 	m.Listed = [2]int{in.side[A].listed, in.side[B].listed}
 	return m, nil
+}
+
+// needDiscovery reports for each side whether the pair's mappings need the collection
+// list of that storage. A pair that names its collections explicitly (`collection ID`,
+// `collection { … }`) does not, when the storage can derive each id's href: each
+// collection is then probed directly, which on a server costs one request for that
+// collection instead of one over the whole home set.
+func needDiscovery(cfg *config.Pair, st [2]storage.Storage) [2]bool {
+	if len(cfg.Collections) > 0 {
+		return [2]bool{true, true}
+	}
+	var need [2]bool
+	for _, x := range cfg.Explicit {
+		for s, id := range [2]string{x.IDA, x.IDB} {
+			if id == "" {
+				continue
+			}
+			if _, err := st[s].CollectionHref(id); err != nil {
+				need[s] = true // only discovery can find it (second-last ids)
+			}
+		}
+	}
+	return need
 }
 
 type sideListing struct {

@@ -35,7 +35,9 @@ func normHref(h string) string {
 // resolveMappings turns the pair's collections/collection directives and the discovered
 // collections into mappings. It fails for conflicting mappings and for explicit ids
 // that cannot become an href.
-func resolveMappings(cfg *config.Pair, disc [2][]storage.Collection, st [2]storage.Storage, names [2]string) ([]*mappingSpec, error) {
+// discovered says per side whether disc holds the storage's collections; on a side
+// that was not discovered every explicit mapping is probed.
+func resolveMappings(cfg *config.Pair, disc [2][]storage.Collection, discovered [2]bool, st [2]storage.Storage, names [2]string) ([]*mappingSpec, error) {
 	byID := [2]map[string]storage.Collection{{}, {}}
 	for s := range 2 {
 		for _, c := range disc[s] {
@@ -115,7 +117,7 @@ func resolveMappings(cfg *config.Pair, disc [2][]storage.Collection, st [2]stora
 					return nil, fmt.Errorf("collection %s: no collection with id %q on %s (storage %s): %v; use href_%s to name it",
 						x.Alias, ids[s], Side(s), names[s], err, Side(s))
 				}
-				m.href[s] = h
+				m.href[s], m.probe[s] = h, !discovered[s]
 			default:
 				m.href[s] = hrefs[s]
 				for _, c := range disc[s] {

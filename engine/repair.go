@@ -33,7 +33,12 @@ type RepairResult struct {
 // so the status database keeps matching it and the next sync simply propagates the
 // repaired version. The write is conditional on the etag the item was read with.
 // Items that cannot be read or are not valid components are reported as unrepairable.
-func Repair(ctx context.Context, st storage.Storage, dryRun bool, report func(RepairResult)) error {
+func Repair(ctx context.Context, st storage.Storage, dryRun bool, report func(RepairResult)) (err error) {
+	defer func() {
+		if ferr := flush(ctx, st); err == nil {
+			err = ferr
+		}
+	}()
 	cols, err := st.Discover(ctx)
 	if err != nil {
 		return err

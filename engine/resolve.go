@@ -103,9 +103,20 @@ func (e *Engine) Apply(ctx context.Context, v *Versions, resolved storage.Item) 
 		if _, err := st[s].Update(ctx, cur[s].Href, cur[s].ETag, resolved); err != nil {
 			return done, fmt.Errorf("updating %s on storage %s: %w", cur[s].Href, v.Pair.names()[s], err)
 		}
+		if err := flush(ctx, st[s]); err != nil {
+			return done, fmt.Errorf("updating %s on storage %s: %w", cur[s].Href, v.Pair.names()[s], err)
+		}
 		done = append(done, s)
 	}
 	return done, nil
+}
+
+// flush makes the storage's writes durable if it batches durability.
+func flush(ctx context.Context, s storage.Storage) error {
+	if d, ok := s.(storage.Durable); ok {
+		return d.Flush(ctx)
+	}
+	return nil
 }
 
 var unsafeFileChars = regexp.MustCompile(`[^A-Za-z0-9_.-]`)

@@ -34,7 +34,7 @@ func TestBootstrapOptionsAdvertises(t *testing.T) {
 		t.Fatalf("requests %v, want %v", got, want)
 	}
 	colls := discover(t, s)
-	if c, ok := colls[davtest.CalendarHome+"work/"]; !ok || c.ID != "work" || c.Token.Kind != "sync-token" {
+	if c, ok := colls[davtest.CalendarHome+"work/"]; !ok || c.ID != "work" || c.Token.Kind != "ctag+sync-token" {
 		t.Fatalf("Discover = %v", colls)
 	}
 	if got := s.HomeSets(); len(got) != 1 || got[0] != srv.URL+davtest.CalendarHome {

@@ -199,8 +199,10 @@ func (c *client) once(ctx context.Context, r *request) (*response, error) {
 		}
 		return nil, c.wrapNetError(r, err)
 	}
-	c.log.Debug("http", "method", r.method, "url", redact(r.url), "status", resp.StatusCode,
-		"bytes", len(body), "duration", time.Since(start))
+	if c.log.Enabled(ctx, slog.LevelDebug) {
+		c.log.Debug("http", "method", r.method, "url", redact(r.url), "status", resp.StatusCode,
+			"bytes", len(body), "duration", time.Since(start))
+	}
 	return &response{code: resp.StatusCode, header: resp.Header, body: body, url: r.url}, nil
 }
 

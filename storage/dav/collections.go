@@ -80,7 +80,7 @@ func (s *Storage) CreateCollection(ctx context.Context, href string) error {
 		return opError("create collection", href, first)
 	}
 	if exists {
-		if _, err := s.probeCollection(ctx, href); err != nil {
+		if _, err := s.probeCollection(ctx, href, ""); err != nil {
 			return opError("create collection", href, fmt.Errorf("something that is not a %s already exists there: %w", s.kindNoun(), err))
 		}
 		return nil

@@ -19,13 +19,21 @@ type collInfo struct {
 	syncToken string
 	ctag      string
 	canSync   bool   // sync-collection supported
+	// fresh: the token was read by this run's discovery (or probe) and ListSince has
+	// not used it yet. A Storage outlives one run in the daemon, so ListSince probes
+	// again once the token has been used.
+	fresh bool
 	etag      string // the collection's own getetag, "" if none
 }
 
 func (ci *collInfo) path() string { return ci.url.Path }
 
-// token is the collection's change token: the sync-token, else the ctag.
+// token is the collection's change token: both the ctag and the sync-token when the
+// server has both (see tokenBoth), else the one it has.
 func (ci *collInfo) token() storage.Token {
+	if ci.syncToken != "" && ci.ctag != "" {
+		return bothToken(ci.ctag, ci.syncToken)
+	}
 	if ci.syncToken != "" {
 		return storage.Token{Kind: "sync-token", Value: ci.syncToken}
 	}
@@ -70,10 +78,25 @@ const nsDecl = `xmlns:d="DAV:" xmlns:c="urn:ietf:params:xml:ns:caldav" xmlns:cr=
 
 // discoveryBody is the PROPFIND body of storages.md §2.11 (plus getetag, for a
 // conditional collection DELETE).
-func (s *Storage) discoveryBody() string {
+func (s *Storage) discoveryBody() string { return s.propfindBody("") }
+
+// propfindBody is the discovery body; with tokenKind "sync-token" or "ctag" it asks for
+// that token only. Servers such as Radicale compute each token over every item of the
+// collection, so a probe that only needs to tell whether a saved token still holds asks
+// for that one.
+func (s *Storage) propfindBody(tokenKind string) string {
 	var b strings.Builder
-	b.WriteString(xmlHeader + `<d:propfind ` + nsDecl + `><d:prop>`)
-	b.WriteString(`<d:resourcetype/><d:sync-token/><cs:getctag/><d:supported-report-set/><d:getetag/>`)
+	b.WriteString(xmlHeader + `<d:propfind ` + nsDecl + `><d:prop><d:resourcetype/>`)
+	switch tokenKind {
+	case "sync-token":
+		b.WriteString(`<d:sync-token/>`)
+	case "ctag":
+		b.WriteString(`<cs:getctag/>`)
+	default:
+		// The collection's own getetag is only needed to delete it, and costs a
+		// computation over every item on some servers (Xandikos): full probes only.
+		b.WriteString(`<d:getetag/><d:sync-token/><cs:getctag/><d:supported-report-set/>`)
+	}
 	for _, p := range s.propElems() {
 		fmt.Fprintf(&b, "<%s:%s/>", p.prefix, p.local)
 	}
@@ -127,6 +150,7 @@ func (s *Storage) discover(ctx context.Context) ([]storage.Collection, error) {
 			if !ok || found[ci.href] != nil {
 				continue
 			}
+			ci.fresh = true
 			found[ci.href] = ci
 			order = append(order, ci.href)
 		}
@@ -195,20 +219,46 @@ func (s *Storage) fillCollInfo(ci *collInfo, r *msResponse) {
 // ErrNotFound when it does not exist.
 func (s *Storage) collection(ctx context.Context, href string) (*collInfo, error) {
 	s.mu.Lock()
-	ci := s.colls[href]
-	if ci == nil {
-		for _, c := range s.colls {
-			if samePath(c.href, href) {
-				ci = c
-				break
-			}
-		}
-	}
+	ci := s.cached(href)
 	s.mu.Unlock()
 	if ci != nil {
 		return ci, nil
 	}
-	return s.probeCollection(ctx, href)
+	return s.probeCollection(ctx, href, "")
+}
+
+// currentCollection is collection for ListSince: it needs the collection's current
+// token, so it uses a cached one only once (discovery of this run) and otherwise
+// probes, asking only for the token of kind tokenKind when that is set.
+func (s *Storage) currentCollection(ctx context.Context, href, tokenKind string) (*collInfo, error) {
+	s.mu.Lock()
+	ci := s.cached(href)
+	if ci != nil && ci.fresh {
+		ci.fresh = false
+		s.mu.Unlock()
+		return ci, nil
+	}
+	s.mu.Unlock()
+	ci, err := s.probeCollection(ctx, href, tokenKind)
+	if err == nil {
+		s.mu.Lock()
+		ci.fresh = false
+		s.mu.Unlock()
+	}
+	return ci, err
+}
+
+// cached returns the cached collection for href; s.mu must be held.
+func (s *Storage) cached(href string) *collInfo {
+	if ci := s.colls[href]; ci != nil {
+		return ci
+	}
+	for _, c := range s.colls {
+		if samePath(c.href, href) {
+			return c
+		}
+	}
+	return nil
 }
 
 // collectionURL returns the URL of a collection href: the wire form when known, else
@@ -233,12 +283,12 @@ func (s *Storage) collectionURL(ctx context.Context, href string) (*url.URL, err
 }
 
 // probeCollection sends a Depth 0 PROPFIND with the discovery body and caches it.
-func (s *Storage) probeCollection(ctx context.Context, href string) (*collInfo, error) {
+func (s *Storage) probeCollection(ctx context.Context, href, tokenKind string) (*collInfo, error) {
 	u, err := s.collectionURL(ctx, href)
 	if err != nil {
 		return nil, err
 	}
-	ms, err := s.propfind(ctx, u, "0", s.discoveryBody())
+	ms, err := s.propfind(ctx, u, "0", s.propfindBody(tokenKind))
 	if err != nil {
 		return nil, err
 	}

@@ -116,3 +116,12 @@ func countMethod(srv *davtest.Server, method, prefix string) int {
 	}
 	return n
 }
+
+// newStorageLike returns a fresh storage (a new process, in effect: nothing discovered
+// or cached) for the fake server, as fake makes them.
+func newStorageLike(t *testing.T, srv *davtest.Server) (*dav.Storage, error) {
+	t.Helper()
+	o := dav.Options{Name: "fake", URL: srv.URL + "/", Username: "alice", Password: "pw",
+		Sleep: func(ctx context.Context, _ time.Duration) error { return ctx.Err() }}
+	return newDAV(t, storage.Calendars, o), nil
+}

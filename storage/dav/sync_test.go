@@ -3,6 +3,7 @@ package dav_test
 import (
 	"errors"
 	"slices"
+	"strings"
 	"testing"
 
 	"github.com/pimsync-go/pimsync/storage"
@@ -10,7 +11,7 @@ import (
 )
 
 func TestListSinceUnchanged(t *testing.T) {
-	for name, so := range map[string]davtest.Options{"sync-token": {}, "ctag": {NoSyncCollection: true}} {
+	for name, so := range map[string]davtest.Options{"ctag+sync-token": {}, "sync-token": {NoCTag: true}, "ctag": {NoSyncCollection: true}} {
 		t.Run(name, func(t *testing.T) {
 			s, srv := fake(t, storage.Calendars, so, nil)
 			coll, _ := seed(srv, storage.Calendars, "c", 3)
@@ -35,6 +36,9 @@ func TestListSinceUnchanged(t *testing.T) {
 			}
 			if name == "ctag" && (l.Delta || len(l.Refs) != 4) {
 				t.Fatalf("ctag: want a full listing of 4, got %+v", l)
+			}
+			if name != "ctag" && (!l.Delta || len(l.Refs) != 1) {
+				t.Fatalf("%s: want a delta of 1, got %+v", name, l)
 			}
 		})
 	}
@@ -101,6 +105,41 @@ func TestListSinceTruncated(t *testing.T) {
 	}
 }
 
+// TestListSinceBothTokens: with a ctag and a sync-token saved, an unchanged collection
+// costs one probe that asks for the ctag only; a change is fetched as a delta.
+func TestListSinceBothTokens(t *testing.T) {
+	s, srv := fake(t, storage.Calendars, davtest.Options{}, nil)
+	coll, _ := seed(srv, storage.Calendars, "c", 3)
+	saved := discover(t, s)[coll].Token
+	if saved.Kind != "ctag+sync-token" {
+		t.Fatalf("token %+v", saved)
+	}
+	fresh, _ := newStorageLike(t, srv)
+	srv.ResetLog()
+	l, err := fresh.ListSince(t.Context(), coll, saved)
+	if err != nil || !l.Unchanged {
+		t.Fatalf("ListSince = %+v, %v", l, err)
+	}
+	var reqs []davtest.Request // requests on the collection (the rest is bootstrap)
+	for _, r := range srv.Requests() {
+		if r.Path == coll {
+			reqs = append(reqs, r)
+		}
+	}
+	if len(reqs) != 1 || reqs[0].Method != "PROPFIND" || reqs[0].Header.Get("Depth") != "0" {
+		t.Fatalf("requests %v, want one Depth 0 PROPFIND of the collection", methods(srv))
+	}
+	if body := string(reqs[0].Body); !strings.Contains(body, "getctag") || strings.Contains(body, "sync-token") {
+		t.Fatalf("the probe should ask for the ctag only:\n%s", body)
+	}
+	srv.PutItem(coll+"new.ics", []byte(text(storage.Calendars, "new", "New")))
+	fresh, _ = newStorageLike(t, srv)
+	l, err = fresh.ListSince(t.Context(), coll, saved)
+	if err != nil || !l.Delta || len(l.Refs) != 1 || l.Token.Kind != "ctag+sync-token" || l.Token == saved {
+		t.Fatalf("after a change: %+v, %v", l, err)
+	}
+}
+
 func TestListSinceInvalidToken(t *testing.T) {
 	s, srv := fake(t, storage.Calendars, davtest.Options{}, nil)
 	coll, _ := seed(srv, storage.Calendars, "c", 3)
@@ -151,3 +190,24 @@ func TestNoTokens(t *testing.T) {
 }
 
 func isNotFound(err error) bool { return errors.Is(err, storage.ErrNotFound) }
+
+// TestListSinceSeesChangesInALongLivedStorage: the daemon keeps one Storage for many
+// runs; a collection's token is read afresh by every ListSince, not taken from an
+// earlier run's cache.
+func TestListSinceSeesChangesInALongLivedStorage(t *testing.T) {
+	s, srv := fake(t, storage.Calendars, davtest.Options{}, nil)
+	coll, _ := seed(srv, storage.Calendars, "c", 2)
+	l, err := s.ListSince(t.Context(), coll, storage.Token{}) // a probe: no discovery
+	if err != nil {
+		t.Fatal(err)
+	}
+	saved := l.Token
+	if l, err := s.ListSince(t.Context(), coll, saved); err != nil || !l.Unchanged {
+		t.Fatalf("second run: %+v, %v", l, err)
+	}
+	srv.PutItem(coll+"new.ics", []byte(text(storage.Calendars, "new", "New")))
+	l, err = s.ListSince(t.Context(), coll, saved)
+	if err != nil || l.Unchanged || len(l.Refs) != 1 {
+		t.Fatalf("third run after a change: %+v, %v", l, err)
+	}
+}

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"strings"
 
 	"github.com/pimsync-go/pimsync/storage"
 )
@@ -12,31 +13,68 @@ import (
 // maxSyncPages bounds the 507 continuation loop against a server that never ends it.
 const maxSyncPages = 1000
 
+// tokenBoth is the kind of a token that holds a ctag and a sync-token. A collection's
+// ctag answers "did anything change?" and costs some servers (Radicale) half of what its
+// sync-token costs, while only the sync-token can ask for the changes; keeping both
+// lets an unchanged collection cost the cheaper question and a changed one the delta.
+const tokenBoth = "ctag+sync-token"
+
+func bothToken(ctag, sync string) storage.Token {
+	return storage.Token{Kind: tokenBoth, Value: ctag + "\n" + sync}
+}
+
+func splitBoth(t storage.Token) (ctag, sync string, ok bool) {
+	if t.Kind != tokenBoth {
+		return "", "", false
+	}
+	ctag, sync, ok = strings.Cut(t.Value, "\n")
+	return ctag, sync, ok && ctag != "" && sync != ""
+}
+
 // ListSince lists a collection given the token saved after the last clean sync
 // (storages.md §2.5, §2.6; sync.md §6.1):
-//   - the token from discovery equals saved → Unchanged, no request;
-//   - saved is a sync-token and the server supports sync-collection → the delta;
+//   - the collection's token (from discovery, or a probe that asks for the saved kind
+//     only) equals saved → Unchanged, no further request;
+//   - saved holds a sync-token and the server supports sync-collection → the delta;
 //   - otherwise, or when the server rejects the token, a full listing.
 //
 // The returned Token describes the collection as of this listing.
 func (s *Storage) ListSince(ctx context.Context, collection string, saved storage.Token) (storage.Listing, error) {
-	ci, err := s.collection(ctx, collection)
+	probeKind := saved.Kind
+	savedCtag, savedSync, both := splitBoth(saved)
+	if both {
+		probeKind = "ctag"
+	}
+	ci, err := s.currentCollection(ctx, collection, probeKind)
 	if err != nil {
 		return storage.Listing{}, opError("list", collection, err)
 	}
 	current := ci.token()
-	if !saved.IsZero() && saved == current {
-		return storage.Listing{Unchanged: true, Token: current}, nil
-	}
-	if !saved.IsZero() && saved.Kind == "sync-token" && ci.canSync {
-		l, err := s.syncDelta(ctx, ci, saved.Value)
-		switch {
-		case err == nil:
+	switch {
+	case both && ci.ctag != "" && ci.ctag == savedCtag:
+		return storage.Listing{Unchanged: true, Token: saved}, nil
+	case both && ci.ctag != "":
+		// Changed: ask for the delta since the saved sync-token.
+		l, err := s.delta(ctx, ci, savedSync)
+		if err == nil {
+			l.Token = bothToken(ci.ctag, l.Token.Value)
 			return l, nil
-		case errors.Is(err, errInvalidToken):
-			s.log.Info("sync token no longer valid; listing the whole collection", "collection", collection, "err", err)
-		default:
-			return storage.Listing{}, opError("sync", collection, err)
+		}
+		if !errors.Is(err, errInvalidToken) {
+			return storage.Listing{}, err
+		}
+		// Ask for both tokens again before the full listing, so the next run is back on
+		// the fast path.
+		if ci, err = s.probeCollection(ctx, ci.href, ""); err != nil {
+			return storage.Listing{}, opError("list", collection, err)
+		}
+		current = ci.token()
+	case !saved.IsZero() && saved == current:
+		return storage.Listing{Unchanged: true, Token: current}, nil
+	case !saved.IsZero() && saved.Kind == "sync-token" && ci.canSync:
+		l, err := s.delta(ctx, ci, saved.Value)
+		if err == nil || !errors.Is(err, errInvalidToken) {
+			return l, err
 		}
 	}
 	refs, _, err := s.list(ctx, ci)
@@ -44,6 +82,19 @@ func (s *Storage) ListSince(ctx context.Context, collection string, saved storag
 		return storage.Listing{}, opError("list", collection, err)
 	}
 	return storage.Listing{Refs: refs, Token: current}, nil
+}
+
+// delta is syncDelta with its errors described; errInvalidToken means "list instead".
+func (s *Storage) delta(ctx context.Context, ci *collInfo, token string) (storage.Listing, error) {
+	l, err := s.syncDelta(ctx, ci, token)
+	switch {
+	case err == nil:
+		return l, nil
+	case errors.Is(err, errInvalidToken):
+		s.log.Info("sync token no longer valid; listing the whole collection", "collection", ci.href, "err", err)
+		return storage.Listing{}, err
+	}
+	return storage.Listing{}, opError("sync", ci.href, err)
 }
 
 // errInvalidToken: the server refused the saved sync-token.

@@ -8,3 +8,10 @@ func SetOpenItem(f func(string, int, os.FileMode) (*os.File, error)) (restore fu
 	openItem = f
 	return func() { openItem = os.OpenFile }
 }
+
+// DirtyDirs reports how many directories wait for the next Flush.
+func (s *Storage) DirtyDirs() int {
+	s.dirty.mu.Lock()
+	defer s.dirty.mu.Unlock()
+	return len(s.dirty.m)
+}

@@ -188,7 +188,7 @@ func (s *Storage) Create(ctx context.Context, collection string, item storage.It
 	if err != nil {
 		return "", "", s.collectionError(op, name, err)
 	}
-	defer os.Remove(tmp)
+	defer os.Remove(tmp) // the link (or a failure) leaves it behind
 	var taken []string
 	for _, file := range FileNames(item, s.ext) {
 		href := name + "/" + file
@@ -203,10 +203,7 @@ func (s *Storage) Create(ctx context.Context, collection string, item storage.It
 			taken = append(taken, file)
 			continue
 		}
-		os.Remove(tmp)
-		if err := s.dirs.sync(dir); err != nil {
-			return "", "", &storage.Error{Op: op, Href: href, Err: err}
-		}
+		s.dirty.add(dir)
 		return href, newTag, nil
 	}
 	return "", "", &storage.Error{Kind: storage.ErrPrecondition, Op: op, Href: name,
@@ -285,9 +282,7 @@ func (s *Storage) Update(ctx context.Context, href, etag string, item storage.It
 		os.Remove(tmp)
 		return "", fsError(op, href, err)
 	}
-	if err := s.dirs.sync(dir); err != nil {
-		return "", &storage.Error{Op: op, Href: href, Err: err}
-	}
+	s.dirty.add(dir)
 	return newTag, nil
 }
 
@@ -317,9 +312,7 @@ func (s *Storage) Delete(ctx context.Context, href, etag string) error {
 		}
 		return fsError(op, href, err)
 	}
-	if err := s.dirs.sync(dir); err != nil {
-		return &storage.Error{Op: op, Href: href, Err: err}
-	}
+	s.dirty.add(dir)
 	return nil
 }
 

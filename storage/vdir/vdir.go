@@ -6,9 +6,12 @@
 // file operation (CleanCollectionHref, SplitItemHref), so no input can make the storage
 // touch anything outside its root. Listing only stats (never reads) item files; etags
 // are "<mtime ns>;<size>;<inode>". Every write goes through a temporary file that is
-// fsynced before it is linked or renamed into place, and the directory is fsynced
-// before the write returns (with group commit across concurrent writers), so a write is
-// durable once it has returned and the Storage needs no Flush.
+// fsynced before it is linked or renamed into place, so a file never appears half
+// written. The directory entries of item writes become durable at the next Flush
+// (storage.Durable), which fsyncs each directory written since: the engine calls it
+// before it commits the status of a batch of writes, so the status never records a
+// write that a power loss could undo. Collection and property writes fsync their
+// directory before they return.
 //
 // Between the etag check of Update or Delete and the rename or unlink, another program
 // can still change the file: POSIX has no compare-and-swap on files. The window is a
@@ -51,6 +54,7 @@ type Storage struct {
 	reads  atomic.Int64
 	locks  pathLocks
 	dirs   dirSyncer
+	dirty  dirtyDirs // collection directories to fsync at the next Flush
 	own    ownWrites
 	warned sync.Map // names already warned about
 }
@@ -58,6 +62,7 @@ type Storage struct {
 var (
 	_ storage.Storage = (*Storage)(nil)
 	_ storage.Watcher = (*Storage)(nil)
+	_ storage.Durable = (*Storage)(nil)
 )
 
 // New returns the vdir storage rooted at root holding items of kind in files ending in
@@ -160,6 +165,20 @@ func (s *Storage) validName(dir, name string) bool {
 		s.logger().Warn("vdir: skipping entry whose name is not valid UTF-8", "path", fmt.Sprintf("%q", p))
 	}
 	return false
+}
+
+// Flush implements storage.Durable: it fsyncs every collection directory whose entries
+// item writes changed since the last Flush (concurrent writers share one fsync per
+// directory through the group commit of dirSyncer).
+func (s *Storage) Flush(ctx context.Context) error {
+	var errs []error
+	for _, dir := range s.dirty.take() {
+		if err := s.dirs.sync(dir); err != nil {
+			s.dirty.add(dir) // try again at the next Flush
+			errs = append(errs, err)
+		}
+	}
+	return errors.Join(errs...)
 }
 
 func (s *Storage) logger() *slog.Logger {

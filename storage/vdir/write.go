@@ -167,6 +167,35 @@ func (d *dirSyncer) sync(dir string) error {
 	return nil
 }
 
+// dirtyDirs collects the collection directories whose entries item writes changed
+// (link, rename, unlink) since the last Flush. Item data is fsynced before it is
+// linked or renamed into place, so only the directory entries wait for Flush.
+type dirtyDirs struct {
+	mu sync.Mutex
+	m  map[string]bool
+}
+
+func (d *dirtyDirs) add(dir string) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if d.m == nil {
+		d.m = map[string]bool{}
+	}
+	d.m[dir] = true
+}
+
+// take returns and clears the set.
+func (d *dirtyDirs) take() []string {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	out := make([]string, 0, len(d.m))
+	for dir := range d.m {
+		out = append(out, dir)
+	}
+	d.m = nil
+	return out
+}
+
 // ownWrites remembers the paths this Storage wrote, with the tag (etag, "dir", or "" for
 // removed) they had right after the write, so that Watch can drop the events our own
 // writes cause (sync.md §15.2).
