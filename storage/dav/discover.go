@@ -18,12 +18,12 @@ type collInfo struct {
 	props     map[string]string // property name (storage.Prop*) → trimmed value
 	syncToken string
 	ctag      string
-	canSync   bool   // sync-collection supported
+	canSync   bool // sync-collection supported
 	// fresh: the token was read by this run's discovery (or probe) and ListSince has
 	// not used it yet. A Storage outlives one run in the daemon, so ListSince probes
 	// again once the token has been used.
 	fresh bool
-	etag      string // the collection's own getetag, "" if none
+	etag  string // the collection's own getetag, "" if none
 }
 
 func (ci *collInfo) path() string { return ci.url.Path }
