@@ -35,6 +35,12 @@ pair p {
 }
 EOF
   sync -f "$d/a" 2>/dev/null || sync
+  # Calibration: the same files copied by cp -a (no fsync at all) on the same disk.
+  /usr/bin/time -f "%e %U %S %M" -o "$d/time" cp -a "$d/a/cal" "$d/copy"
+  read -r wall user sys rss <"$d/time"
+  printf '| %d | cp -a of the same files (reference, no fsync) | %.2f s | %.2f s | - | - |\n' "$n" "$wall" "$(echo "$user + $sys" | bc)"
+  rm -rf "$d/copy"
+  sync -f "$d/a" 2>/dev/null || sync
   run() { # label
     /usr/bin/time -f "%e %U %S %M" -o "$d/time" "$T/pimsync" -c "$d/pimsync.conf" sync >/dev/null
     read -r wall user sys rss <"$d/time"
