@@ -153,6 +153,13 @@ func TestDaemonPollsServer(t *testing.T) {
 	eventually(t, "upload", 15*time.Second, func() bool { return e.serverHas("UID:l") }, d.log)
 	e.put("r.ics", event("r", "Remote"), map[string]string{"If-None-Match": "*"})
 	eventually(t, "download at the next interval", 10*time.Second, func() bool { return e.exists("a/" + e.id + "/r.ics") }, d.log)
+	// Local create, edit and delete reach the server within a few seconds.
+	e.write("a/"+e.id+"/n.ics", event("n", "New here"))
+	eventually(t, "local create on the server", 10*time.Second, func() bool { return e.serverHas("UID:n", "New here") }, d.log)
+	e.write("a/"+e.id+"/n.ics", event("n", "Edited here"))
+	eventually(t, "local edit on the server", 10*time.Second, func() bool { return e.serverHas("UID:n", "Edited here") }, d.log)
+	e.remove("a/" + e.id + "/n.ics")
+	eventually(t, "local delete on the server", 10*time.Second, func() bool { return !e.serverHas("UID:n") }, d.log)
 	if code := d.stop(); code != 0 {
 		t.Fatalf("exit %d:\n%s", code, d.log())
 	}

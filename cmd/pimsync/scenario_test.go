@@ -4,8 +4,9 @@ package main
 // through the CLI and judged by files, output and exit status.
 
 import (
+	"fmt"
 	"os"
-	"path/filepath"
+	"os/exec"
 	"strings"
 	"testing"
 	"time"
@@ -761,5 +762,27 @@ func TestItemBytesPreservedExactly(t *testing.T) {
 	if err != nil || info.Mode().Perm() != 0o600 {
 		t.Fatalf("mode %v %v", info.Mode(), err)
 	}
-	_ = filepath.Join
+}
+
+// TestProgressOnATerminal: on a terminal, a long sync draws a progress line on
+// stderr; without one, stderr stays clean (TestScenario03Idempotence and others).
+func TestProgressOnATerminal(t *testing.T) {
+	e := newEnv(t)
+	for i := range 200 {
+		e.write(fmt.Sprintf("a/c/%d.ics", i), event(fmt.Sprint(i), "item"))
+	}
+	// script(1) gives the binary a terminal; TERM=dumb keeps Bubble Tea's start-up
+	// query away (see TestResolvePrompt).
+	cmd := exec.Command("script", "-qec", binPath+" -c "+e.cfg+" sync", "/dev/null")
+	cmd.Env = append(os.Environ(), "HOME="+e.home, "TERM=dumb", raceNoSleep)
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		t.Fatalf("%v\n%s", err, out)
+	}
+	if !strings.Contains(string(out), "p/c: 200/200") || !strings.Contains(string(out), "\r\x1b[K") {
+		t.Fatalf("no progress line:\n%q", out)
+	}
+	if !strings.Contains(string(out), "p/c: a +0 ~0 -0, b +200 ~0 -0") {
+		t.Fatalf("no summary:\n%q", out)
+	}
 }
