@@ -232,7 +232,7 @@ func TestFlowLogsGoToThePane(t *testing.T) {
 	sink := NewLogSink(slog.LevelInfo)
 	log := slog.New(sink.Handler())
 	log.Warn("logged before the screen existed", "storage", "cal_b")
-	fmt.Fprintf(sink.Writer(), "warn: storage line handler output\ndebug: below the level is kept too\n")
+	sink.Add(slog.LevelWarn, "storage line handler output")
 	f.eng.Log = log
 	opts := f.options()
 	opts.Logs = sink

@@ -62,7 +62,7 @@ func (a *app) cmdDemo(args []string) (err error) {
 	var sink *tui.LogSink
 	if !*noTUI {
 		sink = tui.NewLogSink(level)
-		restore := a.logToPane(sink.Writer())
+		restore := a.logToPane(sink)
 		defer func() {
 			restore()
 			if err != nil {

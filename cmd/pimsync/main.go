@@ -8,6 +8,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"log/slog"
 	"os"
 	"os/signal"
 	"runtime/debug"
@@ -65,6 +66,8 @@ type app struct {
 	logLevel       string // -v
 	ctx            context.Context
 	isTerminal     func(f any) bool
+	// logEmit, when set, receives every log line instead of stderr (the TUI's pane).
+	logEmit func(slog.Level, string)
 }
 
 const usageText = `usage: pimsync [-c FILE] [-v LEVEL] [COMMAND [ARGS...]]

@@ -2,7 +2,6 @@ package main
 
 import (
 	"errors"
-	"io"
 	"log/slog"
 
 	"github.com/pimsync-go/pimsync/tui"
@@ -24,7 +23,7 @@ func (a *app) cmdTUIRun(args []string) error {
 	}
 	level, _ := parseLevel(a.logLevel)
 	sink := tui.NewLogSink(level)
-	restore := a.logToPane(sink.Writer())
+	restore := a.logToPane(sink)
 	ws, err := a.open(fs.Args())
 	if err != nil {
 		restore()
@@ -36,12 +35,12 @@ func (a *app) cmdTUIRun(args []string) error {
 }
 
 // logToPane sends everything logged through the app's loggers (configuration
-// warnings, storages, engine) to w instead of stderr while the TUI runs; the returned
-// function restores stderr.
-func (a *app) logToPane(w io.Writer) func() {
-	stderr := a.stderr
-	a.stderr = w
-	return func() { a.stderr = stderr }
+// warnings, storages, engine) to the sink instead of stderr while the TUI runs; the
+// returned function restores stderr.
+func (a *app) logToPane(sink *tui.LogSink) func() {
+	prev := a.logEmit
+	a.logEmit = sink.Add
+	return func() { a.logEmit = prev }
 }
 
 // runTUI runs the TUI on an opened workspace. While it runs, the process's default
