@@ -1,12 +1,10 @@
 package main
 
 import (
-	"errors"
 	"fmt"
 	"sort"
 	"strings"
 
-	"github.com/pimsync-go/pimsync/config"
 	"github.com/pimsync-go/pimsync/engine"
 	"github.com/pimsync-go/pimsync/storage"
 )
@@ -26,13 +24,6 @@ func (a *app) cmdCheck(args []string) error {
 	}
 	ws, err := a.open(fs.Args())
 	if err != nil {
-		var errs *config.Errors
-		if errors.As(err, &errs) {
-			for _, e := range errs.List {
-				fmt.Fprintln(a.stderr, e.Error())
-			}
-			return exitCodeError{code: exitError, err: fmt.Errorf("%s: %d configuration errors", a.configPath, len(errs.List))}
-		}
 		return err
 	}
 	ns, np := len(ws.cfg.Storages), len(ws.cfg.Pairs)

@@ -14,6 +14,8 @@ import (
 	"runtime/debug"
 	"strings"
 	"syscall"
+
+	"github.com/pimsync-go/pimsync/config"
 )
 
 // Exit statuses (DECISIONS.md §6).
@@ -134,6 +136,15 @@ func (a *app) exit(err error) int {
 	}
 	if errors.Is(err, flag.ErrHelp) {
 		return exitOK
+	}
+	var cerrs *config.Errors
+	if errors.As(err, &cerrs) && len(cerrs.List) > 0 {
+		// One "file:line: message" per line, then a summary.
+		for _, e := range cerrs.List {
+			fmt.Fprintln(a.stderr, e.Error())
+		}
+		fmt.Fprintf(a.stderr, "pimsync: %d configuration %s in %s\n", len(cerrs.List), plural(len(cerrs.List), "error", "errors"), cerrs.List[0].Pos.File)
+		return exitError
 	}
 	fmt.Fprintf(a.stderr, "pimsync: %v\n", err)
 	return exitError
