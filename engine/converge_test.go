@@ -218,3 +218,28 @@ func TestTokenFastPath(t *testing.T) {
 		t.Fatal("change on b after the token was saved did not reach a")
 	}
 }
+
+// TestSwappedFileNames: two items on A swap their files. Both status rows change
+// href_a to the other's old href; the unique href_a index must not stop the pair.
+func TestSwappedFileNames(t *testing.T) {
+	f := newFixture(t, memstore.New(storage.Calendars), memstore.New(storage.Calendars), nil)
+	f.a.AddCollection("c")
+	f.a.Put("c/x.ics", ev("x", "X"))
+	f.a.Put("c/y.ics", ev("y", "Y"))
+	if r := f.sync(); len(r.Errors()) > 0 {
+		t.Fatal(r.Errors())
+	}
+	f.a.Put("c/x.ics", ev("y", "Y"))
+	f.a.Put("c/y.ics", ev("x", "X"))
+	for i := range 2 {
+		r := f.sync()
+		if r.Err != nil || len(r.Errors()) > 0 {
+			t.Fatalf("run %d: %v %v", i, r.Err, r.Errors())
+		}
+	}
+	w := f.b.Writes()
+	f.sync()
+	if f.b.Writes() != w {
+		t.Fatal("not converged")
+	}
+}

@@ -185,6 +185,9 @@ func (x *mappingExec) items(ctx context.Context) error {
 	if err := x.runActions(ctx, first); err != nil {
 		return err
 	}
+	if err := x.freeHrefs(second); err != nil {
+		return err
+	}
 	if err := x.loadSources(ctx, second); err != nil {
 		return err
 	}
@@ -195,6 +198,28 @@ func (x *mappingExec) items(ctx context.Context) error {
 		return err
 	}
 	return x.clearPending()
+}
+
+// freeHrefs moves the status rows of records that change their href on side A out of
+// the way first. href_a is unique in the status (sync.md §3.2), so two items that
+// swapped file names would otherwise collide whatever the order of their updates. Each
+// such row gets a placeholder href (CAS-checked), and its record then updates it from
+// there. A crash in between leaves a placeholder that the next run simply records
+// over (the href matches no listing, so the item is read and matched by ident).
+func (x *mappingExec) freeHrefs(acts []*ItemAction) error {
+	for _, a := range acts {
+		if a.Verb != VerbRecord || a.Status == nil || a.A == nil || a.A.Href == a.Status.HrefA {
+			continue
+		}
+		moved := *a.Status
+		moved.HrefA = fmt.Sprintf("\x00moving/%d/%s", x.m.MappingUID, a.Ident)
+		old := *a.Status
+		if err := x.w.do(func(tx *status.Tx) error { return tx.Update(x.m.MappingUID, old, moved) }); err != nil {
+			return err
+		}
+		a.Status = &moved
+	}
+	return nil
 }
 
 // recordPending durably records the uploads about to start (x_pending_writes), so that
