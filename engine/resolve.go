@@ -98,6 +98,10 @@ func (e *Engine) Apply(ctx context.Context, v *Versions, resolved storage.Item) 
 	if ident := resolved.Ident(); ident != v.Ident {
 		return nil, fmt.Errorf("the result has UID %q, not %q; nothing was uploaded", ident, v.Ident)
 	}
+	// Like the executor's writes, an upload that has started finishes even when ctx is
+	// cancelled (within writeGrace).
+	ctx, cancel := graceContext(ctx, writeGrace)
+	defer cancel()
 	var done []Side
 	for _, s := range targets {
 		if _, err := st[s].Update(ctx, cur[s].Href, cur[s].ETag, resolved); err != nil {
@@ -109,6 +113,70 @@ func (e *Engine) Apply(ctx context.Context, v *Versions, resolved storage.Item) 
 		done = append(done, s)
 	}
 	return done, nil
+}
+
+// Resolver supplies the resolved text of a conflict from both current versions: a merge
+// tool, or a person choosing a side. Front ends implement it; the engine never reads a
+// terminal. Returning an error wrapping ErrUnresolved leaves the conflict in place.
+type Resolver interface {
+	Resolve(ctx context.Context, v *Versions) (storage.Item, error)
+}
+
+// ResolverFunc adapts a function to Resolver.
+type ResolverFunc func(ctx context.Context, v *Versions) (storage.Item, error)
+
+// Resolve implements Resolver.
+func (f ResolverFunc) Resolve(ctx context.Context, v *Versions) (storage.Item, error) { return f(ctx, v) }
+
+// KeepSide resolves a conflict with one side's current version. When Shown is set (the
+// versions a person looked at), a version that changed since is not overwritten: the
+// result is ErrConflictChanged and nothing is uploaded.
+type KeepSide struct {
+	Side  Side
+	Shown *Versions
+}
+
+// ErrConflictChanged: a version changed since it was shown; nothing was written.
+var ErrConflictChanged = errors.New("the item changed since it was shown; look again")
+
+// Resolve implements Resolver.
+func (k KeepSide) Resolve(_ context.Context, v *Versions) (storage.Item, error) {
+	if k.Shown != nil && (v.A.Hash != k.Shown.A.Hash || v.B.Hash != k.Shown.B.Hash) {
+		return storage.Item{}, ErrConflictChanged
+	}
+	if k.Side == A {
+		return *v.A.Item, nil
+	}
+	return *v.B.Item, nil
+}
+
+// MergeTool resolves with the external program protocol (RunMergeTool); Run decides
+// how the program gets the terminal.
+type MergeTool struct {
+	Argv []string
+	Run  func(*exec.Cmd) error
+}
+
+// Resolve implements Resolver.
+func (m MergeTool) Resolve(ctx context.Context, v *Versions) (storage.Item, error) {
+	return RunMergeTool(ctx, m.Argv, v, m.Run)
+}
+
+// Resolve is the whole of sync.md §9.3 steps 2–9 for one conflict: read both versions
+// again, ask r for the result, and upload it (etag-conditional) to the sides that
+// differ. It returns the versions read, the sides written and the first error;
+// ErrConflictGone and ErrConflictSolved mean there was nothing left to resolve.
+func (e *Engine) Resolve(ctx context.Context, c Conflict, r Resolver) (*Versions, []Side, error) {
+	v, err := e.Refetch(ctx, c)
+	if err != nil {
+		return v, nil, err
+	}
+	item, err := r.Resolve(ctx, v)
+	if err != nil {
+		return v, nil, err
+	}
+	sides, err := e.Apply(ctx, v, item)
+	return v, sides, err
 }
 
 // flush makes the storage's writes durable if it batches durability.

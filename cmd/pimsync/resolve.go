@@ -151,38 +151,23 @@ func (r *resolver) ask(q string) string {
 // one resolves one conflict: re-fetch, merge tool, upload.
 func (r *resolver) one(c engine.Conflict) {
 	name := fmt.Sprintf("%s/%s %s", c.Pair.Name(), c.Mapping.Alias, c.Action.Ident)
-	v, err := r.eng.Refetch(r.a.ctx, c)
+	tool := engine.MergeTool{Argv: c.Pair.Pair.Config.ResolverCmd, Run: func(cmd *exec.Cmd) error {
+		cmd.Stdin, cmd.Stdout, cmd.Stderr = r.a.stdin, r.a.stdout, r.a.stderr
+		return cmd.Run()
+	}}
+	_, sides, err := r.eng.Resolve(r.a.ctx, c, tool)
 	switch {
 	case errors.Is(err, engine.ErrConflictGone), errors.Is(err, engine.ErrConflictSolved):
 		fmt.Fprintf(r.a.stdout, "%s: %v\n", name, err)
-		return
+	case errors.Is(err, engine.ErrUnresolved):
+		r.left++
+		fmt.Fprintf(r.a.stderr, "%s: %v\n", name, err)
 	case err != nil:
 		r.failed++
 		fmt.Fprintf(r.a.stderr, "error: %s: %v\n", name, err)
-		return
+	default:
+		fmt.Fprintf(r.a.stdout, "%s: resolved; %s\n", name, describeSides(sides))
 	}
-	argv := c.Pair.Pair.Config.ResolverCmd
-	item, err := engine.RunMergeTool(r.a.ctx, argv, v, func(cmd *exec.Cmd) error {
-		cmd.Stdin, cmd.Stdout, cmd.Stderr = r.a.stdin, r.a.stdout, r.a.stderr
-		return cmd.Run()
-	})
-	if errors.Is(err, engine.ErrUnresolved) {
-		r.left++
-		fmt.Fprintf(r.a.stderr, "%s: %v\n", name, err)
-		return
-	}
-	if err != nil {
-		r.failed++
-		fmt.Fprintf(r.a.stderr, "error: %s: %v\n", name, err)
-		return
-	}
-	sides, err := r.eng.Apply(r.a.ctx, v, item)
-	if err != nil {
-		r.failed++
-		fmt.Fprintf(r.a.stderr, "error: %s: %v\n", name, err)
-		return
-	}
-	fmt.Fprintf(r.a.stdout, "%s: resolved; %s\n", name, describeSides(sides))
 }
 
 func describeSides(sides []engine.Side) string {

@@ -2,6 +2,7 @@ package common
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"os/exec"
 	"sync"
@@ -132,36 +133,52 @@ func (s *Service) Refetch(c engine.Conflict, id int) tea.Cmd {
 	}
 }
 
-// Keep resolves a conflict with one side's version. The versions are fetched again
-// first: if either changed since shown, nothing is written (Changed). The upload is
-// conditional on the etags just read, so a concurrent edit is never overwritten.
+// Keep resolves a conflict with one side's version (engine.KeepSide): the versions are
+// read again first, and if either changed since shown nothing is written (Changed). The
+// upload is conditional on the etags just read, so a concurrent edit is never
+// overwritten, and once started it finishes even if the TUI quits.
 func (s *Service) Keep(c engine.Conflict, shown *engine.Versions, side engine.Side, id int) tea.Cmd {
-	action := "keep " + side.String()
+	return s.resolve(c, "keep "+side.String(), engine.KeepSide{Side: side, Shown: shown}, id)
+}
+
+// Merge runs the configured merge tool on a conflict, with the protocol of
+// `resolve-conflicts` (engine.MergeTool): the tool gets the terminal through
+// tea.ExecProcess while the TUI is suspended.
+func (s *Service) Merge(c engine.Conflict, argv []string, id int) tea.Cmd {
+	tool := engine.MergeTool{Argv: argv, Run: func(cmd *exec.Cmd) error {
+		done := make(chan error, 1)
+		s.Bus.Push(ExecRequest{Cmd: cmd, Done: done})
+		select {
+		case err := <-done:
+			return err
+		case <-s.ctx.Done():
+			return s.ctx.Err()
+		}
+	}}
+	return s.resolve(c, "merge tool", tool, id)
+}
+
+// resolve runs engine.Resolve and reports the outcome with the versions as they are
+// afterwards.
+func (s *Service) resolve(c engine.Conflict, action string, r engine.Resolver, id int) tea.Cmd {
 	return func() tea.Msg {
 		s.writers.Add(1)
 		defer s.writers.Done()
-		v, err := s.Engine.Refetch(s.ctx, c)
-		if err != nil {
-			return ConflictResultMsg{ID: id, Action: action, Versions: v, Err: err}
-		}
-		if shown != nil && (v.A.Hash != shown.A.Hash || v.B.Hash != shown.B.Hash) {
+		var resolved storage.Item
+		capture := engine.ResolverFunc(func(ctx context.Context, v *engine.Versions) (storage.Item, error) {
+			item, err := r.Resolve(ctx, v)
+			resolved = item
+			return item, err
+		})
+		v, sides, err := s.Engine.Resolve(s.ctx, c, capture)
+		if errors.Is(err, engine.ErrConflictChanged) {
 			return ConflictResultMsg{ID: id, Action: action, Changed: true, Versions: v}
 		}
-		item := *v.A.Item
-		if side == engine.B {
-			item = *v.B.Item
+		if err != nil && len(sides) == 0 {
+			return ConflictResultMsg{ID: id, Action: action, Versions: v, Err: err}
 		}
-		sides, err := s.apply(v, item)
-		return ConflictResultMsg{ID: id, Action: action, Versions: after(v, item, sides), Sides: sides, Err: err}
+		return ConflictResultMsg{ID: id, Action: action, Versions: after(v, resolved, sides), Sides: sides, Err: err}
 	}
-}
-
-// apply uploads a resolution. Once started, the upload is not cut short by quitting
-// (Run waits for it), so that it either happens or fails cleanly.
-func (s *Service) apply(v *engine.Versions, item storage.Item) ([]engine.Side, error) {
-	ctx, cancel := context.WithTimeout(context.WithoutCancel(s.ctx), time.Minute)
-	defer cancel()
-	return s.Engine.Apply(ctx, v, item)
 }
 
 // after returns the versions as they are after item was uploaded to sides.
@@ -178,37 +195,6 @@ func after(v *engine.Versions, item storage.Item, sides []engine.Side) *engine.V
 		}
 	}
 	return &out
-}
-
-// Merge resolves a conflict with the configured merge tool, following the protocol of
-// `resolve-conflicts` (sync.md §9.3): fetch both versions again, write them to files,
-// hand the terminal to the tool (through an ExecRequest on the bus, which the loop
-// turns into tea.ExecProcess), check the result and upload it where it differs.
-func (s *Service) Merge(c engine.Conflict, argv []string, id int) tea.Cmd {
-	const action = "merge tool"
-	return func() tea.Msg {
-		s.writers.Add(1)
-		defer s.writers.Done()
-		v, err := s.Engine.Refetch(s.ctx, c)
-		if err != nil {
-			return ConflictResultMsg{ID: id, Action: action, Versions: v, Err: err}
-		}
-		item, err := engine.RunMergeTool(s.ctx, argv, v, func(cmd *exec.Cmd) error {
-			done := make(chan error, 1)
-			s.Bus.Push(ExecRequest{Cmd: cmd, Done: done})
-			select {
-			case err := <-done:
-				return err
-			case <-s.ctx.Done():
-				return s.ctx.Err()
-			}
-		})
-		if err != nil {
-			return ConflictResultMsg{ID: id, Action: action, Versions: v, Err: err}
-		}
-		sides, err := s.apply(v, item)
-		return ConflictResultMsg{ID: id, Action: action, Versions: after(v, item, sides), Sides: sides, Err: err}
-	}
 }
 
 // reporter turns engine events into messages. It runs on the engine's goroutines, at
