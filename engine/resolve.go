@@ -126,7 +126,9 @@ type Resolver interface {
 type ResolverFunc func(ctx context.Context, v *Versions) (storage.Item, error)
 
 // Resolve implements Resolver.
-func (f ResolverFunc) Resolve(ctx context.Context, v *Versions) (storage.Item, error) { return f(ctx, v) }
+func (f ResolverFunc) Resolve(ctx context.Context, v *Versions) (storage.Item, error) {
+	return f(ctx, v)
+}
 
 // KeepSide resolves a conflict with one side's current version. When Shown is set (the
 // versions a person looked at), a version that changed since is not overwritten: the
