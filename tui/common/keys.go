@@ -1,6 +1,9 @@
 package common
 
-import "github.com/charmbracelet/bubbles/key"
+import (
+	"github.com/charmbracelet/bubbles/key"
+	tea "github.com/charmbracelet/bubbletea"
+)
 
 // KeyMap holds every key binding of the TUI. Pages pick the bindings they use; the help
 // bar shows the ones of the page in front.
@@ -78,4 +81,24 @@ func DefaultKeyMap() *KeyMap {
 		Skip:     b([]string{"n"}, "n", "skip"),
 		Raw:      b([]string{"r"}, "r", "raw"),
 	}
+}
+
+// Scroll applies a scrolling key (up, down, page up/down, top, bottom) to offset, with
+// page lines per page, and reports whether msg was one. Callers clamp the result.
+func (k KeyMap) Scroll(msg tea.KeyMsg, offset, page int) (int, bool) {
+	switch {
+	case key.Matches(msg, k.Up):
+		return offset - 1, true
+	case key.Matches(msg, k.Down):
+		return offset + 1, true
+	case key.Matches(msg, k.PageUp):
+		return offset - page, true
+	case key.Matches(msg, k.PageDown):
+		return offset + page, true
+	case key.Matches(msg, k.Top):
+		return 0, true
+	case key.Matches(msg, k.Bottom):
+		return 1 << 20, true
+	}
+	return offset, false
 }

@@ -8,7 +8,6 @@ import (
 	"time"
 
 	"github.com/aymanbagabas/go-udiff"
-	"github.com/charmbracelet/bubbles/key"
 	tea "github.com/charmbracelet/bubbletea"
 	"github.com/charmbracelet/x/ansi"
 
@@ -60,22 +59,7 @@ func (m *Model) Update(msg tea.Msg) tea.Cmd {
 	if !ok {
 		return nil
 	}
-	keys := m.c.Keys
-	page := max(m.height-3, 1)
-	switch {
-	case key.Matches(k, keys.Up):
-		m.offset--
-	case key.Matches(k, keys.Down):
-		m.offset++
-	case key.Matches(k, keys.PageUp):
-		m.offset -= page
-	case key.Matches(k, keys.PageDown):
-		m.offset += page
-	case key.Matches(k, keys.Top):
-		m.offset = 0
-	case key.Matches(k, keys.Bottom):
-		m.offset = 1 << 20
-	}
+	m.offset, _ = m.c.Keys.Scroll(k, m.offset, max(m.height-3, 1))
 	m.clamp()
 	return nil
 }

@@ -105,18 +105,8 @@ func (p *Page) Update(msg tea.Msg) tea.Cmd {
 			}
 		case key.Matches(msg, keys.Deny):
 			return p.c.Go(common.BackMsg{})
-		case key.Matches(msg, keys.Up):
-			p.offset--
-		case key.Matches(msg, keys.Down):
-			p.offset++
-		case key.Matches(msg, keys.PageUp):
-			p.offset -= page
-		case key.Matches(msg, keys.PageDown):
-			p.offset += page
-		case key.Matches(msg, keys.Top):
-			p.offset = 0
-		case key.Matches(msg, keys.Bottom):
-			p.offset = 1 << 20
+		default:
+			p.offset, _ = keys.Scroll(msg, p.offset, page)
 		}
 		p.clamp()
 	}
