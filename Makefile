@@ -13,8 +13,8 @@ LDFLAGS  = -X main.version=$(VERSION)
 BIN      = bin/pimsync
 
 # Debian packages the tests drive for real.
-TEST_PACKAGES = radicale xandikos vdirsyncer khal todoman mandoc tmux apache2-utils s6 systemd bsdutils
-TEST_COMMANDS = radicale xandikos vdirsyncer khal todoman mandoc tmux htpasswd s6-supervise systemd-analyze script
+TEST_PACKAGES = radicale xandikos vdirsyncer khal todoman mandoc tmux apache2-utils s6 systemd bsdutils zsh fish
+TEST_COMMANDS = radicale xandikos vdirsyncer khal todoman mandoc tmux htpasswd s6-supervise systemd-analyze script zsh fish
 
 .PHONY: all build demo test test-go deps fmt-check vet fuzz bench install clean
 

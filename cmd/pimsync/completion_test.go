@@ -240,15 +240,53 @@ func TestCompletionZshAndFish(t *testing.T) {
 		if err := checkShellStructure(shell, script); err != nil {
 			t.Errorf("%s script: %v", shell, err)
 		}
-		// Where the shell itself is installed, let it parse the script too. The
-		// structural check above runs either way, so nothing is skipped.
-		if bin, err := exec.LookPath(shell); err == nil {
-			e.write("script."+shell, script)
-			out, err := exec.Command(bin, "-n", e.path("script."+shell)).CombinedOutput()
-			if err != nil || len(out) > 0 {
-				t.Errorf("%s -n: %v\n%s", shell, err, out)
-			}
+		// The shell itself parses the script (make deps installs zsh and fish).
+		bin, err := exec.LookPath(shell)
+		if err != nil {
+			t.Fatalf("%s not found: install the Debian package %s", shell, shell)
 		}
+		e.write("script."+shell, script)
+		out, err := exec.Command(bin, "-n", e.path("script."+shell)).CombinedOutput()
+		if err != nil || len(out) > 0 {
+			t.Errorf("%s -n: %v\n%s", shell, err, out)
+		}
+	}
+}
+
+// TestCompletionFish asks a real fish for completions with the generated script.
+func TestCompletionFish(t *testing.T) {
+	fish, err := exec.LookPath("fish")
+	if err != nil {
+		t.Fatal("fish not found: install the Debian package fish")
+	}
+	e := newEnv(t, "collections all")
+	r := e.runWith(nil, "", "completion", "fish")
+	if r.code != 0 {
+		t.Fatal(r)
+	}
+	e.write("pimsync.fish", r.stdout)
+	complete := func(line string) string {
+		t.Helper()
+		cmd := exec.Command(fish, "--no-config", "-c", "source "+e.path("pimsync.fish")+"; complete -C '"+line+"'")
+		cmd.Env = append(os.Environ(), "HOME="+e.home, "XDG_CONFIG_HOME="+e.path("home"), raceNoSleep,
+			"PATH="+filepath.Dir(binPath)+":"+os.Getenv("PATH"))
+		out, err := cmd.CombinedOutput()
+		if err != nil {
+			t.Fatalf("fish: %v\n%s", err, out)
+		}
+		return string(out)
+	}
+	if got := complete("pimsync sy"); !strings.Contains(got, "sync") {
+		t.Errorf("commands: %q", got)
+	}
+	if got := complete("pimsync -v "); !strings.Contains(got, "debug") || !strings.Contains(got, "trace") {
+		t.Errorf("log levels: %q", got)
+	}
+	if got := complete("pimsync -c " + e.cfg + " sync "); !strings.HasPrefix(got, "p\tPair") {
+		t.Errorf("pair names: %q", got)
+	}
+	if got := complete("pimsync -c " + e.cfg + " repair "); !strings.Contains(got, "a\tStorage") || !strings.Contains(got, "b\tStorage") {
+		t.Errorf("storage names: %q", got)
 	}
 }
 
