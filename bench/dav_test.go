@@ -2,8 +2,6 @@ package bench
 
 import (
 	"context"
-	"fmt"
-	"os"
 	"path/filepath"
 	"testing"
 
@@ -16,35 +14,52 @@ import (
 	"github.com/pimsync-go/pimsync/storage/vdir"
 )
 
-// BenchmarkDAVFirstSync uploads 1000 events from a vdir to the in-process fake DAV
-// server. The server runs in the same process, so the figure is client plus server CPU;
+// uploadEvents syncs 1000 generated events from a fresh vdir into collection id of a
+// CalDAV server, timing only the sync.
+func uploadEvents(b *testing.B, opts dav.Options, id string) {
+	b.Helper()
+	dir := b.TempDir()
+	linkEvents(b, 1000, filepath.Join(dir, "a", id))
+	opts.Name = "remote"
+	remote, err := caldav.New(opts)
+	if err != nil {
+		b.Fatal(err)
+	}
+	cfg := &config.Pair{Name: "bench", Explicit: []config.Mapping{{Alias: id, IDA: id, IDB: id}}, OnEmpty: "skip", OnDelete: "sync"}
+	p := &engine.Pair{Name: "bench", Config: cfg, A: vdir.New(filepath.Join(dir, "a"), storage.Calendars, "ics"), B: remote, NameA: "a", NameB: "remote"}
+	e := &engine.Engine{StatusDir: filepath.Join(dir, "status")}
+	b.StartTimer()
+	errs := e.SyncPair(context.Background(), p).Errors()
+	b.StopTimer()
+	if len(errs) > 0 {
+		b.Fatal(errs)
+	}
+}
+
+// BenchmarkDAVFirstSync uploads 1000 events to the in-process fake DAV server. The
+// server runs in the same process, so the figure is client plus server CPU;
 // bench/dav-compare.sh measures the client alone against real servers.
 func BenchmarkDAVFirstSync(b *testing.B) {
 	for b.Loop() {
 		b.StopTimer()
 		srv := davtest.NewServer(b, davtest.Options{})
 		srv.AddCollection(davtest.CalendarHome+"cal/", storage.Calendars, nil)
-		dir := b.TempDir()
-		src := template(b, 1000)
-		entries, _ := os.ReadDir(src)
-		os.MkdirAll(filepath.Join(dir, "a", "cal"), 0o755)
-		for _, e := range entries {
-			os.Link(filepath.Join(src, e.Name()), filepath.Join(dir, "a", "cal", e.Name()))
-		}
-		remote, err := caldav.New(dav.Options{Name: "remote", URL: srv.URL + "/", Username: "u"})
-		if err != nil {
-			b.Fatal(err)
-		}
-		cfg := &config.Pair{Name: "bench", Explicit: []config.Mapping{{Alias: "cal", IDA: "cal", IDB: "cal"}}, OnEmpty: "skip", OnDelete: "sync"}
-		p := &engine.Pair{Name: "bench", Config: cfg, A: vdir.New(filepath.Join(dir, "a"), storage.Calendars, "ics"), B: remote, NameA: "a", NameB: "remote"}
-		e := &engine.Engine{StatusDir: filepath.Join(dir, "status")}
-		b.StartTimer()
-		r := e.SyncPair(context.Background(), p)
-		if errs := r.Errors(); len(errs) > 0 {
-			b.Fatal(errs)
-		}
+		uploadEvents(b, dav.Options{URL: srv.URL + "/", Username: "u"}, "cal")
 		if n := len(srv.Items(davtest.CalendarHome + "cal/")); n != 1000 {
-			b.Fatal(fmt.Sprint(n, " items on the server"))
+			b.Fatalf("%d items on the server", n)
 		}
+		b.StartTimer()
+	}
+}
+
+// BenchmarkRadicaleFirstSync uploads 1000 events to a real Radicale. The server is
+// another process, so a CPU profile of this benchmark shows the client alone.
+func BenchmarkRadicaleFirstSync(b *testing.B) {
+	srv := davtest.StartRadicale(b, davtest.RadicaleOptions{})
+	for b.Loop() {
+		b.StopTimer()
+		coll := srv.NewCalendar(b)
+		uploadEvents(b, dav.Options{URL: srv.URL, Username: srv.Username, Password: srv.Password}, filepath.Base(coll))
+		b.StartTimer()
 	}
 }

@@ -29,24 +29,28 @@ func template(b *testing.B, n int) string {
 	return dir
 }
 
-// vdirPair makes a fresh workspace: side a holds the n events (hard links to the
-// template), side b is empty.
-func vdirPair(b *testing.B, n int) (*engine.Engine, *engine.Pair, *vdir.Storage, *vdir.Storage) {
+// linkEvents fills directory dst with n generated events (hard links to the template).
+func linkEvents(b *testing.B, n int, dst string) {
 	b.Helper()
 	src := template(b, n)
-	dir := b.TempDir()
-	coll := filepath.Join(dir, "a", "cal")
-	if err := os.MkdirAll(coll, 0o755); err != nil {
-		b.Fatal(err)
-	}
-	if err := os.MkdirAll(filepath.Join(dir, "b"), 0o755); err != nil {
+	if err := os.MkdirAll(dst, 0o755); err != nil {
 		b.Fatal(err)
 	}
 	entries, _ := os.ReadDir(src)
 	for _, e := range entries {
-		if err := os.Link(filepath.Join(src, e.Name()), filepath.Join(coll, e.Name())); err != nil {
+		if err := os.Link(filepath.Join(src, e.Name()), filepath.Join(dst, e.Name())); err != nil {
 			b.Fatal(err)
 		}
+	}
+}
+
+// vdirPair makes a fresh workspace: side a holds the n events, side b is empty.
+func vdirPair(b *testing.B, n int) (*engine.Engine, *engine.Pair, *vdir.Storage, *vdir.Storage) {
+	b.Helper()
+	dir := b.TempDir()
+	linkEvents(b, n, filepath.Join(dir, "a", "cal"))
+	if err := os.MkdirAll(filepath.Join(dir, "b"), 0o755); err != nil {
+		b.Fatal(err)
 	}
 	a := vdir.New(filepath.Join(dir, "a"), storage.Calendars, "ics")
 	bs := vdir.New(filepath.Join(dir, "b"), storage.Calendars, "ics")

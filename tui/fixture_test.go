@@ -3,6 +3,7 @@ package tui
 import (
 	"context"
 	"fmt"
+	"github.com/pimsync-go/pimsync/tui/internal/pagetest"
 	"os"
 	"path/filepath"
 	"strings"
@@ -289,24 +290,8 @@ func (s *session) waitText(texts ...string) string {
 // keys types keys one at a time ("enter", "esc", "ctrl+c" or single characters).
 func (s *session) keys(keys ...string) {
 	for _, k := range keys {
-		s.tm.Send(keyMsg(k))
+		s.tm.Send(pagetest.Key(k))
 	}
-}
-
-func keyMsg(k string) tea.KeyMsg {
-	switch k {
-	case "enter":
-		return tea.KeyMsg{Type: tea.KeyEnter}
-	case "esc":
-		return tea.KeyMsg{Type: tea.KeyEsc}
-	case "ctrl+c":
-		return tea.KeyMsg{Type: tea.KeyCtrlC}
-	case "up":
-		return tea.KeyMsg{Type: tea.KeyUp}
-	case "down":
-		return tea.KeyMsg{Type: tea.KeyDown}
-	}
-	return tea.KeyMsg{Type: tea.KeyRunes, Runes: []rune(k)}
 }
 
 // golden compares a screen with testdata/<test>[_<step>].golden (update with -update).

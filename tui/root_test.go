@@ -3,6 +3,7 @@ package tui
 import (
 	"context"
 	"fmt"
+	"github.com/pimsync-go/pimsync/tui/internal/pagetest"
 	"log/slog"
 	"strings"
 	"sync"
@@ -288,15 +289,15 @@ func TestUpdateDirect(t *testing.T) {
 	if !m.c.Store.Pairs[0].Discovering || m.c.Store.Pairs[0].Discovery != nil {
 		t.Fatal("a stale discovery was taken")
 	}
-	m.Update(keyMsg("c"))
+	m.Update(pagetest.Key("c"))
 	if m.page != pageConflicts {
 		t.Fatalf("page %v after c", m.page)
 	}
-	m.Update(keyMsg("esc"))
+	m.Update(pagetest.Key("esc"))
 	if m.page != pageOverview {
 		t.Fatalf("page %v after esc", m.page)
 	}
-	m.Update(keyMsg("S"))
+	m.Update(pagetest.Key("S"))
 	if m.page != pageSync || !m.sync.Running || !m.c.Store.Pairs[0].Syncing {
 		t.Fatal("S did not start a sync")
 	}
@@ -306,7 +307,7 @@ func TestUpdateDirect(t *testing.T) {
 		t.Errorf("view:\n%s", m.View())
 	}
 	// q while syncing waits for the sync; the second q quits.
-	if _, cmd := m.Update(keyMsg("q")); cmd != nil {
+	if _, cmd := m.Update(pagetest.Key("q")); cmd != nil {
 		if _, quit := cmd().(tea.QuitMsg); quit {
 			t.Fatal("q quit with a sync running")
 		}
@@ -314,7 +315,7 @@ func TestUpdateDirect(t *testing.T) {
 	if !m.sync.Cancelling || !strings.Contains(m.View(), "Quitting after the writes in flight") {
 		t.Fatalf("view:\n%s", m.View())
 	}
-	_, cmd := m.Update(keyMsg("q"))
+	_, cmd := m.Update(pagetest.Key("q"))
 	found := false
 	for _, msg := range flatten(cmd) {
 		if _, ok := msg.(tea.QuitMsg); ok {

@@ -18,7 +18,7 @@ type checkDetailer interface {
 }
 
 func (a *app) cmdCheck(args []string) error {
-	fs := a.newFlags("check", checkUsage)
+	fs := a.newFlags("check")
 	if err := a.parseFlags(fs, checkUsage, args); err != nil {
 		return err
 	}
@@ -94,7 +94,7 @@ func plural(n int, one, many string) string {
 const discoverUsage = "pimsync discover [PAIR...]"
 
 func (a *app) cmdDiscover(args []string) error {
-	fs := a.newFlags("discover", discoverUsage)
+	fs := a.newFlags("discover")
 	if err := a.parseFlags(fs, discoverUsage, args); err != nil {
 		return err
 	}

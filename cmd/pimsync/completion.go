@@ -64,7 +64,7 @@ var cliCommands = []cliCommand{
 var logLevels = []string{"trace", "debug", "info", "warn", "error"}
 
 func (a *app) cmdCompletion(args []string) error {
-	fs := a.newFlags("completion", completionUsage)
+	fs := a.newFlags("completion")
 	if err := a.parseFlags(fs, completionUsage, args); err != nil {
 		return err
 	}

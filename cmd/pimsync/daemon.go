@@ -16,7 +16,7 @@ const daemonUsage = "pimsync daemon [-r FD] [PAIR...]"
 func init() { extraCommands["daemon"] = (*app).cmdDaemon }
 
 func (a *app) cmdDaemon(args []string) error {
-	fs := a.newFlags("daemon", daemonUsage)
+	fs := a.newFlags("daemon")
 	readyFD := fs.String("r", "", "file descriptor for the readiness notification")
 	if err := a.parseFlags(fs, daemonUsage, args); err != nil {
 		return err

@@ -28,7 +28,7 @@ func init() { extraCommands["demo"] = (*app).cmdDemo }
 // conflict, and opens the TUI on it. Nothing is written outside the workspace; its path
 // is printed at the end.
 func (a *app) cmdDemo(args []string) (err error) {
-	fs := a.newFlags("demo", demoUsage)
+	fs := a.newFlags("demo")
 	dir := fs.String("workspace", "", "create the workspace in this directory (new or empty)")
 	noTUI := fs.Bool("no-tui", false, "set up the workspace, print the plan the TUI would show, and exit")
 	if err := a.parseFlags(fs, demoUsage, args); err != nil {

@@ -198,11 +198,10 @@ func (a *app) dispatch(args []string) error {
 var extraCommands = map[string]func(*app, []string) error{}
 
 // newFlags returns a flag set for a subcommand whose -h prints usage.
-func (a *app) newFlags(name, usage string) *flag.FlagSet {
+func (a *app) newFlags(name string) *flag.FlagSet {
 	fs := flag.NewFlagSet(name, flag.ContinueOnError)
 	fs.SetOutput(io.Discard)
 	fs.Usage = func() {}
-	_ = usage
 	return fs
 }
 
@@ -219,7 +218,7 @@ func (a *app) parseFlags(fs *flag.FlagSet, usage string, args []string) error {
 }
 
 func (a *app) cmdVersion(args []string) error {
-	fs := a.newFlags("version", "pimsync version")
+	fs := a.newFlags("version")
 	if err := a.parseFlags(fs, "pimsync version", args); err != nil {
 		return err
 	}

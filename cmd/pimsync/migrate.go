@@ -24,7 +24,7 @@ const migrateUsage = "pimsync migrate-vdirsyncer [FILE]"
 func init() { extraCommands["migrate-vdirsyncer"] = (*app).cmdMigrate }
 
 func (a *app) cmdMigrate(args []string) error {
-	fs := a.newFlags("migrate-vdirsyncer", migrateUsage)
+	fs := a.newFlags("migrate-vdirsyncer")
 	if err := a.parseFlags(fs, migrateUsage, args); err != nil {
 		return err
 	}

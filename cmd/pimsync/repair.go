@@ -13,7 +13,7 @@ func init() { extraCommands["repair"] = (*app).cmdRepair }
 // cmdRepair adds missing UIDs to the items of the named storages. Storages must be
 // named explicitly: repairing both sides of a pair is discouraged (pimsync(1)).
 func (a *app) cmdRepair(args []string) error {
-	fs := a.newFlags("repair", repairUsage)
+	fs := a.newFlags("repair")
 	dry := fs.Bool("n", false, "report what would be repaired, write nothing")
 	if err := a.parseFlags(fs, repairUsage, args); err != nil {
 		return err

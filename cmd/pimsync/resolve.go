@@ -15,7 +15,7 @@ const resolveUsage = "pimsync resolve-conflicts [-n] [PAIR...]"
 func init() { extraCommands["resolve-conflicts"] = (*app).cmdResolve }
 
 func (a *app) cmdResolve(args []string) error {
-	fs := a.newFlags("resolve-conflicts", resolveUsage)
+	fs := a.newFlags("resolve-conflicts")
 	dry := fs.Bool("n", false, "list the conflicts, change nothing")
 	if err := a.parseFlags(fs, resolveUsage, args); err != nil {
 		return err

@@ -12,7 +12,7 @@ import (
 const syncUsage = "pimsync sync [-n] [PAIR...]"
 
 func (a *app) cmdSync(args []string) error {
-	fs := a.newFlags("sync", syncUsage)
+	fs := a.newFlags("sync")
 	dry := fs.Bool("n", false, "dry run: print the plan, write nothing")
 	if err := a.parseFlags(fs, syncUsage, args); err != nil {
 		return err

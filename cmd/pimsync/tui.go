@@ -14,7 +14,7 @@ func init() { extraCommands["tui"] = (*app).cmdTUIRun }
 // cmdTUIRun opens the interactive TUI on the selected pairs (all when none). A bare
 // `pimsync` on a terminal comes here too.
 func (a *app) cmdTUIRun(args []string) error {
-	fs := a.newFlags("tui", tuiUsage)
+	fs := a.newFlags("tui")
 	if err := a.parseFlags(fs, tuiUsage, args); err != nil {
 		return err
 	}
