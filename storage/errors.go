@@ -25,6 +25,10 @@ var (
 	ErrInvalidData = errors.New("invalid data")
 	// ErrCollectionNotEmpty: DeleteCollection found items (or other files) left.
 	ErrCollectionNotEmpty = errors.New("collection is not empty")
+	// ErrOutcomeUnknown: a write was sent but no answer arrived (the connection broke
+	// after the request went out, a timeout, a gateway timeout), so it may or may not
+	// have taken effect. Every other write error means the write did not happen.
+	ErrOutcomeUnknown = errors.New("no answer arrived; the write may or may not have taken effect")
 )
 
 // Error carries the kind of a failure together with what was being done. Kind is one of
