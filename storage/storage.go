@@ -192,6 +192,16 @@ func HasProperties(s Storage) bool {
 	return true
 }
 
+// PropertyCreator is implemented by storages that can set collection properties in the
+// request that creates the collection (DAV MKCALENDAR and extended MKCOL bodies), so
+// that a server never shows a collection with properties it invented meanwhile.
+// CreateCollectionWith behaves like CreateCollection; afterwards Properties reports
+// what the storage really holds (the engine reads them back to learn values the
+// storage invented or normalised, which are never copied to the other side).
+type PropertyCreator interface {
+	CreateCollectionWith(ctx context.Context, href string, props map[string]string) error
+}
+
 // Listing is the answer of Incremental.ListSince.
 type Listing struct {
 	// Unchanged: the collection has not changed since the saved token; Refs and

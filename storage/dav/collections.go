@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
+	"strings"
 
 	"github.com/pimsync-go/pimsync/storage"
 )
@@ -43,10 +44,33 @@ func (s *Storage) CollectionHref(id string) (string, error) {
 	return href, nil
 }
 
-func (s *Storage) mkcolBody() string {
+func (s *Storage) mkcolBody(props map[string]string) string {
 	ns, local := s.collType()
 	return xmlHeader + `<d:mkcol ` + nsDecl + `><d:set><d:prop><d:resourcetype><d:collection/><` +
-		nsShort(ns) + ":" + local + `/></d:resourcetype></d:prop></d:set></d:mkcol>`
+		nsShort(ns) + ":" + local + `/></d:resourcetype>` + s.propSet(props) + `</d:prop></d:set></d:mkcol>`
+}
+
+// mkcalendarBody is the MKCALENDAR body setting props, or "" when there are none.
+func (s *Storage) mkcalendarBody(props map[string]string) string {
+	set := s.propSet(props)
+	if set == "" {
+		return ""
+	}
+	return xmlHeader + `<c:mkcalendar ` + nsDecl + `><d:set><d:prop>` + set + `</d:prop></d:set></c:mkcalendar>`
+}
+
+// propSet renders the property elements of props (in a fixed order) for a <d:prop>.
+func (s *Storage) propSet(props map[string]string) string {
+	var b strings.Builder
+	for _, p := range s.propElems() {
+		v := strings.TrimSpace(props[p.name])
+		if v == "" {
+			continue
+		}
+		elem := p.prefix + ":" + p.local
+		b.WriteString("<" + elem + ">" + escape(v) + "</" + elem + ">")
+	}
+	return b.String()
 }
 
 func nsShort(ns string) string {
@@ -60,15 +84,38 @@ func nsShort(ns string) string {
 // an address book (extended MKCOL). An existing collection of the right type counts as
 // success (storages.md §2.8).
 func (s *Storage) CreateCollection(ctx context.Context, href string) error {
+	return s.create(ctx, href, nil)
+}
+
+// CreateCollectionWith implements storage.PropertyCreator: the properties go into the
+// MKCALENDAR or extended MKCOL body. A server that refuses the body is asked again
+// without properties (the property plan then writes them). Afterwards the collection's
+// properties are read back, so Properties reports what the server really holds,
+// including values it invented.
+func (s *Storage) CreateCollectionWith(ctx context.Context, href string, props map[string]string) error {
+	err := s.create(ctx, href, props)
+	if err != nil && s.propSet(props) != "" && statusCode(err) >= 400 && statusCode(err) < 500 {
+		err = s.create(ctx, href, nil)
+	}
+	if err != nil {
+		return err
+	}
+	if _, err := s.probeCollection(ctx, href, ""); err != nil {
+		return opError("read properties of", href, err)
+	}
+	return nil
+}
+
+func (s *Storage) create(ctx context.Context, href string, props map[string]string) error {
 	u, err := s.collectionURL(ctx, href)
 	if err != nil {
 		return opError("create collection", href, err)
 	}
 	var first error
 	if s.kind == storage.Calendars {
-		_, first = s.c.do(ctx, newRequest("MKCALENDAR", u, "", ""))
+		_, first = s.c.do(ctx, newRequest("MKCALENDAR", u, "", s.mkcalendarBody(props)))
 	} else {
-		_, first = s.c.do(ctx, newRequest("MKCOL", u, "", s.mkcolBody()))
+		_, first = s.c.do(ctx, newRequest("MKCOL", u, "", s.mkcolBody(props)))
 	}
 	if first == nil {
 		s.addCollection(href, u)
@@ -87,7 +134,7 @@ func (s *Storage) CreateCollection(ctx context.Context, href string) error {
 	}
 	code := statusCode(first)
 	if s.kind == storage.Calendars && (code == http.StatusMethodNotAllowed || code == http.StatusForbidden || code == http.StatusNotImplemented) {
-		if _, err := s.c.do(ctx, newRequest("MKCOL", u, "", s.mkcolBody())); err != nil {
+		if _, err := s.c.do(ctx, newRequest("MKCOL", u, "", s.mkcolBody(props))); err != nil {
 			return opError("create collection", href, err)
 		}
 		s.addCollection(href, u)

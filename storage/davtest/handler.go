@@ -109,7 +109,7 @@ func (s *Server) serveHTTP(w http.ResponseWriter, r *http.Request) {
 	case http.MethodDelete:
 		s.handleDelete(rec, r)
 	case "MKCALENDAR":
-		s.handleMkcalendar(rec, r)
+		s.handleMkcalendar(rec, r, body)
 	case "MKCOL":
 		s.handleMkcol(rec, r, body)
 	case "PROPPATCH":
@@ -279,7 +279,7 @@ func (s *Server) handleDelete(w http.ResponseWriter, r *http.Request) {
 	w.WriteHeader(http.StatusNoContent)
 }
 
-func (s *Server) handleMkcalendar(w http.ResponseWriter, r *http.Request) {
+func (s *Server) handleMkcalendar(w http.ResponseWriter, r *http.Request, body []byte) {
 	if s.resourceType(r.URL.Path) != "" {
 		http.Error(w, "Method Not Allowed: already exists", http.StatusMethodNotAllowed)
 		return
@@ -288,8 +288,34 @@ func (s *Server) handleMkcalendar(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "Method Not Allowed", http.StatusMethodNotAllowed)
 		return
 	}
-	s.newCollection(r.URL.EscapedPath(), storage.Calendars)
+	root, err := parseDoc(body)
+	if err != nil {
+		http.Error(w, "Bad Request", http.StatusBadRequest)
+		return
+	}
+	c := s.newCollection(r.URL.EscapedPath(), storage.Calendars)
+	s.setCreationProps(c, root)
 	w.WriteHeader(http.StatusCreated)
+}
+
+// setCreationProps stores the properties of an MKCALENDAR or extended MKCOL body.
+func (s *Server) setCreationProps(c *collection, root *elem) {
+	if root == nil {
+		return
+	}
+	set := root.child(nsDAV, "set")
+	if set == nil {
+		return
+	}
+	prop := set.child(nsDAV, "prop")
+	if prop == nil {
+		return
+	}
+	for _, p := range prop.children {
+		if name := xmlName(p.name); name.Local != "resourcetype" {
+			c.props[name] = p.text.String()
+		}
+	}
 }
 
 func (s *Server) handleMkcol(w http.ResponseWriter, r *http.Request, body []byte) {
@@ -311,7 +337,8 @@ func (s *Server) handleMkcol(w http.ResponseWriter, r *http.Request, body []byte
 		http.Error(w, "Forbidden: unsupported resourcetype", http.StatusForbidden)
 		return
 	}
-	s.newCollection(r.URL.EscapedPath(), kind)
+	c := s.newCollection(r.URL.EscapedPath(), kind)
+	s.setCreationProps(c, root)
 	w.WriteHeader(http.StatusCreated)
 }
 

@@ -281,6 +281,9 @@ func (s *Server) propValue(typ string, c *collection, it *item, n xmlName) (stri
 		if v, ok := c.props[n]; ok {
 			return xmlEscape(v), true
 		}
+		if n == (xmlName{nsDAV, "displayname"}) && s.opts.InventDisplayName {
+			return xmlEscape(strings.Trim(c.raw, "/")), true
+		}
 	}
 	return "", false
 }

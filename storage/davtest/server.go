@@ -84,6 +84,9 @@ type Options struct {
 	UnixSocket string
 	// Delay is added to every request (to observe concurrency).
 	Delay time.Duration
+	// InventDisplayName: a collection without a displayname reports its path without
+	// slashes as one (like Radicale's "alice/work").
+	InventDisplayName bool
 }
 
 // Request is one entry of the request log.
