@@ -25,7 +25,7 @@ func uploadEvents(b *testing.B, opts dav.Options, id string) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	cfg := &config.Pair{Name: "bench", Explicit: []config.Mapping{{Alias: id, IDA: id, IDB: id}}, OnEmpty: "skip", OnDelete: "sync"}
+	cfg := &config.Pair{Name: "bench", Explicit: []config.Mapping{{Alias: id, IDA: id, IDB: id}}}
 	p := &engine.Pair{Name: "bench", Config: cfg, A: vdir.New(filepath.Join(dir, "a"), storage.Calendars, "ics"), B: remote, NameA: "a", NameB: "remote"}
 	e := &engine.Engine{StatusDir: filepath.Join(dir, "status")}
 	b.StartTimer()

@@ -54,7 +54,7 @@ func vdirPair(b *testing.B, n int) (*engine.Engine, *engine.Pair, *vdir.Storage,
 	}
 	a := vdir.New(filepath.Join(dir, "a"), storage.Calendars, "ics")
 	bs := vdir.New(filepath.Join(dir, "b"), storage.Calendars, "ics")
-	cfg := &config.Pair{Name: "bench", Collections: []string{config.CollectionsAll}, OnEmpty: "skip", OnDelete: "sync"}
+	cfg := &config.Pair{Name: "bench", Collections: []string{config.CollectionsAll}}
 	p := &engine.Pair{Name: "bench", Config: cfg, A: a, B: bs, NameA: "a", NameB: "b"}
 	return &engine.Engine{StatusDir: filepath.Join(dir, "status")}, p, a, bs
 }

@@ -107,8 +107,8 @@ func TestExample91(t *testing.T) {
 		Pairs: map[string]*Pair{
 			"calendars": {
 				Name: "calendars", Pos: Pos{f, 20}, StorageA: "cal_local", StorageB: "cal_remote",
-				Collections: []string{CollectionsAll}, OnEmpty: "skip", OnDelete: "sync",
-				ConflictResolution: "cmd", ResolverCmd: []string{"nvim", "-d"},
+				Collections:        []string{CollectionsAll},
+				ConflictResolution: ResolveCmd, ResolverCmd: []string{"nvim", "-d"},
 			},
 		},
 		StorageOrder: []string{"cal_local", "cal_remote"},
@@ -138,8 +138,8 @@ func TestExample92(t *testing.T) {
 		Pairs: map[string]*Pair{
 			"contacts": {
 				Name: "contacts", Pos: Pos{f, 18}, StorageA: "contacts_local", StorageB: "contacts_remote",
-				Collections: []string{CollectionsFromB}, OnEmpty: "skip", OnDelete: "skip",
-				ConflictResolution: "keep b",
+				Collections: []string{CollectionsFromB}, OnDelete: OnDeleteSkip,
+				ConflictResolution: ResolveKeepB,
 			},
 		},
 		StorageOrder: []string{"contacts_local", "contacts_remote"},
@@ -168,7 +168,7 @@ func TestExample93(t *testing.T) {
 			"holidays": {
 				Name: "holidays", Pos: Pos{f, 15}, StorageA: "holidays", StorageB: "cal_local",
 				Explicit: []Mapping{{Pos: Pos{f, 18}, Alias: "holidays", IDA: "holidays", IDB: "holidays"}},
-				OnEmpty:  "skip", OnDelete: "sync", OneWay: true,
+				OneWay:   true,
 			},
 		},
 		StorageOrder: []string{"cal_local", "holidays"},
@@ -206,14 +206,12 @@ func TestExample94(t *testing.T) {
 					{Pos: Pos{f, 24}, Alias: "work", IDA: "work", HrefB: "/dav/user/calendars/7f3c2a9e/"},
 					{Pos: Pos{f, 29}, Alias: "team", IDA: "team-calendar", IDB: "team"},
 				},
-				OnEmpty: "skip", OnDelete: "sync",
 			},
 			"google_view": {
 				Name: "google_view", Pos: Pos{f, 37}, StorageA: "google", StorageB: "work_local",
 				Explicit: []Mapping{
 					{Pos: Pos{f, 40}, Alias: "primary", HrefA: "/caldav/v2/alice%40example.com/events/", IDB: "google-primary"},
 				},
-				OnEmpty: "skip", OnDelete: "sync",
 			},
 		},
 		StorageOrder: []string{"work_local", "work_remote", "google"},
@@ -253,7 +251,7 @@ func TestQuotingFile(t *testing.T) {
 					{Pos: Pos{f, 30}, Alias: "family", IDA: "family", IDB: "family"},
 					{Pos: Pos{f, 31}, Alias: "Work stuff", HrefA: "work", HrefB: "/card dav/alice/work/"},
 				},
-				OnEmpty: "sync", OnDelete: "skip", ConflictResolution: "keep a",
+				OnEmpty: OnEmptySync, OnDelete: OnDeleteSkip, ConflictResolution: ResolveKeepA,
 			},
 		},
 		StorageOrder: []string{"my local", "remote contacts"},
@@ -343,9 +341,9 @@ pair p {
 		{"dav segment", dav.CollectionIDSegment, "last"},
 		{"dav read-only", dav.ReadOnly, false},
 		{"dav user agent", dav.UserAgent, ""},
-		{"on_empty", p.OnEmpty, "skip"},
-		{"on_delete", p.OnDelete, "sync"},
-		{"conflict_resolution", p.ConflictResolution, ""},
+		{"on_empty", p.OnEmpty.String(), "skip"},
+		{"on_delete", p.OnDelete.String(), "sync"},
+		{"conflict_resolution", p.ConflictResolution.String(), ""},
 		{"one_way", p.OneWay, false},
 		{"warnings", len(cfg.Warnings), 0},
 	}

@@ -8,7 +8,7 @@ import (
 
 // pair applies a top-level `pair NAME { ... }` directive.
 func (c *checker) pair(d *directive) {
-	p := &Pair{Name: d.params[0], Pos: c.pos(d.line), OnEmpty: "skip", OnDelete: "sync"}
+	p := &Pair{Name: d.params[0], Pos: c.pos(d.line)}
 	if prev, dup := c.cfg.Pairs[p.Name]; dup {
 		c.errorf(d.line, "pair `%s` is already defined on line %d", p.Name, prev.Pos.Line)
 	} else if !validPairName(p.Name) {
@@ -39,13 +39,6 @@ func validPairName(name string) bool {
 }
 
 func (c *checker) pairRules(p *Pair) map[string]rule {
-	setEnum := func(dst *string, values ...string) func(*directive) {
-		return func(d *directive) {
-			if v, ok := c.enum(d, values...); ok {
-				*dst = v
-			}
-		}
-	}
 	return map[string]rule{
 		"storage_a": single(c.nonEmpty(&p.StorageA)),
 		"storage_b": single(c.nonEmpty(&p.StorageB)),
@@ -57,8 +50,16 @@ func (c *checker) pairRules(p *Pair) map[string]rule {
 		"collection": {form: idOrBlock, repeat: true, apply: func(d *directive) {
 			p.Explicit = append(p.Explicit, c.mapping(d))
 		}},
-		"on_empty":            single(setEnum(&p.OnEmpty, "skip", "sync")),
-		"on_delete":           single(setEnum(&p.OnDelete, "sync", "skip")),
+		"on_empty": single(func(d *directive) {
+			if v, ok := c.enum(d, "skip", "sync"); ok && v == "sync" {
+				p.OnEmpty = OnEmptySync
+			}
+		}),
+		"on_delete": single(func(d *directive) {
+			if v, ok := c.enum(d, "sync", "skip"); ok && v == "skip" {
+				p.OnDelete = OnDeleteSkip
+			}
+		}),
 		"conflict_resolution": {min: 1, max: -1, apply: func(d *directive) { c.conflictResolution(p, d) }},
 		"one_way":             flag(&p.OneWay),
 	}
@@ -66,10 +67,12 @@ func (c *checker) pairRules(p *Pair) map[string]rule {
 
 func (c *checker) conflictResolution(p *Pair, d *directive) {
 	switch v := strings.Join(d.params, " "); {
-	case v == "keep a" || v == "keep b":
-		p.ConflictResolution = v
+	case v == "keep a":
+		p.ConflictResolution = ResolveKeepA
+	case v == "keep b":
+		p.ConflictResolution = ResolveKeepB
 	case d.params[0] == "cmd" && len(d.params) > 1 && d.params[1] != "":
-		p.ConflictResolution, p.ResolverCmd = "cmd", d.params[1:]
+		p.ConflictResolution, p.ResolverCmd = ResolveCmd, d.params[1:]
 	default:
 		c.errorf(d.line, "invalid value for conflict_resolution: `%s` (expected `keep a`, `keep b` or `cmd PROGRAM [ARG...]`)", v)
 	}

@@ -109,16 +109,72 @@ type Pair struct {
 	// Explicit holds `collection ID` and `collection { ... }` mappings in file order.
 	Explicit []Mapping
 
-	OnEmpty  string // "skip" (default) or "sync"
-	OnDelete string // "sync" (default) or "skip"
+	OnEmpty  OnEmpty  // `on_empty` (default skip)
+	OnDelete OnDelete // `on_delete` (default sync)
 
-	// ConflictResolution: "" (none), "keep a", "keep b" or "cmd"; ResolverCmd holds the
-	// program and arguments for "cmd".
-	ConflictResolution string
+	// ConflictResolution is `conflict_resolution`; ResolverCmd holds the program and
+	// arguments for `cmd`.
+	ConflictResolution Resolution
 	ResolverCmd        []string
 
 	OneWay bool
 }
+
+// OnEmpty is the `on_empty` policy (sync.md §7).
+type OnEmpty int
+
+const (
+	OnEmptySkip OnEmpty = iota // the default: an emptied side is protected
+	OnEmptySync                // propagate the emptying
+)
+
+func (o OnEmpty) String() string {
+	if o == OnEmptySync {
+		return "sync"
+	}
+	return "skip"
+}
+
+// OnDelete is the `on_delete` policy (sync.md §5.2).
+type OnDelete int
+
+const (
+	OnDeleteSync OnDelete = iota // the default: a deleted collection is deleted on the other side
+	OnDeleteSkip                 // leave the mapping alone
+)
+
+func (o OnDelete) String() string {
+	if o == OnDeleteSkip {
+		return "skip"
+	}
+	return "sync"
+}
+
+// Resolution is the `conflict_resolution` policy (sync.md §9).
+type Resolution int
+
+const (
+	ResolveNone  Resolution = iota // no resolution: conflicts stay for a person
+	ResolveKeepA                   // `keep a`, applied during sync
+	ResolveKeepB                   // `keep b`, applied during sync
+	ResolveCmd                     // `cmd PROGRAM [ARG...]`, run by resolve-conflicts and the TUI
+)
+
+// String is the configuration text ("" for none).
+func (r Resolution) String() string {
+	switch r {
+	case ResolveKeepA:
+		return "keep a"
+	case ResolveKeepB:
+		return "keep b"
+	case ResolveCmd:
+		return "cmd"
+	}
+	return ""
+}
+
+// Automatic reports whether sync itself resolves conflicts (keep a / keep b).
+func (r Resolution) Automatic() bool { return r == ResolveKeepA || r == ResolveKeepB }
 
 // Mapping is one explicit collection mapping. For `collection ID`, Alias, IDA and IDB are
 // all ID. For a block, exactly one of IDA/HrefA and one of IDB/HrefB is set.

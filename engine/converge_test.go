@@ -28,7 +28,7 @@ type fixture struct {
 func newFixture(t *testing.T, a, b storage.Storage, cfg *config.Pair) *fixture {
 	t.Helper()
 	if cfg == nil {
-		cfg = &config.Pair{Name: "p", Collections: []string{config.CollectionsAll}, OnEmpty: "skip", OnDelete: "sync"}
+		cfg = &config.Pair{Name: "p", Collections: []string{config.CollectionsAll}}
 	}
 	f := &fixture{t: t, pair: &Pair{Name: "p", Config: cfg, A: a, B: b, NameA: "a", NameB: "b"}}
 	f.a, _ = unwrapMem(a)

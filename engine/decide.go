@@ -5,7 +5,9 @@ import (
 	"sort"
 	"strings"
 
+	"github.com/pimsync-go/pimsync/config"
 	"github.com/pimsync-go/pimsync/status"
+	"github.com/pimsync-go/pimsync/storage"
 )
 
 // policy is the part of a pair's configuration that the decision tables depend on.
@@ -13,7 +15,7 @@ type policy struct {
 	oneWay       bool
 	onEmptySync  bool
 	onDeleteSkip bool
-	keep         string // "", "a" or "b"
+	keep         config.Resolution // ResolveKeepA / ResolveKeepB apply during sync
 	readOnly     [2]bool
 	props        bool // property sync applies to this pair
 }
@@ -36,9 +38,9 @@ type mappingInput struct {
 	rows        []status.Row
 	statusProps map[string]string
 	unfetchable []Unfetchable
-	// pending holds writes recorded as in flight by an interrupted earlier run:
-	// ident → side written → hash of the text written.
-	pending map[string]map[status.Side]string
+	// pending holds writes recorded as in flight by an earlier run whose outcome was
+	// never recorded (a lost answer, a crash): ident → side written → the record.
+	pending map[string]map[status.Side]status.Pending
 }
 
 // decide fills in the collection, item and property actions of m from in. It is a pure
@@ -49,13 +51,11 @@ func decide(m *MappingPlan, in *mappingInput, pol policy) {
 	if !decideCollection(m, in, pol) {
 		return
 	}
-	if refuseDuplicates(m, in) {
-		return
-	}
 	if guard(m, in, pol) {
 		return
 	}
-	decideItems(m, in, pol)
+	dups := duplicates(m, in)
+	decideItems(m, in, pol, dups)
 	if pol.props && m.Action != CollDeleteA && m.Action != CollDeleteB {
 		m.Props = decideProps(in, pol)
 	}
@@ -133,9 +133,12 @@ func decideCollection(m *MappingPlan, in *mappingInput, pol policy) bool {
 	return true
 }
 
-// refuseDuplicates implements sync.md §6.4.
-func refuseDuplicates(m *MappingPlan, in *mappingInput) bool {
-	var msgs []string
+// duplicates finds idents carried by several hrefs on one side (sync.md §6.4, narrowed
+// by issue 9: only those idents are left alone, never the whole collection). Each gets
+// no action this run (so it is never read as a deletion, nor copied twice), and the
+// mapping reports one error per duplicated ident naming every file in full.
+func duplicates(m *MappingPlan, in *mappingInput) map[string]bool {
+	dups := map[string]bool{}
 	for _, s := range []Side{A, B} {
 		byIdent := map[string][]string{}
 		var order []string
@@ -151,20 +154,17 @@ func refuseDuplicates(m *MappingPlan, in *mappingInput) bool {
 				continue
 			}
 			sort.Strings(hrefs)
+			dups[ident] = true
 			what := fmt.Sprintf("items with UID %q", ident)
 			if isHashIdent(ident, in.side[s].items) {
 				what = "identical items without UID"
 			}
-			msgs = append(msgs, fmt.Sprintf("storage %s has %d %s: %s", s, len(hrefs), what, strings.Join(hrefs, ", ")))
+			m.Duplicates = append(m.Duplicates, fmt.Sprintf(
+				"storage %s has %d %s, so none of them is synced: %s (remove the copies, or give each its own UID)",
+				s, len(hrefs), what, strings.Join(hrefs, ", ")))
 		}
 	}
-	if len(msgs) == 0 {
-		return false
-	}
-	m.Action, m.ReasonIsError = CollRefused, true
-	m.Reason = strings.Join(msgs, "; ") + " (remove the copies, or run `pimsync repair` on that storage)"
-	m.Items, m.Props = nil, nil
-	return true
+	return dups
 }
 
 // isHashIdent reports whether ident is a content hash rather than a UID.
@@ -205,8 +205,9 @@ func guard(m *MappingPlan, in *mappingInput, pol policy) bool {
 	return true
 }
 
-// decideItems plans every ident of A ∪ B ∪ status.
-func decideItems(m *MappingPlan, in *mappingInput, pol policy) {
+// decideItems plans every ident of A ∪ B ∪ status, except the blocked ones (duplicated
+// on one side, or listed but not fetchable).
+func decideItems(m *MappingPlan, in *mappingInput, pol policy, blocked map[string]bool) {
 	byIdent := [2]map[string]*ItemState{{}, {}}
 	var order []string
 	seen := map[string]bool{}
@@ -228,7 +229,6 @@ func decideItems(m *MappingPlan, in *mappingInput, pol policy) {
 		rows[r.Ident] = r
 		add(r.Ident)
 	}
-	blocked := map[string]bool{}
 	for _, u := range in.unfetchable {
 		if u.Ident != "" {
 			blocked[u.Ident] = true
@@ -246,14 +246,27 @@ func decideItems(m *MappingPlan, in *mappingInput, pol policy) {
 		if blocked[ident] {
 			continue
 		}
-		var act *ItemAction
 		a, b, s := byIdent[A][ident], byIdent[B][ident], rows[ident]
-		switch {
-		case pol.oneWay:
-			act = decideOneWay(a, b, s)
-		default:
-			if act = recoverInterrupted(a, b, in.pending[ident]); act == nil {
-				act = decideTwoWay(a, b, s, pol)
+		a, b, eff, mineHash := applyPending(a, b, s, in.pending[ident])
+		decideWith := s
+		if eff != nil {
+			decideWith = eff
+		}
+		var act *ItemAction
+		if pol.oneWay {
+			act = decideOneWay(a, b, decideWith)
+		} else {
+			act = decideTwoWay(a, b, decideWith, pol)
+		}
+		if eff != nil {
+			switch {
+			case act == nil || act.Verb == VerbRecord:
+				// Our write took effect and nothing changed since: record it.
+				act = &ItemAction{Verb: VerbRecord, RecordHash: mineHash}
+			case act.Verb == VerbForget:
+				// Our upload and its source are both gone: nothing to recover.
+			default:
+				act.Recover = eff
 			}
 		}
 		if act == nil {
@@ -277,27 +290,58 @@ func decideItems(m *MappingPlan, in *mappingInput, pol policy) {
 	}
 }
 
-// recoverInterrupted recognises the state an interrupted run leaves when a server
-// re-serialises what we upload (Radicale, Xandikos): the item differs on both sides,
-// but a pending-write record says we were copying exactly the source's current text to
-// the other side, and the two versions hold the same properties in another order or
-// folding. That is our own upload, so it is recorded (with the hash of what we wrote,
-// as a completed write would have been) instead of being reported as a conflict.
-func recoverInterrupted(a, b *ItemState, pending map[status.Side]string) *ItemAction {
-	if a == nil || b == nil || a.Hash == b.Hash || len(pending) == 0 || a.Item == nil || b.Item == nil {
-		return nil
-	}
+// applyPending interprets the pending-write records of one ident: uploads of an earlier
+// run whose outcome was never recorded (the answer was lost, or the run was killed).
+// When the target holds what we wrote — byte for byte, or as the server re-serialised
+// it (same storage.Fingerprint) — the write took effect: eff is the status row that a
+// completed write would have left, and the target counts as unchanged since then (its
+// state is returned with the hash we wrote, mineHash). A create whose target now holds
+// something else took effect and was edited afterwards (the href was free before), so
+// eff is returned with the target's own hash: the edit is a change on that side. In
+// every other case (target gone, update not applied or overwritten by someone else)
+// eff is nil and the ident is planned from the status as it is, which never loses
+// anything: a conflict where both sides may have changed.
+func applyPending(a, b *ItemState, s *status.Row, pend map[status.Side]status.Pending) (na, nb *ItemState, eff *status.Row, mineHash string) {
+	cur := [2]*ItemState{a, b}
 	for _, target := range []Side{A, B} {
-		src := a
-		if target == A {
-			src = b
+		p, ok := pend[target.status()]
+		t := cur[target]
+		if !ok || t == nil {
+			continue
 		}
-		if h, ok := pending[target.status()]; ok && h == src.Hash && SameProperties(a.Item.Text(), b.Item.Text()) {
-			return &ItemAction{Verb: VerbRecord, RecordHash: src.Hash,
-				Warning: fmt.Sprintf("recovered an interrupted upload to %s (the server re-serialised it)", target)}
+		mine := t.Hash == p.Hash
+		if !mine && t.Item != nil {
+			if p.Fingerprint != "" {
+				mine = storage.Fingerprint(t.Item.Text()) == p.Fingerprint
+			} else if src := cur[target.Other()]; src != nil && src.Hash == p.Hash && src.Item != nil {
+				// A record of an older version without fingerprint.
+				mine = SameProperties(src.Item.Text(), t.Item.Text())
+			}
 		}
+		editedSince := !mine && p.Create && t.Item != nil
+		if !mine && !editedSince {
+			continue
+		}
+		row := status.Row{Ident: p.Ident, Hash: p.Hash}
+		setRowSide(&row, target, t.Href, t.ETag)
+		setRowSide(&row, target.Other(), p.SrcHref, p.SrcETag)
+		if mine {
+			seen := *t
+			seen.Hash = p.Hash
+			cur[target] = &seen
+			mineHash = p.Hash
+		}
+		return cur[A], cur[B], &row, mineHash
 	}
-	return nil
+	return a, b, nil, ""
+}
+
+func setRowSide(r *status.Row, s Side, href, etag string) {
+	if s == A {
+		r.HrefA, r.ETagA = href, etag
+	} else {
+		r.HrefB, r.ETagB = href, etag
+	}
 }
 
 // decideTwoWay is the per-item table of sync.md §8 plus §9.2 (keep a/b).
@@ -331,12 +375,12 @@ func decideTwoWay(a, b *ItemState, s *status.Row, pol policy) *ItemAction {
 	}
 	// Conflict (rows 9 and 14).
 	switch pol.keep {
-	case "a":
+	case config.ResolveKeepA:
 		if pol.readOnly[B] {
 			return &ItemAction{Verb: VerbConflict, Warning: "cannot keep a: storage b is read-only"}
 		}
 		return &ItemAction{Verb: VerbUpdate, Target: B, Keep: "a"}
-	case "b":
+	case config.ResolveKeepB:
 		if pol.readOnly[A] {
 			return &ItemAction{Verb: VerbConflict, Warning: "cannot keep b: storage a is read-only"}
 		}
@@ -429,10 +473,10 @@ func decidePropTwoWay(p *PropAction, pol policy) {
 		write(B)
 	default:
 		switch {
-		case pol.keep == "a" && !pol.readOnly[B]:
+		case pol.keep == config.ResolveKeepA && !pol.readOnly[B]:
 			write(B)
 			p.Keep = "a"
-		case pol.keep == "b" && !pol.readOnly[A]:
+		case pol.keep == config.ResolveKeepB && !pol.readOnly[A]:
 			write(A)
 			p.Keep = "b"
 		default:

@@ -1,6 +1,8 @@
 package engine
 
 import (
+	"github.com/pimsync-go/pimsync/config"
+	"github.com/pimsync-go/pimsync/storage/memstore"
 	"strings"
 	"testing"
 
@@ -83,10 +85,10 @@ func TestKeep(t *testing.T) {
 			want string
 			warn string
 		}{
-			{policy{keep: "a"}, "keep a: update on b", ""},
-			{policy{keep: "b"}, "keep b: update on a", ""},
-			{policy{keep: "a", readOnly: [2]bool{false, true}}, "conflict", "cannot keep a: storage b is read-only"},
-			{policy{keep: "b", readOnly: [2]bool{true, false}}, "conflict", "cannot keep b: storage a is read-only"},
+			{policy{keep: config.ResolveKeepA}, "keep a: update on b", ""},
+			{policy{keep: config.ResolveKeepB}, "keep b: update on a", ""},
+			{policy{keep: config.ResolveKeepA, readOnly: [2]bool{false, true}}, "conflict", "cannot keep a: storage b is read-only"},
+			{policy{keep: config.ResolveKeepB, readOnly: [2]bool{true, false}}, "conflict", "cannot keep b: storage a is read-only"},
 		}
 		for _, c := range cases {
 			got := decideTwoWay(a, b, s, c.pol)
@@ -210,25 +212,32 @@ func TestGuard(t *testing.T) {
 	}
 }
 
-func TestRefuseDuplicates(t *testing.T) {
-	in := &mappingInput{}
+// A duplicated UID on one side leaves only that ident alone (issue 9 item 11): every
+// other item of the collection is planned, the duplicated ident gets no action (it is
+// never read as a deletion), and the message names every file in full.
+func TestDuplicatesBlockOnlyTheirIdent(t *testing.T) {
+	in := &mappingInput{inStatus: true, rows: []status.Row{*row("1", "H", "H", "H")}}
+	in.side[A].exists, in.side[B].exists = true, true
 	in.side[A].items = []*ItemState{
 		{Href: "c/1.ics", Ident: "1", Hash: "H"},
 		{Href: "c/x.ics", Ident: "1", Hash: "H2"},
 		{Href: "c/1-1.ics", Ident: "1", Hash: "H3"},
 		{Href: "c/2.ics", Ident: "2", Hash: "H4"},
 	}
+	in.side[A].listed, in.side[B].listed = 4, 0
+	in.side[B].listed = 1
 	m := &MappingPlan{}
-	if !refuseDuplicates(m, in) {
-		t.Fatal("duplicates not refused")
+	decide(m, in, policy{})
+	if len(m.Duplicates) != 1 {
+		t.Fatalf("duplicates = %q", m.Duplicates)
 	}
-	for _, want := range []string{"storage a has 3 items with UID \"1\"", "c/1.ics", "c/1-1.ics", "c/x.ics"} {
-		if !strings.Contains(m.Reason, want) {
-			t.Errorf("reason %q lacks %q", m.Reason, want)
+	for _, want := range []string{"storage a has 3 items with UID \"1\"", "c/1-1.ics, c/1.ics, c/x.ics"} {
+		if !strings.Contains(m.Duplicates[0], want) {
+			t.Errorf("message %q lacks %q", m.Duplicates[0], want)
 		}
 	}
-	if m.Action != CollRefused || !m.ReasonIsError {
-		t.Errorf("action %v err %v", m.Action, m.ReasonIsError)
+	if m.Action != CollNone || len(m.Items) != 1 || m.Items[0].Ident != "2" || m.Items[0].Label() != "create on b" {
+		t.Errorf("action %v, items %v: want only 2 created on b", m.Action, m.Items)
 	}
 }
 
@@ -306,8 +315,8 @@ func TestPropTable(t *testing.T) {
 		{"changed on b", val("1"), val("2"), val("1"), policy{}, `property n: write to a "2"`},
 		{"changed on a", val("2"), val("1"), val("1"), policy{}, `property n: write to b "2"`},
 		{"conflict", val("2"), val("3"), val("1"), policy{}, `property n: conflict "2" vs "3"`},
-		{"conflict keep a", val("2"), val("3"), val("1"), policy{keep: "a"}, `property n: keep a: write to b "2"`},
-		{"conflict keep b", val("2"), val("3"), val("1"), policy{keep: "b"}, `property n: keep b: write to a "3"`},
+		{"conflict keep a", val("2"), val("3"), val("1"), policy{keep: config.ResolveKeepA}, `property n: keep a: write to b "2"`},
+		{"conflict keep b", val("2"), val("3"), val("1"), policy{keep: config.ResolveKeepB}, `property n: keep b: write to a "3"`},
 		{"read-only b", val("1"), none, none, policy{readOnly: [2]bool{false, true}}, `property n: skip (read-only b) write to b "1"`},
 		{"one_way write", val("1"), val("2"), val("2"), policy{oneWay: true}, `property n: write to b "1"`},
 		{"one_way create", val("1"), none, none, policy{oneWay: true}, `property n: write to b "1"`},
@@ -340,42 +349,96 @@ func TestPropTable(t *testing.T) {
 	}
 }
 
-// TestRecoverInterruptedUpload: a pending-write record plus a re-serialised copy of the
-// source on the target is recorded, not reported as a conflict; without the record, or
-// with a real difference, it stays a conflict.
-func TestRecoverInterruptedUpload(t *testing.T) {
+// TestLostAnswers covers issue 9 item 1: an upload of an earlier run whose answer never
+// arrived, followed by anything the user did on either side, is planned as if the
+// upload had been recorded (the server's re-serialised copy counting as ours).
+func TestLostAnswers(t *testing.T) {
 	orig := "BEGIN:VCALENDAR\r\nBEGIN:VEVENT\r\nUID:x\r\nDTSTAMP:1\r\nSUMMARY:Hello\r\nDTSTART:20240101T100000Z\r\nEND:VEVENT\r\nEND:VCALENDAR\r\n"
 	reordered := "BEGIN:VCALENDAR\r\nBEGIN:VEVENT\r\nDTSTART:20240101T100000Z\r\nDTSTAMP:2\r\nSUMMARY:Hel\r\n lo\r\nUID:x\r\nEND:VEVENT\r\nEND:VCALENDAR\r\n"
-	edited := strings.Replace(reordered, "Hel\r\n lo", "Bye", 1)
-	item := func(side, text string) *ItemState {
+	editedOnB := strings.Replace(reordered, "Hel\r\n lo", "Bye", 1)
+	editedOnA := strings.Replace(orig, "Hello", "Hello again", 1)
+	old := strings.Replace(orig, "Hello", "Hi", 1)
+	item := func(side, text, etag string) *ItemState {
 		it := storage.MustItem(text)
-		return &ItemState{Href: "c/x." + side, ETag: "e" + side, Ident: "x", Hash: it.Hash(), Item: &it}
+		return &ItemState{Href: "c/x." + side, ETag: etag, Ident: "x", Hash: it.Hash(), Item: &it}
 	}
-	a := item("a", orig)
-	pending := map[string]map[status.Side]string{"x": {status.SideB: a.Hash}}
+	h := func(text string) string { return storage.MustItem(text).Hash() }
+	created := map[string]map[status.Side]status.Pending{"x": {status.SideB: {Ident: "x", Side: status.SideB,
+		Hash: h(orig), Fingerprint: storage.Fingerprint(orig), Create: true, SrcHref: "c/x.a", SrcETag: "a1"}}}
+	updated := map[string]map[status.Side]status.Pending{"x": {status.SideB: {Ident: "x", Side: status.SideB,
+		Hash: h(orig), Fingerprint: storage.Fingerprint(orig), SrcHref: "c/x.a", SrcETag: "a1", TgtHref: "c/x.b", TgtETag: "b0"}}}
+	oldRecord := map[string]map[status.Side]status.Pending{"x": {status.SideB: {Ident: "x", Side: status.SideB, Hash: h(orig)}}}
+	synced := &status.Row{Ident: "x", Hash: h(old), HrefA: "c/x.a", ETagA: "a0", HrefB: "c/x.b", ETagB: "b0"}
+	// unchangedB is B as listed when its etag still matches the status: known from it.
+	unchangedB := &ItemState{Href: "c/x.b", ETag: "b0", Ident: "x", Hash: h(old)}
 	cases := []struct {
 		name    string
-		b       *ItemState
-		pending map[string]map[status.Side]string
+		a, b    *ItemState
+		s       *status.Row
+		pending map[string]map[status.Side]status.Pending
 		want    string
+		recover bool
 	}{
-		{"recovered", item("b", reordered), pending, "record"},
-		{"no record", item("b", reordered), nil, "conflict"},
-		{"real edit", item("b", edited), pending, "conflict"},
-		{"record for other text", item("b", reordered), map[string]map[status.Side]string{"x": {status.SideB: strings.Repeat("0", 64)}}, "conflict"},
+		{"create, untouched", item("a", orig, "a1"), item("b", reordered, "b1"), nil, created, "record", false},
+		{"create, deleted locally", nil, item("b", reordered, "b1"), nil, created, "delete on b", true},
+		{"create, edited locally", item("a", editedOnA, "a2"), item("b", reordered, "b1"), nil, created, "update on b", true},
+		{"create, edited on the server", item("a", orig, "a1"), item("b", editedOnB, "b2"), nil, created, "update on a", true},
+		{"create, never arrived", item("a", orig, "a1"), nil, nil, created, "create on b", false},
+		{"no record: a conflict as before", item("a", orig, "a1"), item("b", reordered, "b1"), nil, nil, "conflict", false},
+		{"update, untouched", item("a", orig, "a1"), item("b", reordered, "b1"), synced, updated, "record", false},
+		{"update, edited locally", item("a", editedOnA, "a2"), item("b", reordered, "b1"), synced, updated, "update on b", true},
+		{"update, deleted locally", nil, item("b", reordered, "b1"), synced, updated, "delete on b", true},
+		{"update, not applied", item("a", orig, "a1"), unchangedB, synced, updated, "update on b", false},
+		{"update, overwritten on the server: both may have changed", item("a", orig, "a1"), item("b", editedOnB, "b2"), synced, updated, "conflict", false},
+		{"record of an older version", item("a", orig, "a1"), item("b", reordered, "b1"), nil, oldRecord, "record", false},
 	}
 	for _, c := range cases {
-		in := &mappingInput{pending: c.pending}
-		in.side[A].exists, in.side[B].exists = true, true
-		in.side[A].items, in.side[B].items = []*ItemState{a}, []*ItemState{c.b}
-		in.side[A].listed, in.side[B].listed = 1, 1
-		m := &MappingPlan{}
-		decide(m, in, policy{})
-		if len(m.Items) != 1 || m.Items[0].Label() != c.want {
-			t.Fatalf("%s: got %v", c.name, m.Items)
+		in := &mappingInput{pending: c.pending, inStatus: c.s != nil}
+		if c.s != nil {
+			in.rows = []status.Row{*c.s}
 		}
-		if c.want == "record" && m.Items[0].RecordHash != a.Hash {
-			t.Errorf("%s: record hash %q, want the hash of what was written", c.name, m.Items[0].RecordHash)
+		in.side[A].exists, in.side[B].exists = true, true
+		for s, it := range [2]*ItemState{c.a, c.b} {
+			if it != nil {
+				in.side[s].items = []*ItemState{it}
+				in.side[s].listed = 1
+			}
+		}
+		m := &MappingPlan{}
+		decide(m, in, policy{onEmptySync: true}) // one-item collections: no on_empty guard
+		if len(m.Items) != 1 || m.Items[0].Label() != c.want {
+			t.Errorf("%s: got %v, want %s", c.name, m.Items, c.want)
+			continue
+		}
+		act := m.Items[0]
+		if (act.Recover != nil) != c.recover {
+			t.Errorf("%s: recover = %v, want %v", c.name, act.Recover, c.recover)
+		}
+		if act.Recover != nil && (act.Recover.Hash != h(orig) || act.Recover.HrefA != "c/x.a" || act.Recover.ETagA != "a1" || act.Recover.ETagB != c.b.ETag) {
+			t.Errorf("%s: recovered row %+v", c.name, act.Recover)
+		}
+		if c.want == "record" {
+			if got := act.RecordHash; got != h(orig) {
+				t.Errorf("%s: record hash %q, want the hash of what was written", c.name, got)
+			}
+		}
+	}
+}
+
+// Two mappings that claim the same href on one side stop the pair with a message naming
+// both collections, the side, the storage and what to do.
+func TestConflictingMappingsNamed(t *testing.T) {
+	cfg := &config.Pair{Name: "p", Collections: []string{config.CollectionsFromA},
+		Explicit: []config.Mapping{{Alias: "mine", IDA: "cal", IDB: "other"}}}
+	a, b := memstore.New(storage.Calendars), memstore.New(storage.Calendars)
+	disc := [2][]storage.Collection{{{ID: "cal", Href: "cal"}}, {{ID: "cal", Href: "cal"}, {ID: "other", Href: "other"}}}
+	_, err := resolveMappings(cfg, disc, [2]bool{true, true}, [2]storage.Storage{a, b}, [2]string{"local", "remote"})
+	if err == nil {
+		t.Fatal("conflicting mappings accepted")
+	}
+	for _, want := range []string{"collection cal (a: cal, b: cal)", "collection mine (a: cal, b: other)", "side a (storage local)", "collection {"} {
+		if !strings.Contains(err.Error(), want) {
+			t.Errorf("error %q lacks %q", err, want)
 		}
 	}
 }

@@ -36,18 +36,13 @@ func (p *Pair) policy() policy {
 	c := p.Config
 	pol := policy{
 		oneWay:       c.OneWay,
-		onEmptySync:  c.OnEmpty == "sync",
-		onDeleteSkip: c.OnDelete == "skip",
+		onEmptySync:  c.OnEmpty == config.OnEmptySync,
+		onDeleteSkip: c.OnDelete == config.OnDeleteSkip,
 		readOnly:     [2]bool{storage.IsReadOnly(p.A), storage.IsReadOnly(p.B)},
 		props:        storage.HasProperties(p.A) && storage.HasProperties(p.B),
 	}
-	if !c.OneWay {
-		switch c.ConflictResolution {
-		case "keep a":
-			pol.keep = "a"
-		case "keep b":
-			pol.keep = "b"
-		}
+	if !c.OneWay && c.ConflictResolution.Automatic() {
+		pol.keep = c.ConflictResolution
 	}
 	return pol
 }

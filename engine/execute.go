@@ -92,8 +92,11 @@ func (x *mappingExec) run(ctx context.Context) error {
 	for _, u := range m.Unfetchable {
 		x.collErr("skipping %s on storage %s, which cannot be read (fix or remove it): %v", u.Href, x.pair.names()[u.Side], u.Err)
 	}
+	for _, d := range m.Duplicates {
+		x.collErr("%s", d)
+	}
 	switch m.Action {
-	case CollSkipped, CollProtected, CollRefused:
+	case CollSkipped, CollProtected:
 		if m.Action == CollProtected {
 			x.collErr("%s; nothing was changed. If the emptying is intended, set `on_empty sync` in pair %s; to start over, delete %s",
 				m.Reason, x.pair.Name, x.e.statusPath(x.pair.Name))
@@ -182,6 +185,9 @@ func (x *mappingExec) items(ctx context.Context) error {
 		}
 	}
 	x.total = len(first) + len(second)
+	if err := x.recover(); err != nil {
+		return err
+	}
 	if err := x.runActions(ctx, first); err != nil {
 		return err
 	}
@@ -222,9 +228,44 @@ func (x *mappingExec) freeHrefs(acts []*ItemAction) error {
 	return nil
 }
 
+// recover writes the status rows that earlier runs' writes left unrecorded (their
+// answers were lost; see applyPending), before the actions planned on top of them run.
+func (x *mappingExec) recover() error {
+	for _, a := range x.m.Items {
+		if a.Recover == nil || a.Skip != "" || a.Verb == VerbConflict {
+			continue
+		}
+		next := *a.Recover
+		err := x.w.do(func(tx *status.Tx) error {
+			var err error
+			if a.Status == nil {
+				err = tx.Insert(x.m.MappingUID, next)
+			} else {
+				err = tx.Update(x.m.MappingUID, *a.Status, next)
+			}
+			if err != nil {
+				return err
+			}
+			for side := range x.m.pending[a.Ident] {
+				if err := tx.DeletePending(x.m.MappingUID, side, a.Ident); err != nil {
+					return err
+				}
+			}
+			return nil
+		})
+		if err != nil {
+			return err
+		}
+		x.cur[a.Ident] = next
+		a.Status = &next
+		x.e.log().Info(fmt.Sprintf("%s/%s: %s: recorded an earlier upload whose answer was lost", x.pair.Name, x.m.Alias, a.Ident))
+	}
+	return nil
+}
+
 // recordPending durably records the uploads about to start (x_pending_writes), so that
-// a run interrupted after an upload but before its status row recognises the server's
-// copy next time (recoverInterrupted).
+// a write whose answer never arrives is recognised next time, whatever happened to
+// either side meanwhile (applyPending).
 func (x *mappingExec) recordPending(acts []*ItemAction) error {
 	x.added = map[pendingKey]bool{}
 	for _, a := range acts {
@@ -233,10 +274,23 @@ func (x *mappingExec) recordPending(acts []*ItemAction) error {
 		}
 		k := pendingKey{a.Ident, a.Target.status()}
 		x.added[k] = true
-		if err := x.w.do(func(tx *status.Tx) error {
-			return tx.AddPending(x.m.MappingUID, k.side, a.Ident, a.Source().Hash)
-		}); err != nil {
+		src := a.Source()
+		p := status.Pending{Ident: a.Ident, Side: k.side, Hash: src.Item.Hash(), Fingerprint: storage.Fingerprint(src.Item.Text()),
+			Create: a.Verb == VerbCreate, SrcHref: src.Href, SrcETag: src.ETag}
+		if t := a.TargetItem(); t != nil && a.Verb == VerbUpdate {
+			p.TgtHref, p.TgtETag = t.Href, t.ETag
+		}
+		if err := x.w.do(func(tx *status.Tx) error { return tx.AddPending(x.m.MappingUID, p) }); err != nil {
 			return err
+		}
+		if m := x.m; a.Verb == VerbCreate && m.hasSaved[a.Target] {
+			// The saved token will not cover what this run creates (see tokens); drop
+			// it before the first create, so that a run killed midway cannot leave it
+			// behind for the next run's delta.
+			m.hasSaved[a.Target] = false
+			if err := x.w.do(func(tx *status.Tx) error { return tx.DeleteToken(m.MappingUID, a.Target.status()) }); err != nil {
+				return err
+			}
 		}
 	}
 	if len(x.added) == 0 {
@@ -390,6 +444,9 @@ func (x *mappingExec) perform(ctx context.Context, a *ItemAction) (status.Row, e
 	switch a.Verb {
 	case VerbCreate:
 		href, etag, err = st.Create(ctx, x.href(a.Target), *a.Source().Item)
+		if err != nil && mayHaveHappened(err) {
+			href = errHref(err)
+		}
 	case VerbUpdate:
 		t := a.TargetItem()
 		href = t.Href
@@ -398,6 +455,14 @@ func (x *mappingExec) perform(ctx context.Context, a *ItemAction) (status.Row, e
 		t := a.TargetItem()
 		err = st.Delete(ctx, t.Href, t.ETag)
 		return row, err
+	}
+	if err != nil && mayHaveHappened(err) && href != "" {
+		// No answer: look whether the write took effect.
+		if e, ok := x.verify(ctx, st, a, href); ok {
+			x.e.log().Info(fmt.Sprintf("%s/%s: %s: the answer to %s on %s was lost, but the write took effect",
+				x.pair.Name, x.m.Alias, a.Ident, a.Verb, a.Target))
+			etag, err = e, nil
+		}
 	}
 	if err != nil {
 		return row, err
@@ -412,6 +477,47 @@ func (x *mappingExec) perform(ctx context.Context, a *ItemAction) (status.Row, e
 	return row, nil
 }
 
+// verify reads href back after a write whose answer was lost and reports whether it
+// holds what was written (byte for byte, or re-serialised by the server), with its etag.
+func (x *mappingExec) verify(ctx context.Context, st storage.Storage, a *ItemAction, href string) (string, bool) {
+	vctx, cancel := context.WithTimeout(ctx, verifyTimeout)
+	defer cancel()
+	fs, err := st.Get(vctx, x.href(a.Target), []string{href})
+	if err != nil {
+		return "", false
+	}
+	want := a.Source().Item
+	for _, f := range fs {
+		if f.Href != href || f.Err != nil || f.ETag == "" {
+			continue
+		}
+		if f.Item.Hash() == want.Hash() || storage.Equivalent(f.Item.Text(), want.Text()) {
+			return f.ETag, true
+		}
+	}
+	return "", false
+}
+
+// verifyTimeout bounds the read-back of a write whose answer was lost.
+const verifyTimeout = 30 * time.Second
+
+// mayHaveHappened reports whether a failed write may still have taken effect: no
+// answer arrived (storage.ErrOutcomeUnknown) or the run was cancelled while it was in
+// flight. Every other error is a definite answer that the write did not happen.
+func mayHaveHappened(err error) bool {
+	return errors.Is(err, storage.ErrOutcomeUnknown) || errors.Is(err, context.Canceled) ||
+		errors.Is(err, context.DeadlineExceeded)
+}
+
+// errHref returns the href a failed write was about, when the error says.
+func errHref(err error) string {
+	var se *storage.Error
+	if errors.As(err, &se) {
+		return se.Href
+	}
+	return ""
+}
+
 // record writes the status change of one finished action and reports it.
 func (x *mappingExec) record(r actionResult) error {
 	a := r.a
@@ -421,6 +527,12 @@ func (x *mappingExec) record(r actionResult) error {
 		ev.Err = &ItemError{Pair: x.pair.Name, Alias: x.m.Alias, Action: a, Err: r.err}
 		x.fail(ev.Err)
 		x.e.report(ev)
+		if k := (pendingKey{a.Ident, a.Target.status()}); a.Verb.writes() && x.added[k] && !mayHaveHappened(r.err) {
+			// A definite answer: the write did not happen, so there is nothing to
+			// recognise next time.
+			delete(x.added, k)
+			return x.w.do(func(tx *status.Tx) error { return tx.DeletePending(x.m.MappingUID, k.side, a.Ident) })
+		}
 		return nil
 	}
 	if a.Warning != "" {
@@ -574,7 +686,11 @@ func (x *mappingExec) tokens() error {
 	}
 	for _, s := range []Side{A, B} {
 		t := m.tokens[s]
-		save := !x.leftover && len(x.res.Errors) == 0 && !t.IsZero()
+		// A token taken before this run created items does not cover them: a server
+		// may leave out of a later delta an item created and deleted since the token
+		// (RFC 6578 §3.5; Xandikos does), and the deletion would be missed. The next
+		// run lists the collection in full and saves a fresh token.
+		save := !x.leftover && len(x.res.Errors) == 0 && !t.IsZero() && x.res.Counts[s].Created == 0
 		if save {
 			for _, r := range x.cur {
 				if rowETag(&r, s) == "" {

@@ -27,8 +27,6 @@ func (m *MappingPlan) CollectionLabel() string {
 		return "skipped: " + m.Reason
 	case CollProtected:
 		return m.Reason // already starts with "protected:"
-	case CollRefused:
-		return "refused: " + m.Reason
 	}
 	return "?"
 }
@@ -116,6 +114,9 @@ func writePairPlan(b *strings.Builder, pp *PairPlan) {
 		for _, u := range m.Unfetchable {
 			fmt.Fprintf(b, "    cannot read %s on %s: %v\n", u.Href, u.Side, u.Err)
 		}
+		for _, d := range m.Duplicates {
+			fmt.Fprintf(b, "    error: %s\n", d)
+		}
 		for _, a := range m.Items {
 			summary := ""
 			if s := a.Summary(); s != "" {
@@ -127,7 +128,7 @@ func writePairPlan(b *strings.Builder, pp *PairPlan) {
 		for _, p := range m.Props {
 			fmt.Fprintf(b, "    %s\n", p.Label())
 		}
-		if m.ReasonIsError && m.Action != CollSkipped && m.Action != CollProtected && m.Action != CollRefused {
+		if m.ReasonIsError && m.Action != CollSkipped && m.Action != CollProtected {
 			fmt.Fprintf(b, "    error: %s\n", m.Reason)
 		}
 	}
@@ -135,11 +136,17 @@ func writePairPlan(b *strings.Builder, pp *PairPlan) {
 
 func (p *PairPlan) hasErrors() bool {
 	for _, m := range p.Mappings {
-		if m.ReasonIsError || len(m.Unfetchable) > 0 {
+		if m.HasErrors() {
 			return true
 		}
 	}
 	return false
+}
+
+// HasErrors reports whether running the mapping's plan would report an error (and
+// exit 1): a refused or protected collection, an unreadable or duplicated item.
+func (m *MappingPlan) HasErrors() bool {
+	return m.ReasonIsError || len(m.Unfetchable) > 0 || len(m.Duplicates) > 0
 }
 
 // Summary renders the one-line summary of a mapping result for `sync` output

@@ -32,6 +32,13 @@ func normHref(h string) string {
 	return strings.TrimSuffix(h, "/")
 }
 
+func orNone(h string) string {
+	if h == "" {
+		return "(none)"
+	}
+	return h
+}
+
 // resolveMappings turns the pair's collections/collection directives and the discovered
 // collections into mappings. It fails for conflicting mappings and for explicit ids
 // that cannot become an href.
@@ -57,10 +64,16 @@ func resolveMappings(cfg *config.Pair, disc [2][]storage.Collection, discovered 
 					o.alias, o.explicit = m.alias, true
 				}
 				return nil
-			case sa:
-				return fmt.Errorf("conflicting mappings on side a for href %s", m.href[A])
-			case sb:
-				return fmt.Errorf("conflicting mappings on side b for href %s", m.href[B])
+			case sa || sb:
+				side := A
+				if !sa {
+					side = B
+				}
+				return fmt.Errorf("conflicting mappings: collection %s (a: %s, b: %s) and collection %s (a: %s, b: %s) "+
+					"both use %s on side %s (storage %s), which can sync with only one of them; map the one you want "+
+					"explicitly with a `collection { alias …; id_a …; id_b … }` block and remove the other from the pair",
+					o.alias, orNone(o.href[A]), orNone(o.href[B]), m.alias, orNone(m.href[A]), orNone(m.href[B]),
+					m.href[side], side, names[side])
 			}
 		}
 		out = append(out, m)

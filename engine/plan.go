@@ -103,6 +103,10 @@ type ItemAction struct {
 	// RecordHash, when set, is the hash a record stores instead of A's (an
 	// interrupted upload recovered: the hash of what was written).
 	RecordHash string
+	// Recover, when set, is the status row an earlier run's write left without
+	// recording it (its answer was lost): it is written first, and the action then
+	// runs against it as its status.
+	Recover *status.Row
 }
 
 // Source returns the item that a create or update copies.
@@ -146,7 +150,6 @@ const (
 	CollDeleteB                     // the mirror image
 	CollSkipped                     // left alone this run (Reason says why; may be an error)
 	CollProtected                   // on_empty guard fired (an error)
-	CollRefused                     // duplicate idents (an error)
 )
 
 // PropAction is one planned collection property action.
@@ -197,6 +200,9 @@ type MappingPlan struct {
 	Items         []*ItemAction
 	Props         []*PropAction
 	Unfetchable   []Unfetchable
+	// Duplicates describes idents carried by several items on one side; those idents
+	// get no action (an error per ident).
+	Duplicates []string
 	// StatusRows is the number of status rows the mapping had when planned.
 	StatusRows int
 	// Listed is the number of items listed on each side (unreadable ones included).
@@ -208,7 +214,7 @@ type MappingPlan struct {
 	saved    [2]status.Token
 	hasSaved [2]bool
 	rows     []status.Row
-	pending  map[string]map[status.Side]string
+	pending  map[string]map[status.Side]status.Pending
 }
 
 // PairPlan is the plan for one pair.

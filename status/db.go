@@ -8,12 +8,15 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"sort"
 	"strings"
 
 	_ "modernc.org/sqlite" // registers the "sqlite" driver
 )
 
 var (
+	// ErrUnusable matches every *UnusableError.
+	ErrUnusable = errors.New("status database cannot be used")
 	// ErrReadOnly is returned by writes on a database opened with [OpenRead].
 	ErrReadOnly = errors.New("status database is opened read-only")
 	// ErrInvalidHash is wrapped by errors about a hash that is not 64 upper-case hex
@@ -34,6 +37,77 @@ func (e *VersionError) Error() string {
 
 // Is makes errors.Is(err, ErrUnsupportedVersion) true.
 func (e *VersionError) Is(target error) bool { return target == ErrUnsupportedVersion }
+
+// UnusableError is a status file that exists but cannot be used: empty, another
+// program's database, corrupt. Nothing is synced with it (a pair without its history
+// would bring back deleted items and invent conflicts), and nothing is written to it.
+type UnusableError struct {
+	Path string
+	Why  string // "is empty (0 bytes)", "is not a pimsync status database (…)", …
+	// Lost: the file may once have held a status (so starting over can resurrect
+	// deletions); false for a file that is simply not ours.
+	Lost bool
+	Err  error
+}
+
+func (e *UnusableError) Error() string {
+	msg := fmt.Sprintf("status database %s %s", e.Path, e.Why)
+	if e.Err != nil {
+		msg += fmt.Sprintf(" (%v)", e.Err)
+	}
+	if e.Lost {
+		return msg + ". Without it, what this pair synced before is unknown: items deleted since the last sync" +
+			" would come back and one-sided edits would become conflicts. Restore the file from a backup; or, to" +
+			" sync this pair as if for the first time, remove it (rm " + e.Path + ") and run again"
+	}
+	return msg + ". It was left untouched. If status_path points at the wrong directory, fix it in the" +
+		" configuration; if the file is not needed, move it away (mv " + e.Path + " " + e.Path + ".old) and run again"
+}
+
+// Is makes errors.Is(err, ErrUnusable) true.
+func (e *UnusableError) Is(target error) bool { return target == ErrUnusable }
+
+func (e *UnusableError) Unwrap() error { return e.Err }
+
+// openError turns SQLite's "not a database" and "malformed" errors into an
+// *UnusableError with advice; other errors are wrapped as they are.
+func openError(path string, err error) error {
+	var ue *UnusableError
+	var ve *VersionError
+	if errors.As(err, &ue) || errors.As(err, &ve) {
+		return err
+	}
+	msg := err.Error()
+	switch {
+	case strings.Contains(msg, "file is not a database") || strings.Contains(msg, "SQLITE_NOTADB"):
+		return &UnusableError{Path: path, Why: "is not an SQLite database", Lost: true, Err: err}
+	case strings.Contains(msg, "malformed") || strings.Contains(msg, "SQLITE_CORRUPT"):
+		return &UnusableError{Path: path, Why: "is corrupt", Lost: true, Err: err}
+	}
+	return fmt.Errorf("opening status database %s: %w", path, err)
+}
+
+// checkForeign refuses a file that holds tables but none of pimsync's: another program's
+// database.
+func checkForeign(path string, tables tableSet) error {
+	if len(tables) == 0 || tables[tableMeta] || tables[tableItems] || tables[tableCollections] {
+		return nil
+	}
+	names := make([]string, 0, len(tables))
+	for n := range tables {
+		if !strings.HasPrefix(n, "sqlite_") {
+			names = append(names, n)
+		}
+	}
+	if len(names) == 0 {
+		return nil
+	}
+	sort.Strings(names)
+	if len(names) > 5 {
+		names = append(names[:5], "…")
+	}
+	return &UnusableError{Path: path, Why: "is not a pimsync status database (it holds the tables " + strings.Join(names, ", ") + ")"}
+}
 
 // StatusPath returns the status file of pair: <statusDir>/<pair>.status.
 func StatusPath(statusDir, pair string) string {
@@ -63,16 +137,72 @@ type DB struct {
 //
 // The caller is expected to hold the pair lock ([Lock]).
 func OpenWrite(path string) (*DB, error) {
-	// SQLite would create the file with mode 0644; create it ourselves first. An empty
-	// file is a valid empty database.
-	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o600)
-	if err != nil {
+	fi, err := os.Stat(path)
+	switch {
+	case errors.Is(err, fs.ErrNotExist):
+		if err := create(path); err != nil {
+			return nil, err
+		}
+	case err != nil:
 		return nil, fmt.Errorf("opening status database: %w", err)
+	default:
+		if err := checkFile(path, fi); err != nil {
+			return nil, err
+		}
 	}
-	if err := f.Close(); err != nil {
-		return nil, fmt.Errorf("opening status database: %w", err)
-	}
+	return openWrite(path)
+}
 
+// create makes a new, initialised status file at path: it is built under a temporary
+// name and linked into place, so a crash never leaves a half-created (empty) file there.
+func create(path string) error {
+	tmp := path + ".new"
+	os.Remove(tmp) // a leftover of a crash; we hold the pair lock
+	f, err := os.OpenFile(tmp, os.O_RDWR|os.O_CREATE|os.O_EXCL, 0o600)
+	if err != nil {
+		return fmt.Errorf("creating status database: %w", err)
+	}
+	f.Close()
+	defer os.Remove(tmp)
+	db, err := openWrite(tmp)
+	if err != nil {
+		return err
+	}
+	if err := db.Close(); err != nil {
+		return fmt.Errorf("creating status database %s: %w", path, err)
+	}
+	if err := syncFile(tmp); err != nil {
+		return fmt.Errorf("creating status database %s: %w", path, err)
+	}
+	if err := os.Link(tmp, path); err != nil && !errors.Is(err, fs.ErrExist) {
+		return fmt.Errorf("creating status database %s: %w", path, err)
+	}
+	return nil
+}
+
+func syncFile(path string) error {
+	f, err := os.Open(path)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	return f.Sync()
+}
+
+// checkFile refuses a status file that exists but cannot hold a status: an empty one (a
+// truncated file: the history is gone) or a directory. Foreign and corrupt SQLite files
+// are recognised when they are opened.
+func checkFile(path string, fi fs.FileInfo) error {
+	switch {
+	case fi.IsDir():
+		return &UnusableError{Path: path, Why: "is a directory"}
+	case fi.Size() == 0:
+		return &UnusableError{Path: path, Why: "is empty (0 bytes)", Lost: true}
+	}
+	return nil
+}
+
+func openWrite(path string) (*DB, error) {
 	dsn, err := sqliteDSN(path, "_pragma=foreign_keys(1)&_pragma=busy_timeout(5000)&_txlock=immediate")
 	if err != nil {
 		return nil, err
@@ -93,21 +223,22 @@ func OpenWrite(path string) (*DB, error) {
 	tx, err := sdb.BeginTx(ctx, nil)
 	if err != nil {
 		sdb.Close()
-		return nil, fmt.Errorf("opening status database %s: %w", path, err)
+		return nil, openError(path, err)
 	}
 	if err := prepareForWrite(ctx, tx, path); err != nil {
 		tx.Rollback()
 		sdb.Close()
-		return nil, err
+		return nil, openError(path, err)
 	}
 	if err := tx.Commit(); err != nil {
 		sdb.Close()
-		return nil, fmt.Errorf("initialising status database %s: %w", path, err)
+		return nil, openError(path, err)
 	}
 	db.version = SchemaVersion
 	db.tables = tableSet{
 		tableMeta: true, tableCollections: true, tableItems: true,
 		tableProperties: true, tableTokens: true, tablePending: true,
+		tableAliases: true, tableRefused: true, tablePendingColl: true,
 	}
 	return db, nil
 }
@@ -125,8 +256,8 @@ func OpenRead(path string) (*DB, error) {
 	if err != nil {
 		return nil, fmt.Errorf("opening status database: %w", err)
 	}
-	if fi.IsDir() {
-		return nil, fmt.Errorf("opening status database %s: is a directory", path)
+	if err := checkFile(path, fi); err != nil {
+		return nil, err
 	}
 
 	// mode=ro makes SQLite fail rather than create a file that vanished since Stat.
@@ -141,7 +272,7 @@ func OpenRead(path string) (*DB, error) {
 	db := &DB{sql: sdb, path: path, readOnly: true}
 	if err := db.readSchema(); err != nil {
 		sdb.Close()
-		return nil, err
+		return nil, openError(path, err)
 	}
 	return db, nil
 }
@@ -157,6 +288,9 @@ func (db *DB) readSchema() error {
 	defer tx.Rollback()
 	if db.tables, err = existingTables(ctx, tx); err != nil {
 		return fmt.Errorf("opening status database %s: %w", db.path, err)
+	}
+	if err := checkForeign(db.path, db.tables); err != nil {
+		return err
 	}
 	if db.version, err = schemaVersion(ctx, tx, db.tables); err != nil {
 		return fmt.Errorf("opening status database %s: %w", db.path, err)
@@ -389,31 +523,40 @@ func readToken(q queryer, tables tableSet, uid int64, side Side) (Token, bool, e
 }
 
 // Pending returns the writes in flight recorded for mapping uid that were never
-// completed: ident → side → hash of the text that was being written.
-func (db *DB) Pending(uid int64) (map[string]map[Side]string, error) {
+// completed: ident → side written → the record.
+func (db *DB) Pending(uid int64) (map[string]map[Side]Pending, error) {
 	return readPending(db.reader(), db.tables, uid)
 }
 
-func readPending(q queryer, tables tableSet, uid int64) (map[string]map[Side]string, error) {
-	out := map[string]map[Side]string{}
+func readPending(q queryer, tables tableSet, uid int64) (map[string]map[Side]Pending, error) {
+	out := map[string]map[Side]Pending{}
 	if q == nil || !tables[tablePending] {
 		return out, nil
 	}
-	rows, err := q.QueryContext(context.Background(),
-		`SELECT ident, side, hash FROM x_pending_writes WHERE mapping_uid = ?`, uid)
+	cols, err := columns(context.Background(), q, tablePending)
+	if err != nil {
+		return nil, fmt.Errorf("status: reading pending writes of mapping %d: %w", uid, err)
+	}
+	query := `SELECT ident, side, hash, '', '', '', '', '', '' FROM x_pending_writes WHERE mapping_uid = ?`
+	if cols["tgt_etag"] { // a file opened read-only before its columns were added
+		query = `SELECT ident, side, hash, fingerprint, kind, src_href, src_etag, tgt_href, tgt_etag FROM x_pending_writes WHERE mapping_uid = ?`
+	}
+	rows, err := q.QueryContext(context.Background(), query, uid)
 	if err != nil {
 		return nil, fmt.Errorf("status: reading pending writes of mapping %d: %w", uid, err)
 	}
 	defer rows.Close()
 	for rows.Next() {
-		var ident, side, hash string
-		if err := rows.Scan(&ident, &side, &hash); err != nil {
+		var p Pending
+		var side, kind string
+		if err := rows.Scan(&p.Ident, &side, &p.Hash, &p.Fingerprint, &kind, &p.SrcHref, &p.SrcETag, &p.TgtHref, &p.TgtETag); err != nil {
 			return nil, fmt.Errorf("status: reading pending writes of mapping %d: %w", uid, err)
 		}
-		if out[ident] == nil {
-			out[ident] = map[Side]string{}
+		p.Side, p.Create = Side(side), kind == "create"
+		if out[p.Ident] == nil {
+			out[p.Ident] = map[Side]Pending{}
 		}
-		out[ident][Side(side)] = hash
+		out[p.Ident][p.Side] = p
 	}
 	if err := rows.Err(); err != nil {
 		return nil, fmt.Errorf("status: reading pending writes of mapping %d: %w", uid, err)

@@ -66,13 +66,44 @@ const tokensSQL = `CREATE TABLE x_collection_tokens (
   PRIMARY KEY (mapping_uid, side)
 )`
 
-// pendingSQL is the stored text of our pending-writes extension table.
+// pendingSQL and the others are the stored texts of our extension tables.
 const pendingSQL = `CREATE TABLE x_pending_writes (
   mapping_uid INTEGER NOT NULL,
   ident TEXT NOT NULL,
   side TEXT NOT NULL CHECK (side IN ('a','b')),  -- the side being written
   hash TEXT NOT NULL,                            -- hash of the text being written
+  fingerprint TEXT NOT NULL DEFAULT '',          -- storage.Fingerprint of that text
+  kind TEXT NOT NULL DEFAULT '',                 -- 'create' | 'update'
+  src_href TEXT NOT NULL DEFAULT '',             -- the source item when the write began
+  src_etag TEXT NOT NULL DEFAULT '',
+  tgt_href TEXT NOT NULL DEFAULT '',             -- the target item before the write
+  tgt_etag TEXT NOT NULL DEFAULT '',             -- ('' for a create)
   PRIMARY KEY (mapping_uid, ident, side)
+)`
+
+const aliasesSQL = `CREATE TABLE x_property_aliases (
+  mapping_uid INTEGER NOT NULL,
+  side TEXT NOT NULL CHECK (side IN ('a','b')),
+  property TEXT NOT NULL,
+  reported TEXT NOT NULL,  -- the value the storage reports
+  meant TEXT NOT NULL,     -- what it stands for ('' = absent)
+  PRIMARY KEY (mapping_uid, side, property)
+)`
+
+const refusedSQL = `CREATE TABLE x_property_refused (
+  mapping_uid INTEGER NOT NULL,
+  side TEXT NOT NULL CHECK (side IN ('a','b')),
+  property TEXT NOT NULL,
+  value TEXT NOT NULL,     -- the refused value ('' = a removal)
+  reason TEXT NOT NULL,
+  PRIMARY KEY (mapping_uid, side, property)
+)`
+
+const pendingCollectionsSQL = `CREATE TABLE x_pending_collections (
+  side TEXT NOT NULL CHECK (side IN ('a','b')),
+  href TEXT NOT NULL,
+  props TEXT NOT NULL,     -- JSON object of the properties sent with the creation
+  PRIMARY KEY (side, href)
 )`
 
 // masterEntry is one row of sqlite_master.
@@ -109,6 +140,11 @@ func expectedMaster(withTokens bool) map[string]masterEntry {
 		want["sqlite_autoindex_x_collection_tokens_1"] = masterEntry{"index", "x_collection_tokens", sql.NullString{}}
 		want["x_pending_writes"] = masterEntry{"table", "x_pending_writes", sql.NullString{String: pendingSQL, Valid: true}}
 		want["sqlite_autoindex_x_pending_writes_1"] = masterEntry{"index", "x_pending_writes", sql.NullString{}}
+		for name, text := range map[string]string{"x_property_aliases": aliasesSQL, "x_property_refused": refusedSQL,
+			"x_pending_collections": pendingCollectionsSQL} {
+			want[name] = masterEntry{"table", name, sql.NullString{String: text, Valid: true}}
+			want["sqlite_autoindex_"+name+"_1"] = masterEntry{"index", name, sql.NullString{}}
+		}
 	}
 	return want
 }

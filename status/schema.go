@@ -65,16 +65,60 @@ const tokensDDL = `CREATE TABLE IF NOT EXISTS x_collection_tokens (
 )`
 
 // pendingDDL is our extension table of writes in flight: before the engine uploads an
-// item it records the hash of what it is about to write, and it deletes the record in
-// the transaction that stores the write's status row. A record left by a crash lets the
-// next run recognise a server's re-serialised copy of our own upload instead of
-// calling it a conflict. pimsync ignores the table.
+// item it records what it is about to write (the hash and fingerprint of the text, and
+// where the source and the target stood), and it deletes the record in the transaction
+// that stores the write's status row. A record left by a crash or a lost answer lets
+// the next run recognise the target's copy (also after the server re-serialised it) as
+// our own upload, whatever the user did afterwards. pimsync ignores the table.
 const pendingDDL = `CREATE TABLE IF NOT EXISTS x_pending_writes (
   mapping_uid INTEGER NOT NULL,
   ident TEXT NOT NULL,
   side TEXT NOT NULL CHECK (side IN ('a','b')),  -- the side being written
   hash TEXT NOT NULL,                            -- hash of the text being written
+  fingerprint TEXT NOT NULL DEFAULT '',          -- storage.Fingerprint of that text
+  kind TEXT NOT NULL DEFAULT '',                 -- 'create' | 'update'
+  src_href TEXT NOT NULL DEFAULT '',             -- the source item when the write began
+  src_etag TEXT NOT NULL DEFAULT '',
+  tgt_href TEXT NOT NULL DEFAULT '',             -- the target item before the write
+  tgt_etag TEXT NOT NULL DEFAULT '',             -- ('' for a create)
   PRIMARY KEY (mapping_uid, ident, side)
+)`
+
+// pendingColumns are the columns added to x_pending_writes after its first version
+// (which had mapping_uid, ident, side and hash); older files get them on open.
+var pendingColumns = []string{"fingerprint", "kind", "src_href", "src_etag", "tgt_href", "tgt_etag"}
+
+// aliasesDDL records property values a storage reports that stand for something else:
+// a value it invented for a collection we created without one (meant = ''), or its
+// normalised form of a value we wrote. They are never copied to the other side.
+const aliasesDDL = `CREATE TABLE IF NOT EXISTS x_property_aliases (
+  mapping_uid INTEGER NOT NULL,
+  side TEXT NOT NULL CHECK (side IN ('a','b')),
+  property TEXT NOT NULL,
+  reported TEXT NOT NULL,  -- the value the storage reports
+  meant TEXT NOT NULL,     -- what it stands for ('' = absent)
+  PRIMARY KEY (mapping_uid, side, property)
+)`
+
+// refusedDDL remembers a property value a storage refused to store (PROPPATCH 403, 409,
+// 501), so that it is reported once and not attempted again until the value changes.
+const refusedDDL = `CREATE TABLE IF NOT EXISTS x_property_refused (
+  mapping_uid INTEGER NOT NULL,
+  side TEXT NOT NULL CHECK (side IN ('a','b')),
+  property TEXT NOT NULL,
+  value TEXT NOT NULL,     -- the refused value ('' = a removal)
+  reason TEXT NOT NULL,
+  PRIMARY KEY (mapping_uid, side, property)
+)`
+
+// pendingCollectionsDDL records a collection creation in flight, with the properties
+// sent along, so that a run interrupted right after the creation still knows which
+// property values the storage invented.
+const pendingCollectionsDDL = `CREATE TABLE IF NOT EXISTS x_pending_collections (
+  side TEXT NOT NULL CHECK (side IN ('a','b')),
+  href TEXT NOT NULL,
+  props TEXT NOT NULL,     -- JSON object of the properties sent with the creation
+  PRIMARY KEY (side, href)
 )`
 
 // Table names used by the read path to tolerate files that lack some of them (a
@@ -87,6 +131,9 @@ const (
 	tableProperties  = "properties"
 	tableTokens      = "x_collection_tokens"
 	tablePending     = "x_pending_writes"
+	tableAliases     = "x_property_aliases"
+	tableRefused     = "x_property_refused"
+	tablePendingColl = "x_pending_collections"
 )
 
 // queryer is what both *sql.DB and *sql.Tx provide for reading.
@@ -152,10 +199,13 @@ func supportedVersion(v int64) bool {
 // In every case the §3.2 statements run afterwards. They all use IF NOT EXISTS / OR
 // IGNORE, so on a complete file they change nothing; on a file whose initialisation was
 // interrupted (pimsync creates its tables outside a transaction) they complete it.
-// Finally the extension table is created if missing.
+// Finally our extension tables are created or completed if missing.
 func prepareForWrite(ctx context.Context, tx execQueryer, path string) error {
 	tables, err := existingTables(ctx, tx)
 	if err != nil {
+		return err
+	}
+	if err := checkForeign(path, tables); err != nil {
 		return err
 	}
 	v, err := schemaVersion(ctx, tx, tables)
@@ -175,11 +225,22 @@ func prepareForWrite(ctx context.Context, tx execQueryer, path string) error {
 			return fmt.Errorf("initialising status database %s: %w", path, err)
 		}
 	}
-	if _, err := tx.ExecContext(ctx, pendingDDL); err != nil {
-		return err
+	for _, stmt := range []string{pendingDDL, tokensDDL, aliasesDDL, refusedDDL, pendingCollectionsDDL} {
+		if _, err := tx.ExecContext(ctx, stmt); err != nil {
+			return fmt.Errorf("initialising status database %s: %w", path, err)
+		}
 	}
-	if _, err := tx.ExecContext(ctx, tokensDDL); err != nil {
+	cols, err := columns(ctx, tx, tablePending)
+	if err != nil {
 		return fmt.Errorf("initialising status database %s: %w", path, err)
+	}
+	for _, c := range pendingColumns {
+		if cols[c] {
+			continue
+		}
+		if _, err := tx.ExecContext(ctx, `ALTER TABLE x_pending_writes ADD COLUMN `+c+` TEXT NOT NULL DEFAULT ''`); err != nil {
+			return fmt.Errorf("initialising status database %s: %w", path, err)
+		}
 	}
 	return nil
 }

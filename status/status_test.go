@@ -852,25 +852,79 @@ func TestUpdateHelper(t *testing.T) {
 	}
 }
 
-// An empty file (as left by an interrupted first run) is a new database.
-func TestEmptyFile(t *testing.T) {
+// An empty file is refused by every open, untouched, with a message that says what the
+// user can do: the history of the pair may have been lost (a truncated file), so
+// syncing as if for the first time could bring deleted items back.
+func TestEmptyFileRefused(t *testing.T) {
 	path := statusFile(t)
 	if err := os.WriteFile(path, nil, 0o600); err != nil {
 		t.Fatal(err)
 	}
-	r, err := status.OpenRead(path)
+	for name, open := range map[string]func(string) (*status.DB, error){
+		"OpenWrite": status.OpenWrite, "OpenRead": status.OpenRead,
+	} {
+		db, err := open(path)
+		if err == nil {
+			db.Close()
+			t.Fatalf("%s of an empty file succeeded", name)
+		}
+		if !errors.Is(err, status.ErrUnusable) {
+			t.Errorf("%s: error %v does not match ErrUnusable", name, err)
+		}
+		for _, want := range []string{path, "empty (0 bytes)", "would come back", "rm " + path} {
+			if !strings.Contains(err.Error(), want) {
+				t.Errorf("%s: error %q does not say %q", name, err, want)
+			}
+		}
+		sameBytes(t, path, nil)
+	}
+}
+
+// A new file is created under a temporary name and linked into place: the path never
+// holds a half-initialised file, and no temporary file is left behind.
+func TestCreateIsAtomic(t *testing.T) {
+	path := statusFile(t)
+	openWrite(t, path).Close()
+	checkSchema(t, path, true)
+	entries, err := os.ReadDir(filepath.Dir(path))
 	if err != nil {
 		t.Fatal(err)
 	}
-	if ms, err := r.Mappings(); err != nil || len(ms) != 0 || r.Version() != 0 {
-		t.Errorf("OpenRead of an empty file: %v, %v, version %d", ms, err, r.Version())
+	for _, e := range entries {
+		if e.Name() != filepath.Base(path) {
+			t.Errorf("left behind: %s", e.Name())
+		}
 	}
-	r.Close()
-	if fi, _ := os.Stat(path); fi.Size() != 0 {
-		t.Errorf("OpenRead wrote %d bytes", fi.Size())
+	// A leftover temporary file of a crashed creation is replaced.
+	other := filepath.Join(t.TempDir(), "q.status")
+	if err := os.WriteFile(other+".new", []byte("junk"), 0o600); err != nil {
+		t.Fatal(err)
 	}
-	openWrite(t, path).Close()
-	checkSchema(t, path, true)
+	openWrite(t, other).Close()
+	checkSchema(t, other, true)
+}
+
+// Another program's SQLite database is refused, untouched, naming its tables.
+func TestForeignDatabaseRefused(t *testing.T) {
+	path := statusFile(t)
+	raw := rawOpen(t, path)
+	mustExec(t, raw, `CREATE TABLE moz_bookmarks (id INTEGER PRIMARY KEY, title TEXT)`)
+	raw.Close()
+	before := readFile(t, path)
+	for name, open := range map[string]func(string) (*status.DB, error){
+		"OpenWrite": status.OpenWrite, "OpenRead": status.OpenRead,
+	} {
+		db, err := open(path)
+		if err == nil {
+			db.Close()
+			t.Fatalf("%s of a foreign database succeeded", name)
+		}
+		if !errors.Is(err, status.ErrUnusable) || !strings.Contains(err.Error(), "moz_bookmarks") ||
+			!strings.Contains(err.Error(), "not a pimsync status database") {
+			t.Errorf("%s: error = %v", name, err)
+		}
+		sameBytes(t, path, before)
+	}
 }
 
 func TestNotADatabase(t *testing.T) {
@@ -882,9 +936,13 @@ func TestNotADatabase(t *testing.T) {
 	for name, open := range map[string]func(string) (*status.DB, error){
 		"OpenWrite": status.OpenWrite, "OpenRead": status.OpenRead,
 	} {
-		if db, err := open(path); err == nil {
+		db, err := open(path)
+		if err == nil {
 			db.Close()
-			t.Errorf("%s of a non-database succeeded", name)
+			t.Fatalf("%s of a non-database succeeded", name)
+		}
+		if !errors.Is(err, status.ErrUnusable) || !strings.Contains(err.Error(), "rm "+path) {
+			t.Errorf("%s: error %v is not an ErrUnusable that says what to do", name, err)
 		}
 		sameBytes(t, path, junk)
 	}
@@ -902,10 +960,11 @@ func TestPendingWrites(t *testing.T) {
 		if uid, err = tx.AddMapping("c", "/c/"); err != nil {
 			return err
 		}
-		if err := tx.AddPending(uid, status.SideB, "x", hash); err != nil {
+		if err := tx.AddPending(uid, status.Pending{Ident: "x", Side: status.SideB, Hash: hash, Fingerprint: "f",
+			Create: true, SrcHref: "c/x.ics", SrcETag: "1"}); err != nil {
 			return err
 		}
-		if err := tx.AddPending(uid, status.SideA, "y", hash); err != nil {
+		if err := tx.AddPending(uid, status.Pending{Ident: "y", Side: status.SideA, Hash: hash}); err != nil {
 			return err
 		}
 		return tx.DeletePending(uid, status.SideA, "y")
@@ -914,7 +973,8 @@ func TestPendingWrites(t *testing.T) {
 		t.Fatal(err)
 	}
 	p, err := db.Pending(uid)
-	if err != nil || len(p) != 1 || p["x"][status.SideB] != hash {
+	want := status.Pending{Ident: "x", Side: status.SideB, Hash: hash, Fingerprint: "f", Create: true, SrcHref: "c/x.ics", SrcETag: "1"}
+	if err != nil || len(p) != 1 || p["x"][status.SideB] != want {
 		t.Fatalf("pending = %v, %v", p, err)
 	}
 	if err := db.Update(func(tx *status.Tx) error { return tx.ClearPending(uid) }); err != nil {
@@ -922,5 +982,87 @@ func TestPendingWrites(t *testing.T) {
 	}
 	if p, _ := db.Pending(uid); len(p) != 0 {
 		t.Fatalf("pending after clear = %v", p)
+	}
+}
+
+// A file whose x_pending_writes has the first version's four columns gets the new
+// columns on a writable open; its records read back with empty new fields.
+func TestPendingWritesOldColumns(t *testing.T) {
+	path := statusFile(t)
+	openWrite(t, path).Close()
+	raw := rawOpen(t, path)
+	mustExec(t, raw, `DROP TABLE x_pending_writes`)
+	mustExec(t, raw, `CREATE TABLE x_pending_writes (mapping_uid INTEGER NOT NULL, ident TEXT NOT NULL,
+  side TEXT NOT NULL CHECK (side IN ('a','b')), hash TEXT NOT NULL, PRIMARY KEY (mapping_uid, ident, side))`)
+	mustExec(t, raw, `INSERT INTO collections(href_a, href_b) VALUES ('c', '/c/')`)
+	mustExec(t, raw, `INSERT INTO x_pending_writes VALUES (1, 'x', 'b', ?)`, strings.Repeat("B", 64))
+	raw.Close()
+
+	r, err := status.OpenRead(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, err := r.Pending(1)
+	r.Close()
+	if err != nil || p["x"][status.SideB].Hash != strings.Repeat("B", 64) {
+		t.Fatalf("read-only Pending of an old table = %v, %v", p, err)
+	}
+	db := openWrite(t, path)
+	defer db.Close()
+	p, err = db.Pending(1)
+	want := status.Pending{Ident: "x", Side: status.SideB, Hash: strings.Repeat("B", 64)}
+	if err != nil || p["x"][status.SideB] != want {
+		t.Fatalf("Pending after migration = %v, %v", p, err)
+	}
+	update(t, db, func(tx *status.Tx) error {
+		return tx.AddPending(1, status.Pending{Ident: "y", Side: status.SideA, Hash: strings.Repeat("C", 64), Fingerprint: "f", Create: true})
+	})
+	if p, _ := db.Pending(1); p["y"][status.SideA].Fingerprint != "f" || !p["y"][status.SideA].Create {
+		t.Fatalf("new record after migration = %v", p)
+	}
+}
+
+// Property aliases, refusals and pending collections round-trip and are forgotten with
+// their mapping.
+func TestPropertyExtensions(t *testing.T) {
+	db := openWrite(t, statusFile(t))
+	defer db.Close()
+	var uid int64
+	update(t, db, func(tx *status.Tx) error {
+		var err error
+		if uid, err = tx.AddMapping("c", "/c/"); err != nil {
+			return err
+		}
+		if err := tx.SetPropertyAlias(uid, status.PropertyAlias{Side: status.SideB, Property: "displayname", Reported: "alice/c"}); err != nil {
+			return err
+		}
+		if err := tx.SetPropertyRefused(uid, status.PropertyRefusal{Side: status.SideB, Property: "description", Value: "d", Reason: "409"}); err != nil {
+			return err
+		}
+		return tx.AddPendingCollection(status.SideB, "/c/", map[string]string{"displayname": "C"})
+	})
+	al, err := db.PropertyAliases(uid)
+	if err != nil || len(al) != 1 || al[0] != (status.PropertyAlias{Side: status.SideB, Property: "displayname", Reported: "alice/c"}) {
+		t.Fatalf("aliases = %v, %v", al, err)
+	}
+	rf, err := db.PropertyRefusals(uid)
+	if err != nil || len(rf) != 1 || rf[0].Value != "d" || rf[0].Reason != "409" {
+		t.Fatalf("refusals = %v, %v", rf, err)
+	}
+	pc, err := db.PendingCollections()
+	if err != nil || pc[status.SideB]["/c/"]["displayname"] != "C" {
+		t.Fatalf("pending collections = %v, %v", pc, err)
+	}
+	update(t, db, func(tx *status.Tx) error {
+		if err := tx.DeletePendingCollection(status.SideB, "/c/"); err != nil {
+			return err
+		}
+		return tx.ForgetMapping(uid)
+	})
+	al, _ = db.PropertyAliases(uid)
+	rf, _ = db.PropertyRefusals(uid)
+	pc, _ = db.PendingCollections()
+	if len(al)+len(rf)+len(pc) != 0 {
+		t.Fatalf("left after forgetting: %v %v %v", al, rf, pc)
 	}
 }

@@ -49,7 +49,8 @@ var stmtSQL = [numStmts]string{
 	stmtDeleteProperty: `DELETE FROM properties WHERE mapping_uid = ? AND href_a = ? AND href_b = ? AND property = ?`,
 	stmtSetToken:       `INSERT OR REPLACE INTO x_collection_tokens(mapping_uid, side, href, kind, token, item_count) VALUES (?, ?, ?, ?, ?, ?)`,
 	stmtDeleteToken:    `DELETE FROM x_collection_tokens WHERE mapping_uid = ? AND side = ?`,
-	stmtAddPending:     `INSERT OR REPLACE INTO x_pending_writes(mapping_uid, ident, side, hash) VALUES (?, ?, ?, ?)`,
+	stmtAddPending: `INSERT OR REPLACE INTO x_pending_writes(mapping_uid, ident, side, hash, fingerprint, kind, src_href, src_etag, tgt_href, tgt_etag)` +
+		` VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 	stmtDeletePending:  `DELETE FROM x_pending_writes WHERE mapping_uid = ? AND ident = ? AND side = ?`,
 	stmtClearPending:   `DELETE FROM x_pending_writes WHERE mapping_uid = ?`,
 }
@@ -135,6 +136,8 @@ func (tx *Tx) ForgetMapping(uid int64) error {
 		`DELETE FROM properties WHERE mapping_uid = ?`,
 		`DELETE FROM x_collection_tokens WHERE mapping_uid = ?`,
 		`DELETE FROM x_pending_writes WHERE mapping_uid = ?`,
+		`DELETE FROM x_property_aliases WHERE mapping_uid = ?`,
+		`DELETE FROM x_property_refused WHERE mapping_uid = ?`,
 		`DELETE FROM collections WHERE uid = ?`,
 	} {
 		if _, err := tx.tx.ExecContext(context.Background(), q, uid); err != nil {
@@ -252,15 +255,39 @@ func (tx *Tx) DeleteToken(uid int64, side Side) error {
 	return nil
 }
 
-// AddPending records that the text with the given hash is about to be written to side
-// for ident (x_pending_writes).
-func (tx *Tx) AddPending(uid int64, side Side, ident, hash string) error {
-	return tx.pendingExec("recording a pending write", stmtAddPending, uid, side, ident, hash)
+// AddPending records a write about to start (x_pending_writes), replacing an older
+// record of the same ident and side.
+func (tx *Tx) AddPending(uid int64, p Pending) error {
+	if err := p.Side.check(); err != nil {
+		return err
+	}
+	if !validHash(p.Hash) {
+		return fmt.Errorf("status: recording a pending write of %q: %w %q", p.Ident, ErrInvalidHash, p.Hash)
+	}
+	kind := "update"
+	if p.Create {
+		kind = "create"
+	}
+	tx.mu.Lock()
+	defer tx.mu.Unlock()
+	if _, err := tx.exec(stmtAddPending, uid, p.Ident, string(p.Side), p.Hash, p.Fingerprint, kind,
+		p.SrcHref, p.SrcETag, p.TgtHref, p.TgtETag); err != nil {
+		return fmt.Errorf("status: recording a pending write for %s in mapping %d: %w", p.Ident, uid, err)
+	}
+	return nil
 }
 
-// DeletePending removes the record of a pending write once its status is stored.
+// DeletePending removes the record of a pending write once its outcome is known.
 func (tx *Tx) DeletePending(uid int64, side Side, ident string) error {
-	return tx.pendingExec("clearing a pending write", stmtDeletePending, uid, side, ident, "")
+	if err := side.check(); err != nil {
+		return err
+	}
+	tx.mu.Lock()
+	defer tx.mu.Unlock()
+	if _, err := tx.exec(stmtDeletePending, uid, ident, string(side)); err != nil {
+		return fmt.Errorf("status: clearing a pending write for %s in mapping %d: %w", ident, uid, err)
+	}
+	return nil
 }
 
 // ClearPending removes every pending-write record of mapping uid.
@@ -269,22 +296,6 @@ func (tx *Tx) ClearPending(uid int64) error {
 	defer tx.mu.Unlock()
 	if _, err := tx.exec(stmtClearPending, uid); err != nil {
 		return fmt.Errorf("status: clearing pending writes of mapping %d: %w", uid, err)
-	}
-	return nil
-}
-
-func (tx *Tx) pendingExec(what string, stmt int, uid int64, side Side, ident, hash string) error {
-	if err := side.check(); err != nil {
-		return err
-	}
-	tx.mu.Lock()
-	defer tx.mu.Unlock()
-	args := []any{uid, ident, string(side)}
-	if stmt == stmtAddPending {
-		args = append(args, hash)
-	}
-	if _, err := tx.exec(stmt, args...); err != nil {
-		return fmt.Errorf("status: %s for %s in mapping %d: %w", what, ident, uid, err)
 	}
 	return nil
 }

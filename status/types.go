@@ -30,6 +30,20 @@ type Token struct {
 	ItemCount int // number of status rows of the mapping when it was saved
 }
 
+// Pending is a write in flight (x_pending_writes): recorded before an upload starts,
+// removed with the status row that describes its outcome.
+type Pending struct {
+	Ident       string
+	Side        Side   // the side written
+	Hash        string // hash of the text written
+	Fingerprint string // storage.Fingerprint of the text written ("" in old records)
+	Create      bool   // a create (else an update)
+	// The source item when the write began, and the target item it replaced ("" for
+	// a create).
+	SrcHref, SrcETag string
+	TgtHref, TgtETag string
+}
+
 // Side names one side of a pair; its value is what x_collection_tokens.side stores.
 type Side string
 

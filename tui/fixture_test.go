@@ -67,7 +67,7 @@ func newFixture(t *testing.T, o fixtureOpts) *fixture {
 	f.eng = &engine.Engine{StatusDir: f.path("status"), LockTimeout: 30 * time.Second}
 	cal := f.pair("cal", storage.Calendars)
 	if o.resolver != nil {
-		cal.Config.ConflictResolution, cal.Config.ResolverCmd = "cmd", o.resolver
+		cal.Config.ConflictResolution, cal.Config.ResolverCmd = config.ResolveCmd, o.resolver
 	}
 	f.pairs = []*engine.Pair{cal, f.pair("contacts", storage.Contacts)}
 

@@ -103,7 +103,7 @@ url = "http://127.0.0.1:8080/user/calendars/bench-cal/"
 	if got := strings.Join(cfg.StorageOrder, " "); got != "local_cal radicale_cal local_cal2 xandikos_cal" {
 		t.Errorf("storages %q", got)
 	}
-	if p := cfg.Pairs["cal_xandikos"]; p.ConflictResolution != "" || len(p.Explicit) != 1 {
+	if p := cfg.Pairs["cal_xandikos"]; p.ConflictResolution != config.ResolveNone || len(p.Explicit) != 1 {
 		t.Errorf("cal_xandikos: %+v", p)
 	}
 	notesMention(t, out, "/tmp/T/vds/status/", "starts a fresh one")
@@ -254,7 +254,7 @@ collections = ["from a"]
 		"storage_a holidays_remote", "storage_b holidays_local", "id_a holidays_remote", "id_b holidays", "one_way",
 		"storage_b feed_local", "id_b feed")
 	_ = out
-	if p := cfg.Pairs["holidays"]; !p.OneWay || p.ConflictResolution != "" || p.StorageA != "holidays_remote" {
+	if p := cfg.Pairs["holidays"]; !p.OneWay || p.ConflictResolution != config.ResolveNone || p.StorageA != "holidays_remote" {
 		t.Errorf("holidays: %+v", p)
 	}
 	if p := cfg.Pairs["feed"]; p.OneWay || p.StorageA != "holidays_remote" {

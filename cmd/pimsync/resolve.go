@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"errors"
 	"fmt"
+	"github.com/pimsync-go/pimsync/config"
 	"os/exec"
 	"strings"
 
@@ -34,10 +35,10 @@ func (a *app) cmdResolve(args []string) error {
 			break
 		}
 		switch p.Config.ConflictResolution {
-		case "keep a", "keep b":
+		case config.ResolveKeepA, config.ResolveKeepB:
 			fmt.Fprintf(a.stdout, "conflicts in pair %s are resolved automatically by sync (conflict_resolution %s)\n", p.Name, p.Config.ConflictResolution)
 			continue
-		case "":
+		case config.ResolveNone:
 			if !*dry {
 				r.failed++
 				fmt.Fprintf(a.stderr, "error: pair %s has no conflict_resolution; add `conflict_resolution cmd PROGRAM` (for example `cmd nvim -d`) or `keep a`/`keep b` to it\n", p.Name)

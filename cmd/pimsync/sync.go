@@ -55,7 +55,7 @@ func planExitStatus(plans []*engine.PairPlan) int {
 			return exitError
 		}
 		for _, m := range p.Mappings {
-			if m.ReasonIsError || len(m.Unfetchable) > 0 {
+			if m.HasErrors() {
 				return exitError
 			}
 			for _, it := range m.Items {

@@ -8,6 +8,7 @@ package conflicts
 import (
 	"errors"
 	"fmt"
+	"github.com/pimsync-go/pimsync/config"
 	"strings"
 
 	"github.com/charmbracelet/bubbles/key"
@@ -354,7 +355,7 @@ func (p *Page) index(e *Entry) int {
 }
 
 func mergeTool(pr *engine.Pair) []string {
-	if pr.Config == nil || pr.Config.ConflictResolution != "cmd" {
+	if pr.Config == nil || pr.Config.ConflictResolution != config.ResolveCmd {
 		return nil
 	}
 	return pr.Config.ResolverCmd

@@ -3,6 +3,7 @@ package conflicts
 import (
 	"errors"
 	"fmt"
+	"github.com/pimsync-go/pimsync/config"
 	"strings"
 	"testing"
 
@@ -179,7 +180,7 @@ func TestNoMergeTool(t *testing.T) {
 func TestMergeToolRunsThroughTheBus(t *testing.T) {
 	c, p := setup(t)
 	pr := c.Svc.Pairs[0]
-	pr.Config.ConflictResolution, pr.Config.ResolverCmd = "cmd", []string{"true"}
+	pr.Config.ConflictResolution, pr.Config.ResolverCmd = config.ResolveCmd, []string{"true"}
 	// Give the in-memory storages the two versions, so that the re-read finds them.
 	a, b := pr.A.(*memstore.Store), pr.B.(*memstore.Store)
 	a.AddCollection("work")

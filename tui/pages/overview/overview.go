@@ -5,6 +5,7 @@ package overview
 
 import (
 	"fmt"
+	"github.com/pimsync-go/pimsync/config"
 	"strings"
 
 	"github.com/charmbracelet/bubbles/key"
@@ -171,12 +172,12 @@ func (p *Page) details(w int) string {
 
 func resolution(p *engine.Pair) string {
 	switch p.Config.ConflictResolution {
-	case "":
+	case config.ResolveNone:
 		return ""
-	case "cmd":
+	case config.ResolveCmd:
 		return "; conflicts: " + strings.Join(p.Config.ResolverCmd, " ")
 	}
-	return "; conflicts: " + p.Config.ConflictResolution
+	return "; conflicts: " + p.Config.ConflictResolution.String()
 }
 
 func (p *Page) lastRunLine(ps *common.PairState, coll *common.Coll) string {

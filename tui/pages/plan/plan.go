@@ -224,7 +224,7 @@ func (p *Page) lines(w int) []string {
 			}
 			out = append(out, "  "+style.Render(pa.Label()))
 		}
-		if m.ReasonIsError && m.Action != engine.CollSkipped && m.Action != engine.CollProtected && m.Action != engine.CollRefused {
+		if m.ReasonIsError && m.Action != engine.CollSkipped && m.Action != engine.CollProtected {
 			out = append(out, st.Error.Render("  error: "+m.Reason))
 		}
 	}
