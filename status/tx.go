@@ -51,8 +51,8 @@ var stmtSQL = [numStmts]string{
 	stmtDeleteToken:    `DELETE FROM x_collection_tokens WHERE mapping_uid = ? AND side = ?`,
 	stmtAddPending: `INSERT OR REPLACE INTO x_pending_writes(mapping_uid, ident, side, hash, fingerprint, kind, src_href, src_etag, tgt_href, tgt_etag)` +
 		` VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-	stmtDeletePending:  `DELETE FROM x_pending_writes WHERE mapping_uid = ? AND ident = ? AND side = ?`,
-	stmtClearPending:   `DELETE FROM x_pending_writes WHERE mapping_uid = ?`,
+	stmtDeletePending: `DELETE FROM x_pending_writes WHERE mapping_uid = ? AND ident = ? AND side = ?`,
+	stmtClearPending:  `DELETE FROM x_pending_writes WHERE mapping_uid = ?`,
 }
 
 // exec runs prepared statement i with args; the caller holds tx.mu.
