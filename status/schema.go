@@ -89,7 +89,7 @@ const pendingDDL = `CREATE TABLE IF NOT EXISTS x_pending_writes (
 var pendingColumns = []string{"fingerprint", "kind", "src_href", "src_etag", "tgt_href", "tgt_etag"}
 
 // aliasesDDL records property values a storage reports that stand for something else:
-// a value it invented for a collection we created without one (meant = ”), or its
+// a value it invented for a collection we created without one (meant empty), or its
 // normalised form of a value we wrote. They are never copied to the other side.
 const aliasesDDL = `CREATE TABLE IF NOT EXISTS x_property_aliases (
   mapping_uid INTEGER NOT NULL,
