@@ -37,6 +37,10 @@ type mappingInput struct {
 	inStatus    bool
 	rows        []status.Row
 	statusProps map[string]string
+	// aliases translate values a storage reports into what they stand for (applied to
+	// side props before deciding); refused are values a storage would not store.
+	aliases     []status.PropertyAlias
+	refused     []status.PropertyRefusal
 	unfetchable []Unfetchable
 	// pending holds writes recorded as in flight by an earlier run whose outcome was
 	// never recorded (a lost answer, a crash): ident → side written → the record.
@@ -46,6 +50,7 @@ type mappingInput struct {
 // decide fills in the collection, item and property actions of m from in. It is a pure
 // function: no I/O, no clock.
 func decide(m *MappingPlan, in *mappingInput, pol policy) {
+	m.in, m.pol = in, pol
 	m.StatusRows = len(in.rows)
 	m.Unfetchable = in.unfetchable
 	if !decideCollection(m, in, pol) {
@@ -436,9 +441,33 @@ func decideProps(in *mappingInput, pol policy) []*PropAction {
 		if (p.Verb == VerbUpdate || p.Verb == VerbDelete) && pol.readOnly[p.Target] {
 			p.Skip = "read-only " + p.Target.String()
 		}
+		if r, ok := refusal(in.refused, p); ok {
+			p.Skip, p.Refused = "refused by "+p.Target.String(), r.Reason
+		}
 		out = append(out, p)
 	}
 	return out
+}
+
+// refusal returns the recorded refusal that applies to p: its target storage refused to
+// store exactly this value before. A removal "planned" because the target never stored
+// the value it was sent is no removal either.
+func refusal(refused []status.PropertyRefusal, p *PropAction) (status.PropertyRefusal, bool) {
+	for _, r := range refused {
+		if r.Property != p.Name {
+			continue
+		}
+		switch {
+		case p.Verb == VerbUpdate && r.Side == p.Target.status() && r.Value == p.Value():
+			return r, true
+		case p.Verb == VerbDelete && r.Side == p.Target.Other().status() && p.HasS && r.Value == p.Status:
+			// The other side "removed" a value it never stored.
+			return r, true
+		case p.Verb == VerbDelete && r.Side == p.Target.status() && r.Value == "":
+			return r, true
+		}
+	}
+	return status.PropertyRefusal{}, false
 }
 
 func decidePropTwoWay(p *PropAction, pol policy) {

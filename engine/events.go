@@ -78,10 +78,13 @@ type MappingResult struct {
 	HrefB     string
 	Counts    [2]Counts // by Side
 	Conflicts int       // item and property conflicts left
-	// ConflictItems are the item conflicts left (a subset of Conflicts).
+	// ConflictItems and ConflictProps are the item and property conflicts left.
 	ConflictItems []*ItemAction
-	Skipped       int // read-only skips
-	Errors        []error
+	ConflictProps []*PropAction
+	// PropsWritten names the collection properties written or removed per side.
+	PropsWritten [2][]string
+	Skipped      int // read-only skips
+	Errors       []error
 	// Changed reports whether anything was written to a storage (or a collection
 	// created or deleted).
 	Changed bool

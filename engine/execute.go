@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"sync"
 	"time"
 
@@ -106,19 +107,15 @@ func (x *mappingExec) run(ctx context.Context) error {
 			x.e.log().Info(fmt.Sprintf("%s/%s: %s", x.pair.Name, m.Alias, m.Reason))
 		}
 		return nil
-	case CollCreateA, CollCreateB, CollCreateAB:
-		for _, s := range []Side{A, B} {
-			if m.Action == CollCreateAB || (m.Action == CollCreateA) == (s == A) {
-				if err := st[s].CreateCollection(ctx, x.href(s)); err != nil {
-					x.collErr("creating collection %s on %s (storage %s): %v", x.href(s), s, x.pair.names()[s], err)
-					return nil
-				}
-				x.res.Changed = true
-			}
-		}
 	}
 	x.w = &statusWriter{db: x.db, durable: durables(st)}
 	defer x.w.close()
+	switch m.Action {
+	case CollCreateA, CollCreateB, CollCreateAB:
+		if !x.createCollections(ctx) {
+			return x.w.commit()
+		}
+	}
 	if m.MappingUID == 0 {
 		err := x.w.do(func(tx *status.Tx) error {
 			uid, err := tx.AddMapping(m.HrefA, m.HrefB)
@@ -128,6 +125,23 @@ func (x *mappingExec) run(ctx context.Context) error {
 		if err != nil {
 			return err
 		}
+	}
+	if err := x.w.do(func(tx *status.Tx) error {
+		for _, al := range m.newAliases {
+			if err := tx.SetPropertyAlias(m.MappingUID, al); err != nil {
+				return err
+			}
+		}
+		for s, done := range m.pendingColl {
+			if done {
+				if err := tx.DeletePendingCollection(Side(s).status(), x.href(Side(s))); err != nil {
+					return err
+				}
+			}
+		}
+		return nil
+	}); err != nil {
+		return err
 	}
 	x.cur = make(map[string]status.Row, len(m.rows))
 	for _, r := range m.rows {
@@ -149,6 +163,67 @@ func (x *mappingExec) run(ctx context.Context) error {
 		return err
 	}
 	return x.w.commit()
+}
+
+// createCollections creates the mapping's missing collections with the other side's
+// properties where the storage takes them at creation (storage.PropertyCreator), reads
+// back what each new collection holds (values the storage invented or normalised become
+// aliases, never copied to the other side), and decides the properties again from
+// that. A creation is recorded as pending first, so a run stopped right after it still
+// knows what was sent. It reports false when a creation failed (a collection error).
+func (x *mappingExec) createCollections(ctx context.Context) bool {
+	m, st := x.m, x.pair.storages()
+	created := false
+	for _, s := range []Side{A, B} {
+		if !(m.Action == CollCreateAB || (m.Action == CollCreateA) == (s == A)) {
+			continue
+		}
+		var sent map[string]string
+		if m.in != nil && m.pol.props && m.in.side[s.Other()].exists {
+			sent = m.in.side[s.Other()].props
+		}
+		href := x.href(s)
+		if err := x.w.do(func(tx *status.Tx) error { return tx.AddPendingCollection(s.status(), href, sent) }); err != nil {
+			x.collErr("creating collection %s on %s: %v", href, s, err)
+			return false
+		}
+		if err := x.w.commit(); err != nil {
+			x.collErr("creating collection %s on %s: %v", href, s, err)
+			return false
+		}
+		var err error
+		if pc, ok := st[s].(storage.PropertyCreator); ok {
+			err = pc.CreateCollectionWith(ctx, href, sent)
+		} else {
+			err = st[s].CreateCollection(ctx, href)
+		}
+		if err != nil {
+			x.collErr("creating collection %s on %s (storage %s): %v", href, s, x.pair.names()[s], err)
+			return false
+		}
+		x.res.Changed = true
+		m.pendingColl[s] = true
+		created = true
+		if m.in == nil || !m.pol.props {
+			continue
+		}
+		reported, err := st[s].Properties(ctx, href)
+		if err != nil {
+			// The aliases are learnt next run, from the pending record.
+			x.e.log().Warn(fmt.Sprintf("%s/%s: reading the properties of the new collection %s: %v", x.pair.Name, m.Alias, href, err))
+			m.pendingColl[s] = false
+			continue
+		}
+		al := creationAliases(s, sent, reported)
+		m.newAliases = append(m.newAliases, al...)
+		m.in.aliases = append(m.in.aliases, al...)
+		m.in.side[s].exists = true
+		m.in.side[s].props = translateProps(s, reported, m.in.aliases)
+	}
+	if created && m.in != nil && m.pol.props {
+		m.Props = decideProps(m.in, m.pol)
+	}
+	return true
 }
 
 func durables(st [2]storage.Storage) []storage.Durable {
@@ -567,6 +642,12 @@ func (x *mappingExec) record(r actionResult) error {
 			}
 		}
 		if k := (pendingKey{a.Ident, a.Target.status()}); a.Verb.writes() && x.added[k] {
+			if a.Verb != VerbDelete && rowETag(&r.row, a.Target) == "" {
+				// The storage could not tell the new etag (DAViCal answers PUT without
+				// one): the next run fetches the item, and the record lets it take the
+				// server's re-serialised copy (a REV added) for ours instead of a change.
+				return nil
+			}
 			delete(x.added, k)
 			return tx.DeletePending(uid, k.side, a.Ident)
 		}
@@ -593,15 +674,22 @@ func (x *mappingExec) record(r actionResult) error {
 	return nil
 }
 
-// props runs the property actions (sync.md §12).
+// props runs the property actions (sync.md §12). A value the target refuses to store
+// is remembered (x_property_refused) and reported once, as a warning; a value the
+// target stores in another form becomes an alias, so it is never taken for a change.
 func (x *mappingExec) props(ctx context.Context) error {
 	st := x.pair.storages()
 	m := x.m
+	var written [2]map[string]string
 	for _, p := range m.Props {
+		if p.Refused != "" {
+			continue
+		}
 		if p.Pending() {
 			x.leftover = true
 			if p.Verb == VerbConflict {
 				x.res.Conflicts++
+				x.res.ConflictProps = append(x.res.ConflictProps, p)
 			} else {
 				x.res.Skipped++
 			}
@@ -618,14 +706,40 @@ func (x *mappingExec) props(ctx context.Context) error {
 		case VerbDelete:
 			err = st[p.Target].DeleteProperty(ctx, x.href(p.Target), p.Name)
 		}
+		if errors.Is(err, storage.ErrUnsupported) {
+			value := ""
+			if p.Verb == VerbUpdate {
+				value = p.Value()
+			}
+			x.e.log().Warn(fmt.Sprintf("%s/%s: storage %s does not store property %s (%v); this value is not tried again until it changes",
+				x.pair.Name, m.Alias, x.pair.names()[p.Target], p.Name, err))
+			if err := x.w.do(func(tx *status.Tx) error {
+				return tx.SetPropertyRefused(m.MappingUID, status.PropertyRefusal{Side: p.Target.status(), Property: p.Name, Value: value, Reason: err.Error()})
+			}); err != nil {
+				return err
+			}
+			continue
+		}
 		if err != nil {
 			x.collErr("property %s: %s on %s: %v", p.Name, propVerb(p), p.Target, err)
 			continue
 		}
 		if p.Verb == VerbUpdate || p.Verb == VerbDelete {
 			x.res.Changed = true
+			x.res.PropsWritten[p.Target] = append(x.res.PropsWritten[p.Target], p.Name)
+			if written[p.Target] == nil {
+				written[p.Target] = map[string]string{}
+			}
+			if p.Verb == VerbUpdate {
+				written[p.Target][p.Name] = strings.TrimSpace(p.Value())
+			}
 		}
 		err = x.w.do(func(tx *status.Tx) error {
+			if p.Verb == VerbUpdate || p.Verb == VerbDelete {
+				if err := tx.DeletePropertyRefused(m.MappingUID, p.Target.status(), p.Name); err != nil {
+					return err
+				}
+			}
 			switch p.Verb {
 			case VerbRecord:
 				return tx.SetProperty(m.MappingUID, m.HrefA, m.HrefB, p.Name, p.A)
@@ -636,6 +750,33 @@ func (x *mappingExec) props(ctx context.Context) error {
 		})
 		if err != nil {
 			return err
+		}
+	}
+	return x.learnNormalised(ctx, written)
+}
+
+// learnNormalised reads back the properties written to each side and records an alias
+// for every value the storage keeps in another form than the one written.
+func (x *mappingExec) learnNormalised(ctx context.Context, written [2]map[string]string) error {
+	st := x.pair.storages()
+	for s, vals := range written {
+		if len(vals) == 0 {
+			continue
+		}
+		side := Side(s)
+		reported, err := st[s].Properties(ctx, x.href(side))
+		if err != nil {
+			continue // learnt next time the value differs
+		}
+		for name, want := range vals {
+			got, ok := reported[name]
+			if !ok || got == want {
+				continue
+			}
+			al := status.PropertyAlias{Side: side.status(), Property: name, Reported: got, Meant: want}
+			if err := x.w.do(func(tx *status.Tx) error { return tx.SetPropertyAlias(x.m.MappingUID, al) }); err != nil {
+				return err
+			}
 		}
 	}
 	return nil

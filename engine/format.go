@@ -134,6 +134,32 @@ func writePairPlan(b *strings.Builder, pp *PairPlan) {
 	}
 }
 
+// PlanErrors lists the errors a dry run found, one line each (what the real run would
+// report): pair failures, refused or protected collections, unreadable and duplicated
+// items.
+func PlanErrors(plans []*PairPlan) []string {
+	var out []string
+	for _, pp := range plans {
+		if pp.Err != nil {
+			out = append(out, pp.Err.Error())
+			continue
+		}
+		for _, m := range pp.Mappings {
+			where := pp.Name() + "/" + m.Alias
+			if m.ReasonIsError {
+				out = append(out, where+": "+m.Reason)
+			}
+			for _, u := range m.Unfetchable {
+				out = append(out, fmt.Sprintf("%s: cannot read %s on %s: %v", where, u.Href, u.Side, u.Err))
+			}
+			for _, d := range m.Duplicates {
+				out = append(out, where+": "+d)
+			}
+		}
+	}
+	return out
+}
+
 func (p *PairPlan) hasErrors() bool {
 	for _, m := range p.Mappings {
 		if m.HasErrors() {
@@ -153,9 +179,15 @@ func (m *MappingPlan) HasErrors() bool {
 // (sync.md §14.2), or "" when nothing worth saying happened.
 func (r *MappingResult) Summary(pair string) string {
 	var parts []string
-	if r.Changed || r.Counts[A].Total()+r.Counts[B].Total() > 0 {
+	props := len(r.PropsWritten[A]) + len(r.PropsWritten[B])
+	if r.Counts[A].Total()+r.Counts[B].Total() > 0 || r.Changed && props == 0 {
 		a, b := r.Counts[A], r.Counts[B]
 		parts = append(parts, fmt.Sprintf("a +%d ~%d -%d, b +%d ~%d -%d", a.Created, a.Updated, a.Deleted, b.Created, b.Updated, b.Deleted))
+	}
+	for _, s := range []Side{A, B} {
+		if names := r.PropsWritten[s]; len(names) > 0 {
+			parts = append(parts, fmt.Sprintf("%s %s written to %s", plural(len(names), "property", "properties"), strings.Join(names, ", "), s))
+		}
 	}
 	if r.Conflicts > 0 {
 		parts = append(parts, fmt.Sprintf("%d %s (run: pimsync resolve-conflicts %s)", r.Conflicts, plural(r.Conflicts, "conflict", "conflicts"), pair))

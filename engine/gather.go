@@ -4,6 +4,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
+	"sort"
+	"strings"
 	"sync"
 
 	"github.com/pimsync-go/pimsync/config"
@@ -52,6 +55,11 @@ func (e *Engine) planPair(ctx context.Context, p *Pair, db *status.DB) *PairPlan
 		}
 	}
 	pol := p.policy()
+	pendingColls, err := db.PendingCollections()
+	if err != nil {
+		pp.Err = &StatusError{fmt.Errorf("pair %s: reading status: %w", p.Name, err)}
+		return pp
+	}
 	pp.Mappings = make([]*MappingPlan, len(specs))
 	var mu sync.Mutex // guards the first status error
 	sem := make(chan struct{}, 4)
@@ -60,7 +68,7 @@ func (e *Engine) planPair(ctx context.Context, p *Pair, db *status.DB) *PairPlan
 		sem <- struct{}{}
 		go func() {
 			defer func() { <-sem; wg.Done() }()
-			mp, err := e.planMapping(ctx, p, db, spec, pol)
+			mp, err := e.planMapping(ctx, p, db, spec, pol, pendingColls)
 			pp.Mappings[i] = mp
 			if err != nil {
 				mu.Lock()
@@ -78,7 +86,8 @@ func (e *Engine) planPair(ctx context.Context, p *Pair, db *status.DB) *PairPlan
 // planMapping gathers one mapping's listings and decides its actions. A returned error
 // is a pair-level failure (status unreadable); collection-level problems are recorded
 // in the plan.
-func (e *Engine) planMapping(ctx context.Context, p *Pair, db *status.DB, spec *mappingSpec, pol policy) (*MappingPlan, error) {
+func (e *Engine) planMapping(ctx context.Context, p *Pair, db *status.DB, spec *mappingSpec, pol policy,
+	pendingColls map[status.Side]map[string]map[string]string) (*MappingPlan, error) {
 	m := &MappingPlan{Alias: spec.alias, HrefA: spec.href[A], HrefB: spec.href[B]}
 	fail := func(format string, args ...any) (*MappingPlan, error) {
 		m.Action, m.ReasonIsError = CollSkipped, true
@@ -101,6 +110,12 @@ func (e *Engine) planMapping(ctx context.Context, p *Pair, db *status.DB, spec *
 				return m, &StatusError{fmt.Errorf("pair %s: reading status: %w", p.Name, err)}
 			}
 			if in.pending, err = db.Pending(uid); err != nil {
+				return m, &StatusError{fmt.Errorf("pair %s: reading status: %w", p.Name, err)}
+			}
+			if in.aliases, err = db.PropertyAliases(uid); err != nil {
+				return m, &StatusError{fmt.Errorf("pair %s: reading status: %w", p.Name, err)}
+			}
+			if in.refused, err = db.PropertyRefusals(uid); err != nil {
 				return m, &StatusError{fmt.Errorf("pair %s: reading status: %w", p.Name, err)}
 			}
 		}
@@ -145,11 +160,60 @@ func (e *Engine) planMapping(ctx context.Context, p *Pair, db *status.DB, spec *
 			return fail("%s", failed[s])
 		}
 		in.unfetchable = append(in.unfetchable, unf[s]...)
+		if sent, ok := pendingColls[Side(s).status()][spec.href[s]]; ok && in.side[s].exists {
+			// An earlier run created this collection and stopped before recording what
+			// the server made of the properties it sent.
+			m.pendingColl[s] = true
+			m.newAliases = append(m.newAliases, creationAliases(Side(s), sent, in.side[s].props)...)
+		}
+	}
+	in.aliases = append(in.aliases, m.newAliases...)
+	for s := range 2 {
+		in.side[s].props = translateProps(Side(s), in.side[s].props, in.aliases)
 	}
 	decide(m, in, pol)
 	m.ExistsA, m.ExistsB = in.side[A].exists, in.side[B].exists
 	m.Listed = [2]int{in.side[A].listed, in.side[B].listed}
 	return m, nil
+}
+
+// creationAliases compares what a storage reports for a collection just created with the
+// properties sent along (nil: none): every value it reports that was not sent as such
+// is its own, which stands for nothing we wrote. (When it is its normalised form of a
+// value we sent, the property plan writes that value once more and learns the alias
+// from the read-back: learnNormalised.)
+func creationAliases(side Side, sent, reported map[string]string) []status.PropertyAlias {
+	var out []status.PropertyAlias
+	for name, v := range reported {
+		if v != strings.TrimSpace(sent[name]) {
+			out = append(out, status.PropertyAlias{Side: side.status(), Property: name, Reported: v})
+		}
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Property < out[j].Property })
+	return out
+}
+
+// translateProps replaces the values a storage reports by what they stand for
+// (x_property_aliases): an invented value becomes absent, a normalised one ours.
+func translateProps(side Side, props map[string]string, aliases []status.PropertyAlias) map[string]string {
+	var out map[string]string
+	for _, al := range aliases {
+		if al.Side != side.status() || props[al.Property] != al.Reported {
+			continue
+		}
+		if out == nil {
+			out = maps.Clone(props)
+		}
+		if al.Meant == "" {
+			delete(out, al.Property)
+		} else {
+			out[al.Property] = al.Meant
+		}
+	}
+	if out == nil {
+		return props
+	}
+	return out
 }
 
 // needDiscovery reports for each side whether the pair's mappings need the collection

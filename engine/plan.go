@@ -164,6 +164,8 @@ type PropAction struct {
 	HasS   bool
 	Keep   string
 	Skip   string
+	// Refused is the storage's reason when Skip says it refused this value before.
+	Refused string
 }
 
 // Value returns the value a write puts on the target side.
@@ -174,8 +176,9 @@ func (p *PropAction) Value() string {
 	return p.A
 }
 
-// Pending reports whether the action is left over after a run.
-func (p *PropAction) Pending() bool { return p.Verb == VerbConflict || p.Skip != "" }
+// Pending reports whether the action is left over after a run. A value the target
+// refused to store is not: it was reported once, and nothing is left to do.
+func (p *PropAction) Pending() bool { return p.Verb == VerbConflict || p.Skip != "" && p.Refused == "" }
 
 // Unfetchable is an href that was listed but could not be read (sync.md §6.2).
 type Unfetchable struct {
@@ -215,6 +218,14 @@ type MappingPlan struct {
 	hasSaved [2]bool
 	rows     []status.Row
 	pending  map[string]map[status.Side]status.Pending
+	// in and pol are what decide used; the executor decides the properties again
+	// for a collection it created (with what the new collection really holds).
+	in  *mappingInput
+	pol policy
+	// pendingColl: a collection creation recorded on that side is finished by this
+	// run; newAliases are the property aliases learnt from it.
+	pendingColl [2]bool
+	newAliases  []status.PropertyAlias
 }
 
 // PairPlan is the plan for one pair.

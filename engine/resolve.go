@@ -281,3 +281,73 @@ func RunMergeTool(ctx context.Context, argv []string, v *Versions, run func(*exe
 	}
 	return files.Result(v.Pair.A.Kind())
 }
+
+// PropConflict identifies one collection property conflict of a plan.
+type PropConflict struct {
+	Pair    *PairPlan
+	Mapping *MappingPlan
+	Action  *PropAction
+}
+
+// String is "pair/alias property NAME".
+func (c PropConflict) String() string {
+	return fmt.Sprintf("%s/%s property %s", c.Pair.Name(), c.Mapping.Alias, c.Action.Name)
+}
+
+// PropertyConflicts returns the property conflicts of the plan in order.
+func (p *PairPlan) PropertyConflicts() []PropConflict {
+	var out []PropConflict
+	for _, m := range p.Mappings {
+		for _, a := range m.Props {
+			if a.Verb == VerbConflict {
+				out = append(out, PropConflict{Pair: p, Mapping: m, Action: a})
+			}
+		}
+	}
+	return out
+}
+
+// ResolveProperty settles a property conflict by keeping one side's value: it reads both
+// values again and writes the kept one to the other side (or removes the property
+// there when the kept side has none). When either value changed since it was planned
+// the result is ErrConflictChanged and nothing is written; when both are now equal,
+// ErrConflictSolved. The status is not touched: the next sync records the equal values.
+func (e *Engine) ResolveProperty(ctx context.Context, c PropConflict, keep Side) error {
+	p, m, act := c.Pair.Pair, c.Mapping, c.Action
+	st := p.storages()
+	hrefs := [2]string{m.HrefA, m.HrefB}
+	var vals [2]string
+	var has [2]bool
+	for s := range 2 {
+		props, err := st[s].Properties(ctx, hrefs[s])
+		if err != nil {
+			return fmt.Errorf("reading the properties of %s on storage %s: %w", hrefs[s], p.names()[s], err)
+		}
+		if m.in != nil {
+			props = translateProps(Side(s), props, m.in.aliases)
+		}
+		vals[s], has[s] = props[act.Name]
+	}
+	if vals != [2]string{act.A, act.B} || has != [2]bool{act.HasA, act.HasB} {
+		if vals[A] == vals[B] && has[A] == has[B] {
+			return ErrConflictSolved
+		}
+		return ErrConflictChanged
+	}
+	target := keep.Other()
+	if storage.IsReadOnly(st[target]) {
+		return fmt.Errorf("storage %s is read-only; nothing was written", p.names()[target])
+	}
+	ctx, cancel := graceContext(ctx, writeGrace)
+	defer cancel()
+	var err error
+	if has[keep] {
+		err = st[target].SetProperty(ctx, hrefs[target], act.Name, vals[keep])
+	} else {
+		err = st[target].DeleteProperty(ctx, hrefs[target], act.Name)
+	}
+	if err != nil {
+		return fmt.Errorf("writing property %s to storage %s: %w", act.Name, p.names()[target], err)
+	}
+	return nil
+}

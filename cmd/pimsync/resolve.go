@@ -34,16 +34,9 @@ func (a *app) cmdResolve(args []string) error {
 		if a.ctx.Err() != nil {
 			break
 		}
-		switch p.Config.ConflictResolution {
-		case config.ResolveKeepA, config.ResolveKeepB:
+		if p.Config.ConflictResolution.Automatic() {
 			fmt.Fprintf(a.stdout, "conflicts in pair %s are resolved automatically by sync (conflict_resolution %s)\n", p.Name, p.Config.ConflictResolution)
 			continue
-		case config.ResolveNone:
-			if !*dry {
-				r.failed++
-				fmt.Fprintf(a.stderr, "error: pair %s has no conflict_resolution; add `conflict_resolution cmd PROGRAM` (for example `cmd nvim -d`) or `keep a`/`keep b` to it\n", p.Name)
-				continue
-			}
 		}
 		plan := eng.Plan(a.ctx, []*engine.Pair{p})[0]
 		if plan.Err != nil {
@@ -76,12 +69,17 @@ type resolver struct {
 
 // list prints the conflicts of a plan with a field-level summary (-n).
 func (r *resolver) list(plan *engine.PairPlan) {
-	cs := plan.Conflicts()
-	if len(cs) == 0 {
+	cs, ps := plan.Conflicts(), plan.PropertyConflicts()
+	n := len(cs) + len(ps)
+	if n == 0 {
 		fmt.Fprintf(r.a.stdout, "pair %s: no conflicts\n", plan.Name())
 		return
 	}
-	fmt.Fprintf(r.a.stdout, "pair %s: %d %s\n", plan.Name(), len(cs), plural(len(cs), "conflict", "conflicts"))
+	fmt.Fprintf(r.a.stdout, "pair %s: %d %s\n", plan.Name(), n, plural(n, "conflict", "conflicts"))
+	for _, c := range ps {
+		r.left++
+		fmt.Fprintf(r.a.stdout, "  %s: %s\n", c, propValues(c.Action))
+	}
 	for _, c := range cs {
 		r.left++
 		act := c.Action
@@ -100,11 +98,34 @@ func quoted(s string) string {
 	return fmt.Sprintf(" (%q)", s)
 }
 
-// pair resolves the conflicts of one pair in plan order (sync.md §9.3).
+// propValues renders both values of a property conflict.
+func propValues(p *engine.PropAction) string {
+	v := func(s string, has bool) string {
+		if !has {
+			return "(none)"
+		}
+		return fmt.Sprintf("%q", s)
+	}
+	return fmt.Sprintf("%s on a, %s on b", v(p.A, p.HasA), v(p.B, p.HasB))
+}
+
+// pair resolves the conflicts of one pair in plan order (sync.md §9.3): property
+// conflicts by a choice of side, item conflicts with the merge tool.
 func (r *resolver) pair(plan *engine.PairPlan) {
-	cs := plan.Conflicts()
-	if len(cs) == 0 {
+	cs, ps := plan.Conflicts(), plan.PropertyConflicts()
+	if len(cs)+len(ps) == 0 {
 		fmt.Fprintf(r.a.stdout, "pair %s: no conflicts\n", plan.Name())
+		return
+	}
+	if !r.props(plan, ps) {
+		r.left += len(cs)
+		return
+	}
+	if len(cs) > 0 && plan.Pair.Config.ConflictResolution != config.ResolveCmd {
+		r.failed++
+		fmt.Fprintf(r.a.stderr, "error: pair %s has %d item %s but no conflict_resolution; add `conflict_resolution cmd PROGRAM` (for example `cmd nvim -d`) or `keep a`/`keep b` to it, or resolve them in the TUI (pimsync tui %s)\n",
+			plan.Name(), len(cs), plural(len(cs), "conflict", "conflicts"), plan.Name())
+		r.left += len(cs)
 		return
 	}
 	for i, c := range cs {
@@ -124,6 +145,66 @@ func (r *resolver) pair(plan *engine.PairPlan) {
 			}
 		}
 		r.one(c)
+	}
+}
+
+// props settles property conflicts by asking which side to keep. Without a terminal
+// there is nobody to ask: they are reported and left. It returns false after q.
+func (r *resolver) props(plan *engine.PairPlan, ps []engine.PropConflict) bool {
+	for i, c := range ps {
+		if r.a.ctx.Err() != nil {
+			r.left += len(ps) - i
+			return false
+		}
+		if !r.prompt {
+			r.left++
+			fmt.Fprintf(r.a.stderr, "%s: conflict: %s; choose a side with `pimsync resolve-conflicts %s` on a terminal or in the TUI, or set conflict_resolution keep a|b\n",
+				c, propValues(c.Action), plan.Name())
+			continue
+		}
+		var keep engine.Side
+		switch r.choose(fmt.Sprintf("Property conflict %d/%d in %s/%s: %s is %s. Keep [a/b/n/q]? ",
+			i+1, len(ps), plan.Name(), c.Mapping.Alias, c.Action.Name, propValues(c.Action))) {
+		case "a":
+			keep = engine.A
+		case "b":
+			keep = engine.B
+		case "n":
+			r.left++
+			continue
+		default:
+			r.left += len(ps) - i
+			return false
+		}
+		err := r.eng.ResolveProperty(r.a.ctx, c, keep)
+		switch {
+		case errors.Is(err, engine.ErrConflictSolved):
+			fmt.Fprintf(r.a.stdout, "%s: %v\n", c, err)
+		case errors.Is(err, engine.ErrConflictChanged):
+			r.left++
+			fmt.Fprintf(r.a.stderr, "%s: %v\n", c, err)
+		case err != nil:
+			r.failed++
+			fmt.Fprintf(r.a.stderr, "error: %s: %v\n", c, err)
+		default:
+			fmt.Fprintf(r.a.stdout, "%s: kept %s's value; written to %s\n", c, keep, keep.Other())
+		}
+	}
+	return true
+}
+
+// choose prompts until it gets a, b, n or q; EOF counts as q.
+func (r *resolver) choose(q string) string {
+	for {
+		fmt.Fprint(r.a.stdout, q)
+		line, err := r.in.ReadString('\n')
+		switch v := strings.ToLower(strings.TrimSpace(line)); v {
+		case "a", "b", "n", "q":
+			return v
+		}
+		if err != nil {
+			return "q"
+		}
 	}
 }
 

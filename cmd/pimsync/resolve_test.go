@@ -132,7 +132,7 @@ func TestResolveDryRunAndPolicies(t *testing.T) {
 	}
 	e.writeConfig("", "", "collections all")
 	r = e.mustRun(1, "resolve-conflicts")
-	if !strings.Contains(r.stderr, "has no conflict_resolution") {
+	if !strings.Contains(r.stderr, "has 1 item conflict but no conflict_resolution") {
 		t.Errorf("none: %s", r.stderr)
 	}
 }
@@ -192,4 +192,49 @@ func TestResolveAgainstRadicale(t *testing.T) {
 	if c := httpCounts(r.stderr); c["PUT"] != 0 {
 		t.Errorf("sync after the resolution wrote again: %v", c)
 	}
+}
+
+// Property conflicts are counted by sync, listed by resolve-conflicts -n and settled by
+// choosing a side on a terminal (issue 9 item 5); without a terminal they are reported
+// and left, and no conflict_resolution is needed for them.
+func TestResolvePropertyConflict(t *testing.T) {
+	e := newEnv(t, "collections all")
+	e.write("a/c/x.ics", event("x", "X"))
+	e.write("a/c/displayname", "Work")
+	e.write("b/c/displayname", "Arbeit")
+	r := e.mustRun(3, "sync")
+	if !strings.Contains(r.stdout, "1 conflict") || !strings.Contains(r.stderr, "conflict") {
+		t.Fatalf("sync did not report the conflict:\nstdout %s\nstderr %s", r.stdout, r.stderr)
+	}
+	r = e.mustRun(3, "resolve-conflicts", "-n")
+	if !strings.Contains(r.stdout, "pair p: 1 conflict") || !strings.Contains(r.stdout, `p/c property displayname: "Work" on a, "Arbeit" on b`) {
+		t.Errorf("-n does not list the property conflict:\n%s", r.stdout)
+	}
+	r = e.mustRun(3, "resolve-conflicts")
+	if !strings.Contains(r.stderr, "on a terminal") {
+		t.Errorf("without a terminal: %s", r.stderr)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, "script", "-qec", binPath+" -c "+e.cfg+" resolve-conflicts", "/dev/null")
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	cmd.Cancel = func() error { return syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL) }
+	cmd.Env = append(os.Environ(), "HOME="+e.home, "TERM=dumb", raceNoSleep)
+	cmd.Stdin = strings.NewReader("x\nb\n") // x is asked again
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		t.Fatalf("resolve-conflicts on a terminal: %v\n%s", err, out)
+	}
+	if n := strings.Count(string(out), "Keep [a/b/n/q]?"); n != 2 {
+		t.Errorf("asked %d times:\n%s", n, out)
+	}
+	if got := strings.TrimSpace(e.read("a/c/displayname")); got != "Arbeit" {
+		t.Errorf("a's display name = %q, want b's", got)
+	}
+	e.mustRun(0, "sync")
+	before := e.snapshot()
+	if r := e.mustRun(0, "sync"); r.stdout != "" {
+		t.Errorf("not a no-op: %s", r.stdout)
+	}
+	e.assertUnchanged(before)
 }

@@ -3,6 +3,7 @@ package main
 import (
 	"fmt"
 	"io"
+	"strings"
 	"sync"
 	"time"
 
@@ -32,7 +33,20 @@ func (a *app) cmdSync(args []string) error {
 		if err := engine.WritePlan(a.stdout, plans); err != nil {
 			return err
 		}
-		return exitCodeError{code: planExitStatus(plans)}
+		code := planExitStatus(plans)
+		if code == exitError {
+			for _, msg := range engine.PlanErrors(plans) {
+				fmt.Fprintf(a.stderr, "error: %s\n", msg)
+			}
+		}
+		if code == exitConflict {
+			counts := map[string]int{}
+			for _, p := range plans {
+				counts[p.Name()] = len(p.Conflicts()) + len(p.PropertyConflicts())
+			}
+			return exitCodeError{code: code, err: conflictsLeft(pairs, counts)}
+		}
+		return exitCodeError{code: code}
 	}
 	prog := newProgress(a.stderr, a.isTerminal(a.stderr))
 	out := &syncOutput{stdout: a.stdout, stderr: a.stderr, progress: prog}
@@ -44,7 +58,32 @@ func (a *app) cmdSync(args []string) error {
 	if a.ctx.Err() != nil {
 		return exitCodeError{code: exitError, err: fmt.Errorf("interrupted; the next sync continues where this one stopped")}
 	}
+	if code == exitConflict {
+		counts := map[string]int{}
+		for _, r := range results {
+			for _, m := range r.Mappings {
+				counts[r.Pair] += m.Conflicts
+			}
+		}
+		return exitCodeError{code: code, err: conflictsLeft(pairs, counts)}
+	}
 	return exitCodeError{code: code}
+}
+
+// conflictsLeft is the stderr line of a sync that ends with conflicts (DECISIONS #6:
+// every non-zero exit says why).
+func conflictsLeft(pairs []*engine.Pair, counts map[string]int) error {
+	var parts, names []string
+	total := 0
+	for _, p := range pairs {
+		if n := counts[p.Name]; n > 0 {
+			total += n
+			parts = append(parts, fmt.Sprintf("%d in pair %s", n, p.Name))
+			names = append(names, p.Name)
+		}
+	}
+	return fmt.Errorf("%d %s left (%s): resolve them with `pimsync resolve-conflicts %s` or in the TUI (`pimsync`), or set conflict_resolution keep a|b",
+		total, plural(total, "conflict", "conflicts"), strings.Join(parts, ", "), strings.Join(names, " "))
 }
 
 // planExitStatus maps a dry-run plan to the exit status the real sync would have.

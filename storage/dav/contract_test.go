@@ -92,7 +92,7 @@ func realOptions(srv *davtest.RealServer, kind storage.Kind) storagetest.Options
 		// remove displayname or a description (500, or 409 for calendars).
 		o.RewritesItems = kind == storage.Calendars
 		if kind == storage.Calendars {
-			o.Unsettable = []string{storage.PropDescription}
+			o.Unsettable = []string{storage.PropDescription, storage.PropOrder} // order: accepted, not stored
 		}
 		o.Undeletable = []string{storage.PropDisplayName, storage.PropDescription}
 	}

@@ -2,6 +2,7 @@ package dav
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net/http"
 	"strings"
@@ -59,6 +60,11 @@ func (s *Storage) proppatch(ctx context.Context, collection, name, value string,
 	body += `</d:propertyupdate>`
 	resp, err := s.c.do(ctx, newRequest("PROPPATCH", ci.url, "", body))
 	if err != nil {
+		switch statusCode(err) {
+		case http.StatusForbidden, http.StatusMethodNotAllowed, http.StatusConflict, http.StatusNotImplemented:
+			// The server does not store this property (at all, or this value).
+			return &storage.Error{Kind: storage.ErrUnsupported, Op: op, Href: collection, Err: err}
+		}
 		return opError(op, collection, err)
 	}
 	if resp.code == http.StatusMultiStatus {
@@ -81,12 +87,28 @@ func (s *Storage) proppatch(ctx context.Context, collection, name, value string,
 			}
 		}
 	}
-	s.mu.Lock()
-	if v := strings.TrimSpace(value); set && v != "" {
-		ci.props[name] = v
-	} else {
-		delete(ci.props, name)
+	// Read the properties back, so that Properties reports what the server stored
+	// (it may normalise a value): the engine never takes a server's normalisation of
+	// what we wrote for a change.
+	v := strings.TrimSpace(value)
+	fresh, err := s.probeCollection(ctx, collection, "")
+	if err != nil {
+		s.mu.Lock()
+		if set && v != "" {
+			ci.props[name] = v
+		} else {
+			delete(ci.props, name)
+		}
+		s.mu.Unlock()
+		return nil
 	}
+	s.mu.Lock()
+	_, stored := fresh.props[name]
 	s.mu.Unlock()
+	if set && v != "" && !stored {
+		// Xandikos answers 200 to calendar-order and keeps nothing.
+		return &storage.Error{Kind: storage.ErrUnsupported, Op: op, Href: collection,
+			Err: errors.New("the server accepted the property but did not store it")}
+	}
 	return nil
 }

@@ -300,7 +300,7 @@ func (s *Server) handleMkcalendar(w http.ResponseWriter, r *http.Request, body [
 
 // setCreationProps stores the properties of an MKCALENDAR or extended MKCOL body.
 func (s *Server) setCreationProps(c *collection, root *elem) {
-	if root == nil {
+	if root == nil || s.opts.IgnoreCreationProps {
 		return
 	}
 	set := root.child(nsDAV, "set")

@@ -87,6 +87,9 @@ type Options struct {
 	// InventDisplayName: a collection without a displayname reports its path without
 	// slashes as one (like Radicale's "alice/work").
 	InventDisplayName bool
+	// IgnoreCreationProps: MKCALENDAR and MKCOL bodies may carry properties, but they
+	// are not stored.
+	IgnoreCreationProps bool
 }
 
 // Request is one entry of the request log.

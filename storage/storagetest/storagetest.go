@@ -764,7 +764,14 @@ func testProperties(e *env) {
 		t.Fatalf("new collection has properties %v", p)
 	}
 	for i, name := range storage.PropertyNames(e.opts.Kind) {
-		set(name, fmt.Sprintf("value %d of %s — ✓", i, name))
+		v := fmt.Sprintf("value %d of %s — ✓", i, name)
+		switch name {
+		case storage.PropColor:
+			v = "#" + v // Xandikos prefixes a colour without one with "#"
+		case storage.PropOrder:
+			v = fmt.Sprint(10 + i) // Xandikos keeps only numbers
+		}
+		set(name, v)
 		expect("after setting %s", name)
 	}
 	set(storage.PropDisplayName, "  padded name \n")

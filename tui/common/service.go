@@ -141,6 +141,27 @@ func (s *Service) Keep(c engine.Conflict, shown *engine.Versions, side engine.Si
 	return s.resolve(c, "keep "+side.String(), engine.KeepSide{Side: side, Shown: shown}, id)
 }
 
+// KeepProperty settles a property conflict with one side's value
+// (engine.ResolveProperty): both values are read again first, and if either changed
+// since it was planned nothing is written (Changed).
+func (s *Service) KeepProperty(c engine.PropConflict, side engine.Side, id int) tea.Cmd {
+	return func() tea.Msg {
+		s.writers.Add(1)
+		defer s.writers.Done()
+		err := s.Engine.ResolveProperty(s.ctx, c, side)
+		msg := ConflictResultMsg{ID: id, Action: "keep " + side.String()}
+		switch {
+		case errors.Is(err, engine.ErrConflictChanged):
+			msg.Changed = true
+		case err != nil:
+			msg.Err = err
+		default:
+			msg.Sides = []engine.Side{side.Other()}
+		}
+		return msg
+	}
+}
+
 // Merge runs the configured merge tool on a conflict, with the protocol of
 // `resolve-conflicts` (engine.MergeTool): the tool gets the terminal through
 // tea.ExecProcess while the TUI is suspended.

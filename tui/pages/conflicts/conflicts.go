@@ -1,6 +1,7 @@
-// Package conflicts is the conflicts page: the list of pending item conflicts and the
-// conflict viewer, where a conflict is resolved by keeping side a, keeping side b or
-// running the configured merge tool (the protocol of `resolve-conflicts`), or skipped.
+// Package conflicts is the conflicts page: the list of pending item and property
+// conflicts and the conflict viewer, where a conflict is resolved by keeping side a,
+// keeping side b or (items) running the configured merge tool (the protocol of
+// `resolve-conflicts`), or skipped.
 // Every resolution re-reads both versions and uploads with etag-conditional writes
 // through the engine; the view shows which sides were written, or the error.
 package conflicts
@@ -20,9 +21,11 @@ import (
 	"github.com/pimsync-go/pimsync/tui/components/conflictview"
 )
 
-// Entry is one pending conflict.
+// Entry is one pending conflict: an item conflict (Conflict) or, when Prop is set, a
+// collection property conflict.
 type Entry struct {
 	Conflict engine.Conflict
+	Prop     *engine.PropConflict
 	Pair     int
 	// Result says how it was resolved ("" while pending); Failed marks an error.
 	Result string
@@ -30,8 +33,35 @@ type Entry struct {
 }
 
 func (e *Entry) key() string {
+	if e.Prop != nil {
+		return e.Prop.Pair.Name() + "\x00" + e.Prop.Mapping.Alias + "\x00property\x00" + e.Prop.Action.Name
+	}
 	c := e.Conflict
 	return c.Pair.Name() + "\x00" + c.Mapping.Alias + "\x00" + c.Action.Ident
+}
+
+// where is "pair/alias".
+func (e *Entry) where() string {
+	if e.Prop != nil {
+		return e.Prop.Pair.Name() + "/" + e.Prop.Mapping.Alias
+	}
+	return e.Conflict.Pair.Name() + "/" + e.Conflict.Mapping.Alias
+}
+
+// label is the ident of an item conflict, "property NAME" for a property conflict.
+func (e *Entry) label() string {
+	if e.Prop != nil {
+		return "property " + e.Prop.Action.Name
+	}
+	return e.Conflict.Action.Ident
+}
+
+// alias is the collection of the conflict.
+func (e *Entry) alias() string {
+	if e.Prop != nil {
+		return e.Prop.Mapping.Alias
+	}
+	return e.Conflict.Mapping.Alias
 }
 
 // Page is the conflicts page.
@@ -76,8 +106,14 @@ func (p *Page) Rebuild() {
 		if ps.Plan == nil || ps.Plan.Err != nil || ps.Syncing {
 			continue
 		}
+		var entries []*Entry
+		for _, c := range ps.Plan.PropertyConflicts() {
+			entries = append(entries, &Entry{Prop: &c, Pair: i})
+		}
 		for _, c := range ps.Plan.Conflicts() {
-			e := &Entry{Conflict: c, Pair: i}
+			entries = append(entries, &Entry{Conflict: c, Pair: i})
+		}
+		for _, e := range entries {
 			if r, ok := p.results[e.key()]; ok {
 				e.Result, e.Failed = r.Result, r.Failed
 			}
@@ -121,7 +157,7 @@ func (p *Page) Open(s common.Scope) {
 		return
 	}
 	for i, e := range p.Entries {
-		if e.Pair == s.Pair && (s.Alias == "" || e.Conflict.Mapping.Alias == s.Alias) {
+		if e.Pair == s.Pair && (s.Alias == "" || e.alias() == s.Alias) {
 			p.cursor = i
 			return
 		}
@@ -150,9 +186,12 @@ func (p *Page) FullHelp() [][]key.Binding {
 func (p *Page) open(e *Entry) tea.Cmd {
 	p.Viewing, p.current = true, e
 	p.Versions, p.Message, p.Bad = nil, "", false
-	p.Loading = true
 	p.opID++
 	p.Viewer.Set(nil, [2]string{})
+	if e.Prop != nil {
+		return nil // both values are in the plan; they are read again on a choice
+	}
+	p.Loading = true
 	return p.c.Svc.Refetch(e.Conflict, p.opID)
 }
 
@@ -175,6 +214,10 @@ func (p *Page) Update(msg tea.Msg) tea.Cmd {
 		}
 		p.Working = ""
 		switch {
+		case msg.Changed && p.current.Prop != nil:
+			p.Message = "A value changed since it was planned, so nothing was written. Go back (esc): the list is planned again."
+			p.Bad = true
+			return p.c.Go(common.RefreshMsg{Pair: p.current.Pair})
 		case msg.Changed:
 			p.setVersions(msg.Versions)
 			p.Message = "One side changed since it was shown, so nothing was written. Here are the current versions: choose again."
@@ -208,6 +251,9 @@ func (p *Page) Update(msg tea.Msg) tea.Cmd {
 
 func (p *Page) setVersions(v *engine.Versions) {
 	p.Versions = v
+	if p.current.Prop != nil {
+		return
+	}
 	if v == nil || v.A == nil || v.B == nil {
 		p.Viewer.Set(nil, [2]string{})
 		return
@@ -286,7 +332,7 @@ func (p *Page) listKey(k tea.KeyMsg) tea.Cmd {
 func (p *Page) viewerKey(k tea.KeyMsg) tea.Cmd {
 	keys := p.c.Keys
 	busy := p.Loading || p.Working != ""
-	pending := p.current.Result == "" && p.Versions != nil && p.Versions.A != nil && p.Versions.B != nil
+	pending := p.current.Result == "" && (p.current.Prop != nil || p.Versions != nil && p.Versions.A != nil && p.Versions.B != nil)
 	switch {
 	case key.Matches(k, keys.Back):
 		if !busy {
@@ -304,9 +350,16 @@ func (p *Page) viewerKey(k tea.KeyMsg) tea.Cmd {
 		p.Working = "keep " + side.String()
 		p.Message, p.Bad = "", false
 		p.opID++
+		if p.current.Prop != nil {
+			return p.c.Svc.KeepProperty(*p.current.Prop, side, p.opID)
+		}
 		return p.c.Svc.Keep(p.current.Conflict, p.Versions, side, p.opID)
 	case key.Matches(k, keys.External):
 		if busy || !pending {
+			return nil
+		}
+		if p.current.Prop != nil {
+			p.Message, p.Bad = "A property conflict is settled by keeping one side's value: press a or b.", true
 			return nil
 		}
 		argv := mergeTool(p.current.Conflict.Pair.Pair)
@@ -386,21 +439,23 @@ func (p *Page) View(w, h int) string {
 	p.offset = common.Scroll(p.offset, p.cursor, len(p.Entries), body)
 	whereW, identW := 0, 0
 	for _, e := range p.Entries {
-		whereW = max(whereW, common.Width(e.Conflict.Pair.Name()+"/"+e.Conflict.Mapping.Alias))
-		identW = max(identW, common.Width(e.Conflict.Action.Ident))
+		whereW = max(whereW, common.Width(e.where()))
+		identW = max(identW, common.Width(e.label()))
 	}
 	whereW, identW = min(whereW, 24), min(identW, 24)
 	for i := p.offset; i < len(p.Entries) && i < p.offset+body; i++ {
 		e := p.Entries[i]
-		a := e.Conflict.Action
 		marker := "  "
 		if i == p.cursor {
 			marker = st.Cursor.Render("> ")
 		}
-		line := marker + common.Pad(e.Conflict.Pair.Name()+"/"+e.Conflict.Mapping.Alias, whereW) + "  " + common.Pad(a.Ident, identW)
-		if s := a.Summary(); s != "" {
+		line := marker + common.Pad(e.where(), whereW) + "  " + common.Pad(e.label(), identW)
+		if e.Prop != nil {
+			line += "  " + propValues(e.Prop.Action)
+		} else if s := e.Conflict.Action.Summary(); s != "" {
 			line += fmt.Sprintf("  %q", s)
 		}
+		a := e.Conflict.Action
 		switch {
 		case e.Result != "" && e.Failed:
 			line += "  " + st.Error.Render(e.Result)
@@ -408,7 +463,7 @@ func (p *Page) View(w, h int) string {
 			line += "  " + st.OK.Render(e.Result)
 		case e.Failed:
 			line += "  " + st.Error.Render("failed, still pending")
-		case a.A != nil && a.B != nil && a.A.Item != nil && a.B.Item != nil:
+		case e.Prop == nil && a.A != nil && a.B != nil && a.A.Item != nil && a.B.Item != nil:
 			line += "  " + st.Dim.Render(engine.DiffSummary(a.A.Item.Text(), a.B.Item.Text()))
 		}
 		lines = append(lines, line)
@@ -416,14 +471,27 @@ func (p *Page) View(w, h int) string {
 	return common.Fit(strings.Join(lines, "\n"), w, h)
 }
 
+// propValues renders both values of a property conflict.
+func propValues(a *engine.PropAction) string {
+	v := func(s string, has bool) string {
+		if !has {
+			return "(none)"
+		}
+		return fmt.Sprintf("%q", s)
+	}
+	return fmt.Sprintf("a %s · b %s", v(a.A, a.HasA), v(a.B, a.HasB))
+}
+
 func (p *Page) viewer(w, h int) string {
 	st := p.c.Styles
 	e := p.current
 	c := e.Conflict
 	pos := fmt.Sprintf("Conflict %d/%d", p.index(e)+1, len(p.Entries))
-	title := st.Section.Render(pos) + " · " + c.Pair.Name() + "/" + c.Mapping.Alias + " · " + c.Action.Ident
-	if s := c.Action.Summary(); s != "" {
-		title += fmt.Sprintf(" %q", s)
+	title := st.Section.Render(pos) + " · " + e.where() + " · " + e.label()
+	if e.Prop == nil {
+		if s := c.Action.Summary(); s != "" {
+			title += fmt.Sprintf(" %q", s)
+		}
 	}
 	lines := []string{title}
 	var status string
@@ -447,6 +515,18 @@ func (p *Page) viewer(w, h int) string {
 		}
 	}
 	body := max(h-len(lines)-1-len(statusLines), 1)
+	if e.Prop != nil {
+		pr, act := e.Prop.Pair.Pair, e.Prop.Action
+		val := func(s string, has bool) string {
+			if !has {
+				return st.Dim.Render("(none)")
+			}
+			return fmt.Sprintf("%q", s)
+		}
+		lines = append(lines, st.Dim.Render("The collection property "+act.Name+" differs; keep one side's value:"), "",
+			fmt.Sprintf("  a (%s): %s", pr.NameA, val(act.A, act.HasA)),
+			fmt.Sprintf("  b (%s): %s", pr.NameB, val(act.B, act.HasB)))
+	}
 	v := p.Versions
 	if v != nil && v.A != nil && v.B != nil && v.A.Item != nil && v.B.Item != nil {
 		diff := engine.DiffSummary(v.A.Item.Text(), v.B.Item.Text())

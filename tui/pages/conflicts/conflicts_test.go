@@ -260,3 +260,47 @@ func TestEmptyAndSizes(t *testing.T) {
 		}
 	}
 }
+
+// A property conflict is listed with both values, opened without a read, and settled
+// by keeping a side: the value is written to the other storage through the engine.
+func TestPropertyConflict(t *testing.T) {
+	c := newCommon(t)
+	m := pagetest.Mapping("work", [2]int{0, 0})
+	m.Props = []*engine.PropAction{{Name: "displayname", Verb: engine.VerbConflict, A: "Work", HasA: true, B: "Arbeit", HasB: true}}
+	pagetest.SetPlan(c, 0, m)
+	a, b := c.Svc.Pairs[0].A.(*memstore.Store), c.Svc.Pairs[0].B.(*memstore.Store)
+	a.AddCollection("work")
+	b.AddCollection("work")
+	ctx := t.Context()
+	if err := a.SetProperty(ctx, "work", "displayname", "Work"); err != nil {
+		t.Fatal(err)
+	}
+	if err := b.SetProperty(ctx, "work", "displayname", "Arbeit"); err != nil {
+		t.Fatal(err)
+	}
+	p := New(c)
+	p.Open(common.All)
+	if len(p.Entries) != 1 {
+		t.Fatalf("%d entries", len(p.Entries))
+	}
+	has(t, p.View(80, 18), "Conflicts (1)", `cal/work  property displayname  a "Work" · b "Arbeit"`)
+	if cmd := p.Update(pagetest.Key("enter")); cmd != nil || !p.Viewing || p.Loading {
+		t.Fatal("enter did not open the property conflict at once")
+	}
+	has(t, p.View(80, 18), "Conflict 1/1 · cal/work · property displayname", `a (cal_a): "Work"`, `b (cal_b): "Arbeit"`)
+	p.Update(pagetest.Key("e"))
+	has(t, p.View(80, 18), "press a or b")
+	cmd := p.Update(pagetest.Key("b"))
+	if cmd == nil || p.Working != "keep b" {
+		t.Fatal("b did not start keep b")
+	}
+	msg := cmd()
+	if r, ok := msg.(common.ConflictResultMsg); !ok || r.Err != nil || len(r.Sides) != 1 || r.Sides[0] != engine.A {
+		t.Fatalf("result %#v", msg)
+	}
+	p.Update(msg)
+	if got, _ := a.Properties(ctx, "work"); got["displayname"] != "Arbeit" {
+		t.Errorf("a's display name = %q", got["displayname"])
+	}
+	has(t, p.View(80, 18), "Resolved: kept b; uploaded to a")
+}
