@@ -146,16 +146,56 @@ func (e *StatusError) Unwrap() error { return e.Err }
 type ItemError struct {
 	Pair, Alias string
 	Action      *ItemAction
-	Err         error
+	// Storage is the name of the storage written (the action's target).
+	Storage string
+	Err     error
 }
 
+// Error names the item the way a person finds it: the file or href it was copied from
+// (or, for a delete, the one deleted), its UID, the storage written and the cause.
 func (e *ItemError) Error() string {
 	a := e.Action
 	switch a.Verb {
 	case VerbRecord, VerbForget:
-		return fmt.Sprintf("%s/%s: %s %s: %v", e.Pair, e.Alias, a.Verb, a.Ident, e.Err)
+		return fmt.Sprintf("%s/%s: %s %s: %v", e.Pair, e.Alias, a.Verb, itemName(a.Ident, a.A, a.B), e.Err)
 	}
-	return fmt.Sprintf("%s/%s: %s %s on %s: %v", e.Pair, e.Alias, a.Verb, a.Ident, a.Target, e.Err)
+	where := fmt.Sprintf("on %s", a.Target)
+	if e.Storage != "" {
+		where = fmt.Sprintf("on %s (storage %s)", a.Target, e.Storage)
+	}
+	var what string
+	switch a.Verb {
+	case VerbCreate, VerbUpdate:
+		what = fmt.Sprintf("of %s", itemName(a.Ident, a.Source(), nil))
+	case VerbDelete:
+		what = fmt.Sprintf("of %s", itemName(a.Ident, a.TargetItem(), nil))
+	default:
+		what = itemName(a.Ident, a.A, a.B)
+	}
+	return fmt.Sprintf("%s/%s: %s %s %s: %v", e.Pair, e.Alias, a.Verb, what, where, e.Err)
+}
+
+// itemName is "<href> (UID "<uid>")", the href being the first known of the states, or
+// "(no UID)" for an item identified by its hash.
+func itemName(ident string, states ...*ItemState) string {
+	href := ""
+	var item *ItemState
+	for _, s := range states {
+		if s != nil && s.Href != "" {
+			href, item = s.Href, s
+			break
+		}
+	}
+	uid := fmt.Sprintf("UID %q", ident)
+	if item != nil && item.Item != nil {
+		if _, ok := item.Item.UID(); !ok {
+			uid = "no UID"
+		}
+	}
+	if href == "" {
+		return fmt.Sprintf("item with %s", uid)
+	}
+	return fmt.Sprintf("%s (%s)", href, uid)
 }
 
 func (e *ItemError) Unwrap() error { return e.Err }

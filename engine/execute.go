@@ -435,7 +435,8 @@ func (x *mappingExec) loadSources(ctx context.Context, acts []*ItemAction) error
 		}
 		if f.Err != nil {
 			a.Skip = "failed" // excluded from execution below
-			x.fail(&ItemError{Pair: x.pair.Name, Alias: x.m.Alias, Action: a, Err: fmt.Errorf("reading %s: %w", src.Href, f.Err)})
+			x.fail(&ItemError{Pair: x.pair.Name, Alias: x.m.Alias, Action: a, Storage: x.pair.names()[a.Target],
+				Err: fmt.Errorf("reading %s: %w", src.Href, f.Err)})
 			continue
 		}
 		item := f.Item
@@ -599,7 +600,7 @@ func (x *mappingExec) record(r actionResult) error {
 	x.done++
 	ev := ActionFinished{Pair: x.pair.Name, Mapping: x.m.Alias, Action: a, Err: r.err, Done: x.done, Total: x.total}
 	if r.err != nil {
-		ev.Err = &ItemError{Pair: x.pair.Name, Alias: x.m.Alias, Action: a, Err: r.err}
+		ev.Err = &ItemError{Pair: x.pair.Name, Alias: x.m.Alias, Action: a, Storage: x.pair.names()[a.Target], Err: r.err}
 		x.fail(ev.Err)
 		x.e.report(ev)
 		if k := (pendingKey{a.Ident, a.Target.status()}); a.Verb.writes() && x.added[k] && !mayHaveHappened(r.err) {

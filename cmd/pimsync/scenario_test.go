@@ -692,7 +692,7 @@ func TestScenario37PartialFailure(t *testing.T) {
 	}
 	defer os.Chmod(e.path("b/c"), 0o755)
 	r := e.mustRun(1, "sync")
-	if strings.Count(r.stderr, "error:") != 1 || !strings.Contains(r.stderr, "create 0 on b") {
+	if strings.Count(r.stderr, "error:") != 1 || !strings.Contains(r.stderr, `create of c/0.ics (UID "0") on b (storage b)`) {
 		t.Fatalf("want exactly one error:\n%s", r.stderr)
 	}
 	if !e.exists("a/c/1.ics") {
