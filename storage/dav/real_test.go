@@ -163,3 +163,5 @@ func TestXandikosUnixSocket(t *testing.T) {
 		t.Fatalf("Get = %v, %v", got, err)
 	}
 }
+
+func TestMain(m *testing.M) { os.Exit(davtest.RunShared(m)) }

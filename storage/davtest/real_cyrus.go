@@ -64,7 +64,7 @@ func StartCyrus(t testing.TB) *RealServer {
 		if t.Failed() {
 			// Cyrus logs to syslog; the per-user protocol log (config/log/<user>) is
 			// the record of what the server saw.
-			t.Logf("cyrus protocol log of %s (tail):\n%s", user, in.protocolLog(user, 16<<10))
+			t.Logf("cyrus protocol log of %s (tail):\n%s", user, in.protocolLog(user, 3<<10))
 		}
 	})
 	return srv
