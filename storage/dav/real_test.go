@@ -1,9 +1,12 @@
 package dav_test
 
 import (
+	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/pimsync-go/pimsync/storage"
@@ -165,3 +168,95 @@ func TestXandikosUnixSocket(t *testing.T) {
 }
 
 func TestMain(m *testing.M) { os.Exit(davtest.RunShared(m)) }
+
+// sharedServers starts one user on each of the shared servers.
+func sharedServers(t *testing.T) map[string]*davtest.RealServer {
+	return map[string]*davtest.RealServer{
+		"cyrus":   davtest.StartCyrus(t),
+		"davical": davtest.StartDAViCal(t),
+	}
+}
+
+// TestRealCollidingCreates: two new items whose UIDs sanitise to the same file name,
+// created at the same time, both end up on the server (one at the hash name), on every
+// server. DAViCal answers 500 to one of two concurrent If-None-Match PUTs to the same
+// new href, so the storage never has two writes to one href in flight.
+func TestRealCollidingCreates(t *testing.T) {
+	servers := sharedServers(t)
+	servers["radicale"] = davtest.StartRadicale(t, davtest.RadicaleOptions{Auth: true})
+	servers["xandikos"] = davtest.StartXandikos(t)
+	for name, srv := range servers {
+		for _, kind := range kinds {
+			t.Run(name+"/"+kind.String(), func(t *testing.T) {
+				href := srv.NewCalendar(t)
+				if kind == storage.Contacts {
+					href = srv.NewAddressBook(t)
+				}
+				s := newDAV(t, kind, dav.Options{URL: srv.URL, Username: srv.Username, Password: srv.Password})
+				discover(t, s)
+				for round := range 3 {
+					items := []storage.Item{
+						item(kind, fmt.Sprintf("kollision-%d-ü", round), "One"),
+						item(kind, fmt.Sprintf("kollision-%d-", round), "Two"),
+					}
+					hrefs := make([]string, len(items))
+					errs := make([]error, len(items))
+					var wg sync.WaitGroup
+					for i, it := range items {
+						wg.Go(func() { hrefs[i], _, errs[i] = s.Create(t.Context(), href, it) })
+					}
+					wg.Wait()
+					if err := errors.Join(errs...); err != nil {
+						t.Fatalf("round %d: %v", round, err)
+					}
+					if hrefs[0] == hrefs[1] {
+						t.Fatalf("round %d: both created at %s", round, hrefs[0])
+					}
+					got, err := s.Get(t.Context(), href, hrefs)
+					if err != nil {
+						t.Fatal(err)
+					}
+					for i, f := range got {
+						if f.Err != nil || f.Item.Ident() != items[i].Ident() {
+							t.Fatalf("round %d: %s holds %v, %v; want ident %q", round, f.Href, f.Item.Ident(), f.Err, items[i].Ident())
+						}
+					}
+				}
+			})
+		}
+	}
+}
+
+// TestDAViCalNormalisedUpload: DAViCal answers PUT without an ETag and stores vCards
+// with REV added and long lines refolded. That normalisation is recognised, so the
+// etag of the stored version is returned (no later fetch, no change seen on either
+// side); a real change by the server (it breaks a quoted parameter holding a
+// semicolon) leaves the etag unknown, so that the next sync fetches it.
+func TestDAViCalNormalisedUpload(t *testing.T) {
+	srv := davtest.StartDAViCal(t)
+	href := srv.NewAddressBook(t)
+	s := newDAV(t, storage.Contacts, dav.Options{URL: srv.URL, Username: srv.Username, Password: srv.Password})
+	discover(t, s)
+	long := strings.Replace(text(storage.Contacts, "norm", "Normalised"), "END:VCARD",
+		"NOTE:"+strings.Repeat("a rather long note that DAViCal folds again ", 4)+"\r\nEND:VCARD", 1)
+	it := storage.MustItem(long)
+	h, etag, err := s.Create(t.Context(), href, it)
+	if err != nil || etag == "" {
+		t.Fatalf("Create = %q, %q, %v; want the etag of the normalised version", h, etag, err)
+	}
+	refs, err := s.List(t.Context(), href)
+	if err != nil || len(refs) != 1 || refs[0].ETag != etag {
+		t.Fatalf("List = %v, %v; want etag %q", refs, err, etag)
+	}
+	got, err := s.Get(t.Context(), href, []string{h})
+	if err != nil || got[0].Err != nil {
+		t.Fatalf("Get = %v, %v", got, err)
+	}
+	if got[0].Item.Hash() == it.Hash() || !strings.Contains(got[0].Item.Text(), "\r\nREV:") {
+		t.Fatalf("DAViCal stored the vCard unchanged; this test needs one it normalises: %q", got[0].Item.Text())
+	}
+	bad := strings.Replace(text(storage.Contacts, "mangled", "Mangled"), "END:VCARD", `X-ATTR;X-P="a:b;c":v`+"\r\nEND:VCARD", 1)
+	if _, etag, err := s.Create(t.Context(), href, storage.MustItem(bad)); err != nil || etag != "" {
+		t.Fatalf("Create of an item DAViCal changes = %q, %v; want no etag", etag, err)
+	}
+}
