@@ -14,11 +14,14 @@ import (
 	"github.com/pimsync-go/pimsync/storage/davtest"
 )
 
-// realStorages starts Radicale (htpasswd) and Xandikos once for the tests below.
+// realServers starts Radicale (htpasswd) and Xandikos, and a user on the shared Cyrus
+// and DAViCal, for the tests below.
 func realServers(t *testing.T) map[string]*davtest.RealServer {
 	return map[string]*davtest.RealServer{
 		"radicale": davtest.StartRadicale(t, davtest.RadicaleOptions{Auth: true}),
 		"xandikos": davtest.StartXandikos(t),
+		"cyrus":    davtest.StartCyrus(t),
+		"davical":  davtest.StartDAViCal(t),
 	}
 }
 
@@ -36,7 +39,7 @@ func TestRealSyncTokens(t *testing.T) {
 				s := newDAV(t, kind, dav.Options{URL: srv.URL, Username: srv.Username, Password: srv.Password})
 				ctx := t.Context()
 				saved := discover(t, s)[href].Token
-				if saved.Kind != "ctag+sync-token" { // both servers have both
+				if saved.Kind != "ctag+sync-token" { // every server has both
 					t.Fatalf("token %+v, want a ctag and a sync-token", saved)
 				}
 				// Unchanged: no request beyond discovery.
@@ -169,23 +172,12 @@ func TestXandikosUnixSocket(t *testing.T) {
 
 func TestMain(m *testing.M) { os.Exit(davtest.RunShared(m)) }
 
-// sharedServers starts one user on each of the shared servers.
-func sharedServers(t *testing.T) map[string]*davtest.RealServer {
-	return map[string]*davtest.RealServer{
-		"cyrus":   davtest.StartCyrus(t),
-		"davical": davtest.StartDAViCal(t),
-	}
-}
-
 // TestRealCollidingCreates: two new items whose UIDs sanitise to the same file name,
 // created at the same time, both end up on the server (one at the hash name), on every
 // server. DAViCal answers 500 to one of two concurrent If-None-Match PUTs to the same
 // new href, so the storage never has two writes to one href in flight.
 func TestRealCollidingCreates(t *testing.T) {
-	servers := sharedServers(t)
-	servers["radicale"] = davtest.StartRadicale(t, davtest.RadicaleOptions{Auth: true})
-	servers["xandikos"] = davtest.StartXandikos(t)
-	for name, srv := range servers {
+	for name, srv := range realServers(t) {
 		for _, kind := range kinds {
 			t.Run(name+"/"+kind.String(), func(t *testing.T) {
 				href := srv.NewCalendar(t)
