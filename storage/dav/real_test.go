@@ -3,6 +3,7 @@ package dav_test
 import (
 	"errors"
 	"fmt"
+	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
@@ -250,5 +251,58 @@ func TestDAViCalNormalisedUpload(t *testing.T) {
 	bad := strings.Replace(text(storage.Contacts, "mangled", "Mangled"), "END:VCARD", `X-ATTR;X-P="a:b;c":v`+"\r\nEND:VCARD", 1)
 	if _, etag, err := s.Create(t.Context(), href, storage.MustItem(bad)); err != nil || etag != "" {
 		t.Fatalf("Create of an item DAViCal changes = %q, %v; want no etag", etag, err)
+	}
+}
+
+// TestFaultProxyRealServers drives the storage through davtest.FaultProxy in front of
+// each real server: requests keep their Host and credentials (bootstrap and writes
+// work through it; a redirect names the proxy), a PUT whose answer is dropped has been
+// applied, a 503 the proxy makes up applies nothing, and a multiget cut mid-body is
+// retried.
+func TestFaultProxyRealServers(t *testing.T) {
+	for name, srv := range realServers(t) {
+		t.Run(name, func(t *testing.T) {
+			p := davtest.NewFaultProxy(t, srv.URL)
+			href := srv.NewCalendar(t)
+			s := newDAV(t, storage.Calendars, dav.Options{URL: p.URL, Username: srv.Username, Password: srv.Password})
+			if _, ok := discover(t, s)[href]; !ok {
+				t.Fatalf("%s not discovered through the proxy", href)
+			}
+			req, _ := http.NewRequest("GET", p.URL+".well-known/caldav", nil)
+			if srv.Username != "" {
+				req.SetBasicAuth(srv.Username, srv.Password)
+			}
+			resp, err := http.DefaultTransport.RoundTrip(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			resp.Body.Close()
+			if loc := resp.Header.Get("Location"); strings.Contains(loc, "://") && !strings.HasPrefix(loc, strings.TrimSuffix(p.URL, "/")) {
+				t.Errorf("the well-known redirect names %q, not the proxy %s", loc, p.URL)
+			}
+
+			put := p.Add(davtest.Rule{Method: "PUT", Nth: 1, Action: davtest.DropAnswer()})
+			if _, _, err := s.Create(t.Context(), href, item(storage.Calendars, "dropped", "Dropped")); err == nil {
+				t.Fatal("Create without an answer succeeded")
+			}
+			put.WaitFor(t, 1)
+			refs, err := s.List(t.Context(), href)
+			if err != nil || len(refs) != 1 {
+				t.Fatalf("List after a dropped answer = %v, %v; want the item the server stored", refs, err)
+			}
+			del := p.Add(davtest.Rule{Method: "DELETE", Action: davtest.Status(http.StatusServiceUnavailable)})
+			if err := s.Delete(t.Context(), refs[0].Href, refs[0].ETag); err == nil {
+				t.Fatal("Delete answered 503 succeeded")
+			}
+			p.Remove(del)
+			report := p.Add(davtest.Rule{Method: "REPORT", Nth: 1, Action: davtest.ResetMidBody()})
+			got, err := s.Get(t.Context(), href, []string{refs[0].Href})
+			if err != nil || got[0].Err != nil || got[0].Item.Ident() != "dropped" {
+				t.Fatalf("Get = %v, %v", got, err)
+			}
+			if report.Matched() != 2 { // the multiget cut mid-body was retried
+				t.Fatalf("%d multigets, want the one cut and its retry", report.Matched())
+			}
+		})
 	}
 }
