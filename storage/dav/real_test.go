@@ -306,3 +306,33 @@ func TestFaultProxyRealServers(t *testing.T) {
 		})
 	}
 }
+
+// TestRealDiscoverNewUser: what discovery finds for a new user. Cyrus lists a Default
+// calendar and address book, and the scheduling Inbox and Outbox in the calendar home,
+// which are not calendars to sync; DAViCal users made by the harness have nothing.
+func TestRealDiscoverNewUser(t *testing.T) {
+	want := map[string]map[storage.Kind][]string{
+		"cyrus":   {storage.Calendars: {"Default"}, storage.Contacts: {"Default"}},
+		"davical": {storage.Calendars: nil, storage.Contacts: nil},
+	}
+	for name, start := range map[string]func(testing.TB) *davtest.RealServer{"cyrus": davtest.StartCyrus, "davical": davtest.StartDAViCal} {
+		srv := start(t)
+		for _, kind := range kinds {
+			s := newDAV(t, kind, dav.Options{URL: srv.URL, Username: srv.Username, Password: srv.Password})
+			var ids []string
+			for _, c := range discover(t, s) {
+				ids = append(ids, c.ID)
+			}
+			if fmt.Sprint(ids) != fmt.Sprint(want[name][kind]) {
+				t.Errorf("%s %s: discovered %v, want %v", name, kind, ids, want[name][kind])
+			}
+		}
+	}
+	// The scheduling collections are there, so the filter above was needed.
+	srv := davtest.StartCyrus(t)
+	for _, box := range []string{"Inbox/", "Outbox/"} {
+		if code, _, _ := srv.Do(t, "PROPFIND", srv.CalendarHome+box, map[string]string{"Depth": "0"}, nil); code != http.StatusMultiStatus {
+			t.Errorf("cyrus has no %s: HTTP %d", box, code)
+		}
+	}
+}

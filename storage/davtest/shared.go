@@ -1,7 +1,11 @@
 package davtest
 
 import (
+	"fmt"
+	"os"
+	"os/signal"
 	"sync"
+	"syscall"
 	"testing"
 )
 
@@ -19,11 +23,24 @@ var shared struct {
 // stops the server instances they shared and removes their directories:
 //
 //	func TestMain(m *testing.M) { os.Exit(davtest.RunShared(m)) }
+//
+// An interrupted or terminated test binary (SIGINT, SIGTERM) stops them too; after a
+// SIGKILL the servers stop on their own (parent-death signal) and the next start
+// removes what is left in the temp dir and /etc/davical.
 func RunShared(m *testing.M) int {
 	shared.mu.Lock()
 	shared.enabled = true
 	shared.mu.Unlock()
+	sigs := make(chan os.Signal, 1)
+	signal.Notify(sigs, syscall.SIGINT, syscall.SIGTERM)
+	go func() {
+		sig := <-sigs
+		StopShared()
+		fmt.Fprintf(os.Stderr, "davtest: %v: stopped the shared test servers\n", sig)
+		os.Exit(2)
+	}()
 	code := m.Run()
+	signal.Stop(sigs)
 	StopShared()
 	return code
 }
