@@ -168,6 +168,7 @@ func TestContractDAViCal(t *testing.T) {
 func testContractShared(t *testing.T, name string, start func(testing.TB) *davtest.RealServer) {
 	for _, kind := range kinds {
 		t.Run(kind.String(), func(t *testing.T) {
+			t.Parallel() // each sub-test is a user of its own
 			var mu sync.Mutex
 			users := map[storage.Storage]*davtest.RealServer{}
 			storagetest.Run(t, func(t *testing.T) storage.Storage {
