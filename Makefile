@@ -12,9 +12,20 @@ VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 LDFLAGS  = -X main.version=$(VERSION)
 BIN      = bin/pimsync
 
-# Debian packages the tests drive for real.
-TEST_PACKAGES = radicale xandikos vdirsyncer khal todoman mandoc tmux apache2-utils s6 systemd bsdutils zsh fish
-TEST_COMMANDS = radicale xandikos vdirsyncer khal todoman mandoc tmux htpasswd s6-supervise systemd-analyze script zsh fish
+# Debian packages the tests drive for real, and a command or file that shows each is
+# installed. Cyrus IMAP and DAViCal (PostgreSQL, Apache with PHP) run as private
+# instances that the test harness starts itself (storage/davtest); their system
+# services are never used, so deps installs them without starting those.
+TEST_PACKAGES = radicale xandikos vdirsyncer khal todoman mandoc tmux apache2-utils s6 systemd bsdutils zsh fish \
+	cyrus-imapd cyrus-caldav cyrus-admin sasl2-bin davical postgresql apache2 libapache2-mod-php
+TEST_COMMANDS = radicale xandikos vdirsyncer khal todoman mandoc tmux htpasswd s6-supervise systemd-analyze script zsh fish \
+	/usr/lib/cyrus/bin/master /usr/lib/cyrus/bin/httpd cyradm /usr/sbin/saslpasswd2 \
+	/usr/share/davical/htdocs/caldav.php /usr/lib/postgresql/*/bin/initdb psql /usr/sbin/apache2 \
+	/usr/lib/apache2/modules/libphp*.so
+
+# apt waits up to 10 minutes for another apt or dpkg (unattended upgrades, a parallel
+# job) to release its lock instead of failing.
+APT = apt-get -o DPkg::Lock::Timeout=600
 
 .PHONY: all build demo test test-go deps fmt-check vet fuzz bench install clean
 
@@ -28,12 +39,19 @@ demo: build
 
 # deps makes sure the real servers and clients the tests use are installed. As root on
 # Debian it installs them; otherwise it says what to install.
+#
+# While it installs, a policy-rc.d (only if there is none) keeps the packages from
+# starting their system services (PostgreSQL, Apache, Cyrus); it is removed afterwards.
 deps:
-	@missing=""; for c in $(TEST_COMMANDS); do command -v $$c >/dev/null 2>&1 || missing="$$missing $$c"; done; \
+	@missing=""; for c in $(TEST_COMMANDS); do command -v $$c >/dev/null 2>&1 || [ -e $$c ] || missing="$$missing $$c"; done; \
 	if [ -n "$$missing" ]; then \
 	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
 	    echo "installing test dependencies:$$missing"; \
-	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $(TEST_PACKAGES) >/dev/null; \
+	    rcd=/usr/sbin/policy-rc.d; own=""; \
+	    if [ ! -e $$rcd ]; then printf '#!/bin/sh\nexit 101\n' > $$rcd && chmod 755 $$rcd && own=1; fi; \
+	    trap 'if [ -n "$$own" ]; then rm -f $$rcd; fi' EXIT; trap 'exit 130' INT TERM; \
+	    ok=""; for i in 1 2 3 4 5; do $(APT) update -qq && ok=1 && break; echo "apt-get update failed; retrying in 20 s"; sleep 20; done; \
+	    [ -n "$$ok" ] && DEBIAN_FRONTEND=noninteractive $(APT) install -y -qq --no-install-recommends $(TEST_PACKAGES) >/dev/null; \
 	  else \
 	    echo "missing test dependencies:$$missing"; \
 	    echo "install them with: sudo apt-get install $(TEST_PACKAGES)"; exit 1; \

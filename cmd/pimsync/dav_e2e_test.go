@@ -1,7 +1,8 @@
 package main
 
-// End-to-end tests of the real binary against real Radicale and Xandikos servers,
-// started on loopback by the davtest harness (sync.md §16, issue 3's proof).
+// End-to-end tests of the real binary against real Radicale, Xandikos, Cyrus IMAP and
+// DAViCal servers, started on loopback by the davtest harness (sync.md §16; the proof
+// of issues 3 and 9).
 
 import (
 	"fmt"
@@ -25,12 +26,25 @@ type davEnv struct {
 	ext  string
 }
 
+// realServerNames are the servers of the end-to-end matrix.
+var realServerNames = []string{"radicale", "xandikos", "cyrus", "davical"}
+
+// startServer starts Radicale (with htpasswd) or Xandikos for the test, or returns a
+// new user on the binary's shared Cyrus or DAViCal.
 func startServer(t *testing.T, name string) *davtest.RealServer {
 	t.Helper()
-	if name == "radicale" {
+	switch name {
+	case "radicale":
 		return davtest.StartRadicale(t, davtest.RadicaleOptions{Auth: true})
+	case "xandikos":
+		return davtest.StartXandikos(t)
+	case "cyrus":
+		return davtest.StartCyrus(t)
+	case "davical":
+		return davtest.StartDAViCal(t)
 	}
-	return davtest.StartXandikos(t)
+	t.Fatalf("unknown server %q", name)
+	return nil
 }
 
 // newDavEnv creates the server collection and a config pairing local vdir a/ with it.
@@ -77,11 +91,20 @@ pair p {
 `, e.path("status"), localType, e.path("a"), remoteType, e.srv.URL, auth, indent(strings.Join(pairExtra, "\n"))))
 }
 
+// item is a card or an event (with DTEND, which Cyrus requires).
 func (e *davEnv) item(uid, text string) string {
 	if e.kind == "contacts" {
 		return card(uid, text)
 	}
-	return event(uid, text)
+	return event(uid, text, "DTEND:20240102T110000Z")
+}
+
+// home is the server's home set for the env's kind.
+func (e *davEnv) homeSet() string {
+	if e.kind == "contacts" {
+		return e.srv.AddressBookHome
+	}
+	return e.srv.CalendarHome
 }
 
 func card(uid, fn string) string {
@@ -113,10 +136,16 @@ var hrefRE = regexp.MustCompile(`<(?:[A-Za-z0-9]+:)?href>([^<]+)</(?:[A-Za-z0-9]
 // serverItems lists the collection with PROPFIND and GETs every item: href → text.
 func (e *davEnv) serverItems() map[string]string {
 	e.t.Helper()
-	code, _, body := e.srv.Do(e.t, "PROPFIND", e.coll, map[string]string{"Depth": "1", "Content-Type": "application/xml; charset=utf-8"},
+	return e.serverItemsIn(e.coll)
+}
+
+// serverItemsIn is serverItems for another collection.
+func (e *davEnv) serverItemsIn(coll string) map[string]string {
+	e.t.Helper()
+	code, _, body := e.srv.Do(e.t, "PROPFIND", coll, map[string]string{"Depth": "1", "Content-Type": "application/xml; charset=utf-8"},
 		[]byte(`<?xml version="1.0"?><d:propfind xmlns:d="DAV:"><d:prop><d:getetag/></d:prop></d:propfind>`))
 	if code != http.StatusMultiStatus {
-		e.t.Fatalf("PROPFIND %s: HTTP %d", e.coll, code)
+		e.t.Fatalf("PROPFIND %s: HTTP %d", coll, code)
 	}
 	out := map[string]string{}
 	for _, m := range hrefRE.FindAllStringSubmatch(string(body), -1) {
@@ -166,120 +195,138 @@ func httpCounts(stderr string) map[string]int {
 	return out
 }
 
+// TestRealServers runs the same flows on every real server, for calendars and for
+// contacts: a first sync both ways with `collections from a` (one collection exists on
+// both sides, the other only locally and is created on the server with its display
+// name), no-op runs that write nothing, edits and deletes both ways, and a conflict.
 func TestRealServers(t *testing.T) {
-	for _, server := range []string{"radicale", "xandikos"} {
+	for _, server := range realServerNames {
 		t.Run(server, func(t *testing.T) {
 			t.Parallel()
 			srv := startServer(t, server)
 			for _, kind := range []string{"calendar", "contacts"} {
-				t.Run(kind, func(t *testing.T) { testRoundTrip(t, srv, kind) })
+				t.Run(kind, func(t *testing.T) { testServerFlow(t, srv, kind) })
 			}
-			t.Run("collections from a", func(t *testing.T) { testCreateCollection(t, srv) })
-			if server == "radicale" {
+			if srv.Username != "" {
 				t.Run("wrong password", func(t *testing.T) { testWrongPassword(t, srv) })
 			}
 		})
 	}
 }
 
-func testRoundTrip(t *testing.T, srv *davtest.RealServer, kind string) {
-	e := newDavEnv(t, srv, kind)
-	ext := e.ext
-	// First sync both ways.
-	e.write("a/"+e.id+"/l1."+ext, e.item("l1", "Local one"))
-	e.write("a/"+e.id+"/l2."+ext, e.item("l2", "Local two"))
-	e.put("r1."+ext, e.item("r1", "Remote one"), map[string]string{"If-None-Match": "*"})
+func testServerFlow(t *testing.T, srv *davtest.RealServer, kind string) {
+	e := newDavEnv(t, srv, kind, "collections from a")
+	ext, both := e.ext, e.coll
+	created := "new-" + e.id
+	createdColl := e.homeSet() + created + "/"
+	local := func(coll, name string) string { return "a/" + coll + "/" + name + "." + ext }
+
+	// First sync: collection e.id exists on both sides with an item on each, collection
+	// `created` exists only locally.
+	e.write(local(e.id, "l1"), e.item("l1-"+e.id, "Local one"))
+	e.write(local(e.id, "l2"), e.item("l2-"+e.id, "Local two"))
+	e.put("r1."+ext, e.item("r1-"+e.id, "Remote one"), map[string]string{"If-None-Match": "*"})
+	e.write(local(created, "n1"), e.item("n1-"+e.id, "In a new collection"))
+	e.write("a/"+created+"/displayname", "Brand new")
 	e.mustRun(0, "sync")
-	if !e.serverHas("UID:l1", "Local one") || !e.serverHas("UID:l2") {
+	if !e.serverHas("UID:l1-"+e.id, "Local one") || !e.serverHas("UID:l2-"+e.id) {
 		t.Fatalf("local items not on the server: %v", e.serverItems())
 	}
-	if got := e.read("a/" + e.id + "/r1." + ext); !strings.Contains(got, "Remote one") {
+	if got := e.read(local(e.id, "r1-"+e.id)); !strings.Contains(got, "Remote one") {
 		t.Fatalf("remote item not local: %q", got)
 	}
-	// No-op re-syncs: the first may list once (our writes changed the token), later
-	// ones cost one request per storage after bootstrap and write nothing.
+	e.coll = createdColl
+	if !e.serverHas("UID:n1-"+e.id, "In a new collection") {
+		t.Fatalf("collection %s or its item not created on the server: %v", createdColl, e.serverItems())
+	}
+	code, _, body := srv.Do(t, "PROPFIND", createdColl, map[string]string{"Depth": "0", "Content-Type": "application/xml"},
+		[]byte(`<?xml version="1.0"?><d:propfind xmlns:d="DAV:"><d:prop><d:displayname/></d:prop></d:propfind>`))
+	if code != http.StatusMultiStatus || !strings.Contains(string(body), "Brand new") {
+		t.Errorf("display name of the new collection on the server: HTTP %d %s", code, body)
+	}
+	e.coll = both
+
+	// The next runs write nothing on either side, even where the server rewrote what
+	// it stored (DAViCal adds REV to vCards and answers PUT without ETag); the first
+	// may list (our writes changed the tokens), later ones cost one request per
+	// storage after bootstrap.
+	for i := range 2 {
+		before := e.snapshot()
+		r := e.mustRun(0, "-v", "debug", "sync")
+		e.assertUnchanged(before)
+		counts := httpCounts(r.stderr)
+		if counts["PUT"]+counts["DELETE"]+counts["PROPPATCH"]+counts["MKCOL"]+counts["MKCALENDAR"] != 0 {
+			t.Errorf("no-op sync %d wrote: %v\n%s", i+1, counts, r.stderr)
+		}
+		if i == 0 {
+			continue
+		}
+		total := 0
+		for _, n := range counts {
+			total += n
+		}
+		if total != 1 || counts["PROPFIND"] != 1 { // the home set's discovery; bootstrap is cached
+			t.Errorf("no-op sync made %d requests (want 1 PROPFIND): %v\n%s", total, counts, r.stderr)
+		}
+	}
+
+	// Edits both ways: locally in both collections, on the server in e.id.
+	e.write(local(e.id, "l1"), e.item("l1-"+e.id, "Local one edited"))
+	e.write(local(created, "n1"), e.item("n1-"+e.id, "New one edited"))
+	_, h, _ := srv.Do(t, "GET", both+"r1."+ext, nil, nil)
+	e.put("r1."+ext, e.item("r1-"+e.id, "Remote one edited"), map[string]string{"If-Match": h.Get("ETag")})
 	e.mustRun(0, "sync")
-	before := e.snapshot()
-	r := e.mustRun(0, "-v", "debug", "sync")
-	e.assertUnchanged(before)
-	counts := httpCounts(r.stderr)
-	if counts["PUT"]+counts["DELETE"]+counts["REPORT"]+counts["PROPPATCH"] != 0 {
-		t.Errorf("no-op sync wrote or fetched: %v", counts)
-	}
-	total := 0
-	for _, n := range counts {
-		total += n
-	}
-	if total != 1 || counts["PROPFIND"] != 1 { // the home set's discovery; bootstrap is cached
-		t.Errorf("no-op sync made %d requests (want 1 PROPFIND): %v\n%s", total, counts, r.stderr)
-	}
-	// Edit locally → server.
-	e.write("a/"+e.id+"/l1."+ext, e.item("l1", "Local one edited"))
-	e.mustRun(0, "sync")
-	if !e.serverHas("UID:l1", "Local one edited") {
+	if !e.serverHas("UID:l1-"+e.id, "Local one edited") {
 		t.Fatal("local edit did not reach the server")
 	}
-	// Edit on the server → local.
-	_, h, _ := e.srv.Do(t, "GET", e.coll+"r1."+ext, nil, nil)
-	e.put("r1."+ext, e.item("r1", "Remote one edited"), map[string]string{"If-Match": h.Get("ETag")})
-	e.mustRun(0, "sync")
-	if got := e.read("a/" + e.id + "/r1." + ext); !strings.Contains(got, "Remote one edited") {
+	if got := e.read(local(e.id, "r1-"+e.id)); !strings.Contains(got, "Remote one edited") {
 		t.Fatalf("server edit did not reach the vdir: %q", got)
 	}
-	// Deletes both ways.
-	e.remove("a/" + e.id + "/l2." + ext)
-	e.mustRun(0, "sync")
-	if e.serverHas("UID:l2") {
-		t.Fatal("local delete did not reach the server")
+	e.coll = createdColl
+	if !e.serverHas("UID:n1-"+e.id, "New one edited") {
+		t.Fatal("local edit in the created collection did not reach the server")
 	}
-	code, _, _ := e.srv.Do(t, "DELETE", e.coll+"r1."+ext, nil, nil)
+	e.coll = both
+
+	// Deletes both ways.
+	e.remove(local(e.id, "l2"))
+	code, _, _ = srv.Do(t, "DELETE", both+"r1."+ext, nil, nil)
 	if code >= 300 {
 		t.Fatalf("DELETE: %d", code)
 	}
 	e.mustRun(0, "sync")
-	if e.exists("a/" + e.id + "/r1." + ext) {
+	if e.serverHas("UID:l2-" + e.id) {
+		t.Fatal("local delete did not reach the server")
+	}
+	if e.exists(local(e.id, "r1-"+e.id)) {
 		t.Fatal("server delete did not reach the vdir")
 	}
-	// A conflict: both sides edit l1.
-	e.write("a/"+e.id+"/l1."+ext, e.item("l1", "Conflict local"))
-	var l1 string
+
+	// A conflict: both sides edit n1 in the created collection.
+	e.write(local(created, "n1"), e.item("n1-"+e.id, "Conflict local"))
+	e.coll = createdColl
+	var n1 string
 	for name, text := range e.serverItems() {
-		if strings.Contains(text, "UID:l1") {
-			l1 = name
+		if strings.Contains(text, "UID:n1-"+e.id) {
+			n1 = name
 		}
 	}
-	_, h, _ = e.srv.Do(t, "GET", e.coll+l1, nil, nil)
-	e.put(l1, e.item("l1", "Conflict remote"), map[string]string{"If-Match": h.Get("ETag")})
-	r = e.mustRun(3, "sync")
+	_, h, _ = srv.Do(t, "GET", createdColl+n1, nil, nil)
+	e.put(n1, e.item("n1-"+e.id, "Conflict remote"), map[string]string{"If-Match": h.Get("ETag")})
+	r := e.mustRun(3, "sync")
 	if !strings.Contains(r.stdout, "1 conflict") {
 		t.Errorf("summary: %s", r.stdout)
 	}
-	if !strings.Contains(e.read("a/"+e.id+"/l1."+ext), "Conflict local") || !e.serverHas("Conflict remote") {
+	if !strings.Contains(e.read(local(created, "n1")), "Conflict local") || !e.serverHas("Conflict remote") {
 		t.Fatal("a conflict was overwritten")
 	}
-}
-
-func testCreateCollection(t *testing.T, srv *davtest.RealServer) {
-	e := newDavEnv(t, srv, "calendar", "collections from a")
-	name := "new-" + e.id
-	e.write("a/"+name+"/x.ics", event("x-"+name, "In a new collection"))
-	e.write("a/"+name+"/displayname", "Brand new")
-	e.mustRun(0, "sync")
-	e.coll = srv.CalendarHome + name + "/"
-	if !e.serverHas("x-"+name, "In a new collection") {
-		t.Fatal("collection or item not created on the server")
-	}
-	before := e.snapshot()
-	e.mustRun(0, "sync")
-	e.mustRun(0, "sync")
-	e.assertUnchanged(before)
 }
 
 func testWrongPassword(t *testing.T, srv *davtest.RealServer) {
 	e := newDavEnv(t, srv, "calendar")
 	e.writeDavConfig("not-the-password", "collection "+e.id)
-	e.write("a/"+e.id+"/x.ics", event("x", "X"))
-	e.put("r.ics", event("r", "R"), nil)
+	e.write("a/"+e.id+"/x.ics", e.item("x", "X"))
+	e.put("r.ics", e.item("r", "R"), nil)
 	before := e.snapshot()
 	r := e.mustRun(1, "sync")
 	e.assertUnchanged(before)

@@ -12,6 +12,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/pimsync-go/pimsync/storage/davtest"
 )
 
 // raceNoSleep stops binaries built with -race from sleeping a second at exit.
@@ -38,7 +40,7 @@ func TestMain(m *testing.M) {
 		fmt.Fprintln(os.Stderr, "building pimsync:", err)
 		os.Exit(1)
 	}
-	code := m.Run()
+	code := davtest.RunShared(m) // stops the shared Cyrus and DAViCal afterwards
 	os.RemoveAll(dir)
 	os.Exit(code)
 }

@@ -69,12 +69,14 @@ func TestContractFake(t *testing.T) {
 // (storages.md §4), so that the whole suite runs against it with the weaker checks
 // that still hold: semantic item comparison where the server re-serialises items,
 // an error for a refused UID-less item, the server's default displayname and the
-// properties it refuses. Get must still return exactly what the server holds (Peek).
-func realOptions(srv *davtest.RealServer, kind storage.Kind) storagetest.Options {
+// properties it refuses. Get must still return exactly what the server holds (Peek,
+// which reads as the user of the storage under test: srvOf).
+func realOptions(name string, kind storage.Kind, srvOf func(storage.Storage) *davtest.RealServer) storagetest.Options {
 	o := storagetest.Options{
 		Kind:               kind,
 		DefaultDisplayName: true,
-		Peek: func(t *testing.T, _ storage.Storage, href string) []byte {
+		Peek: func(t *testing.T, s storage.Storage, href string) []byte {
+			srv := srvOf(s)
 			code, _, body := srv.Do(t, http.MethodGet, href, nil, nil)
 			if code != http.StatusOK {
 				t.Fatalf("%s: GET %s: HTTP %d", srv.Name, href, code)
@@ -82,11 +84,12 @@ func realOptions(srv *davtest.RealServer, kind storage.Kind) storagetest.Options
 			return body
 		},
 	}
-	if srv.Name == "radicale" {
+	switch name {
+	case "radicale":
 		// Radicale re-serialises calendar objects and vCards and answers 400 to items
 		// without UID.
 		o.RewritesItems, o.RejectsNoUID = true, true
-	} else {
+	case "xandikos":
 		// Xandikos re-serialises calendar objects (vCards come back unchanged, so they
 		// are compared byte for byte), refuses calendar-description (409) and cannot
 		// remove displayname or a description (500, or 409 for calendars).
@@ -95,8 +98,29 @@ func realOptions(srv *davtest.RealServer, kind storage.Kind) storagetest.Options
 			o.Unsettable = []string{storage.PropDescription, storage.PropOrder} // order: accepted, not stored
 		}
 		o.Undeletable = []string{storage.PropDisplayName, storage.PropDescription}
+	case "cyrus":
+		// Cyrus refuses items without UID (403) and re-serialises what it stores
+		// (unfolds vCards, ends them with one line break); in calendar objects it also
+		// strips trailing white space from values, the UID's included.
+		o.RejectsNoUID, o.RewritesItems = true, true
+		o.TrimsValues = kind == storage.Calendars
+	case "davical":
+		// DAViCal keeps calendar objects byte for byte but adds REV to every vCard and
+		// refolds it, gives a vCard without UID one of its own, and cannot remove a
+		// displayname (409). Its vCard parser breaks a quoted parameter value that
+		// holds a semicolon.
+		o.Undeletable = []string{storage.PropDisplayName}
+		if kind == storage.Contacts {
+			o.RewritesItems, o.AddsUID = true, true
+			o.Lossy = map[string]string{"params quoted": `DAViCal 1.1 stores X-P="a:b;c" as X-P="\"a:b";C"`}
+		}
 	}
 	return o
+}
+
+// fixed is srvOf for a suite whose storages all use one server user.
+func fixed(srv *davtest.RealServer) func(storage.Storage) *davtest.RealServer {
+	return func(storage.Storage) *davtest.RealServer { return srv }
 }
 
 // TestContractRadicale runs the contract suite against Radicale with htpasswd auth.
@@ -107,7 +131,7 @@ func TestContractRadicale(t *testing.T) {
 			storagetest.Run(t, func(t *testing.T) storage.Storage {
 				cleanReal(t, srv, srv.CalendarHome)
 				return newDAV(t, kind, dav.Options{URL: srv.URL, Username: srv.Username, Password: srv.Password})
-			}, realOptions(srv, kind))
+			}, realOptions(srv.Name, kind, fixed(srv)))
 		})
 	}
 }
@@ -124,7 +148,41 @@ func TestContractXandikos(t *testing.T) {
 			storagetest.Run(t, func(t *testing.T) storage.Storage {
 				cleanReal(t, srv, home)
 				return newDAV(t, kind, dav.Options{URL: srv.URL})
-			}, realOptions(srv, kind))
+			}, realOptions(srv.Name, kind, fixed(srv)))
+		})
+	}
+}
+
+// TestContractCyrus runs the contract suite against Cyrus IMAP, each sub-test as a new
+// user of the shared instance (empty homes but for Cyrus's own Default collections).
+func TestContractCyrus(t *testing.T) {
+	testContractShared(t, "cyrus", davtest.StartCyrus)
+}
+
+// TestContractDAViCal runs the contract suite against DAViCal, each sub-test as a new
+// user of the shared instance.
+func TestContractDAViCal(t *testing.T) {
+	testContractShared(t, "davical", davtest.StartDAViCal)
+}
+
+func testContractShared(t *testing.T, name string, start func(testing.TB) *davtest.RealServer) {
+	for _, kind := range kinds {
+		t.Run(kind.String(), func(t *testing.T) {
+			t.Parallel() // each sub-test is a user of its own
+			var mu sync.Mutex
+			users := map[storage.Storage]*davtest.RealServer{}
+			storagetest.Run(t, func(t *testing.T) storage.Storage {
+				srv := start(t)
+				s := newDAV(t, kind, dav.Options{URL: srv.URL, Username: srv.Username, Password: srv.Password})
+				mu.Lock()
+				users[s] = srv
+				mu.Unlock()
+				return s
+			}, realOptions(name, kind, func(s storage.Storage) *davtest.RealServer {
+				mu.Lock()
+				defer mu.Unlock()
+				return users[s]
+			}))
 		})
 	}
 }

@@ -75,6 +75,28 @@ func TestNoETagOnPut(t *testing.T) {
 			if etag2 != "" {
 				t.Fatalf("Update etag after a rewrite = %q, want \"\"", etag2)
 			}
+			// A server that only re-serialises the upload (DAViCal: REV added, lines
+			// refolded and reordered): its etag stands for our write.
+			srv.SetRewrite(func(b []byte) []byte {
+				lines := strings.Split(strings.TrimSuffix(string(b), "\r\n"), "\r\n")
+				last := len(lines) - 1
+				lines[1], lines[2] = lines[2], lines[1]
+				lines = append(lines[:last], "REV:20260101T000000Z", lines[last])
+				for i, l := range lines {
+					if strings.HasPrefix(l, "UID:") {
+						lines[i] = l[:3] + "\r\n " + l[3:] // refolded
+					}
+				}
+				return []byte(strings.Join(lines, "\r\n") + "\r\n")
+			})
+			etag3, err := s.Update(ctx, href, "", item(kind, "a", "C"))
+			if err != nil {
+				t.Fatalf("Update: %v", err)
+			}
+			stored, want, _ := srv.Item(href)
+			if etag3 != want || etag3 == "" || string(stored) == item(kind, "a", "C").Text() {
+				t.Fatalf("Update etag after a normalisation = %q, want the server's %q (stored %q)", etag3, want, stored)
+			}
 		})
 	}
 }

@@ -29,6 +29,8 @@ type Storage struct {
 	wire     map[string]*url.URL  // status href → absolute URL from the server's wire href
 	bad      map[string]error     // hrefs that broke the origin rule → their item error
 	noREPORT bool                 // multiget answered 405/501: fetch with GET
+
+	writing hrefLocks // one write per href at a time (write.go)
 }
 
 // New creates a storage. It does no I/O: bootstrap happens on the first Check or

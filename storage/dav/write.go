@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
+	"sync"
 
 	"github.com/pimsync-go/pimsync/storage"
 )
@@ -42,11 +43,17 @@ func (s *Storage) Create(ctx context.Context, collection string, item storage.It
 			return "", "", opError("create item in", collection, err)
 		}
 		href := statusForm(u)
+		unlock, err := s.writing.lock(ctx, href)
+		if err != nil {
+			return "", "", opError("create", href, err)
+		}
 		resp, err := s.put(ctx, u, item, "If-None-Match", "*")
 		if err == nil {
 			href, etag, err := s.afterPut(ctx, ci, href, u, resp, item, true)
+			unlock()
 			return href, etag, opError("create", href, err)
 		}
+		unlock()
 		switch statusCode(err) {
 		case http.StatusPreconditionFailed:
 			// The name is taken: by the same item (next run matches it) or by another
@@ -87,6 +94,11 @@ func (s *Storage) Update(ctx context.Context, href, etag string, item storage.It
 	if cond == "" {
 		cond = "*" // no etag known: at least never resurrect a deleted item
 	}
+	unlock, err := s.writing.lock(ctx, href)
+	if err != nil {
+		return "", opError("update", href, err)
+	}
+	defer unlock()
 	resp, err := s.put(ctx, u, item, "If-Match", cond)
 	if err != nil {
 		switch statusCode(err) {
@@ -126,11 +138,63 @@ func (s *Storage) afterPut(ctx context.Context, ci *collInfo, href string, u *ur
 	if etag != "" {
 		return href, etag, nil
 	}
+	// No ETag (DAViCal): fetch what the server stored. If it is what we wrote, or the
+	// server's re-serialisation of it (DAViCal adds REV to vCards and refolds them),
+	// its etag stands for our write: a normalisation is never anybody's change.
+	// Otherwise someone changed it in between, and "" makes the next run fetch it
+	// (storages.md §2.7).
 	f := s.fetchOne(ctx, ci, href, u)
-	if f.Err == nil && f.Item.Hash() == item.Hash() {
+	if f.Err == nil && (f.Item.Hash() == item.Hash() || storage.Equivalent(f.Item.Text(), item.Text())) {
 		return href, f.ETag, nil
 	}
+	if f.Err == nil {
+		s.log.Debug("the item stored after a PUT without ETag differs from the upload", "href", href)
+	}
 	return href, "", nil
+}
+
+// hrefLocks keeps writes to one href out of each other's way within a storage: two
+// new items whose idents sanitise to the same name are created one after the other
+// (the second finds the name taken and moves to its hash name) instead of racing for
+// it, which DAViCal answers with 500.
+type hrefLocks struct {
+	mu sync.Mutex
+	m  map[string]*hrefLock
+}
+
+type hrefLock struct {
+	sem   chan struct{} // holds one token while the href is being written
+	users int           // goroutines holding or waiting for it
+}
+
+// lock waits until no other write to href is in flight (or ctx ends) and returns the
+// function that releases it.
+func (l *hrefLocks) lock(ctx context.Context, href string) (func(), error) {
+	l.mu.Lock()
+	if l.m == nil {
+		l.m = map[string]*hrefLock{}
+	}
+	e := l.m[href]
+	if e == nil {
+		e = &hrefLock{sem: make(chan struct{}, 1)}
+		l.m[href] = e
+	}
+	e.users++
+	l.mu.Unlock()
+	release := func() {
+		l.mu.Lock()
+		if e.users--; e.users == 0 {
+			delete(l.m, href)
+		}
+		l.mu.Unlock()
+	}
+	select {
+	case e.sem <- struct{}{}:
+		return func() { <-e.sem; release() }, nil
+	case <-ctx.Done():
+		release()
+		return nil, ctx.Err()
+	}
 }
 
 // gone reports whether a Depth 0 PROPFIND says the resource at u does not exist.
@@ -149,6 +213,11 @@ func (s *Storage) Delete(ctx context.Context, href, etag string) error {
 	if etag != "" {
 		r.header.Set("If-Match", etag)
 	}
+	unlock, err := s.writing.lock(ctx, href)
+	if err != nil {
+		return opError("delete", href, err)
+	}
+	defer unlock()
 	if _, err := s.c.do(ctx, r); err != nil {
 		switch statusCode(err) {
 		case http.StatusNotFound, http.StatusGone:

@@ -2,6 +2,7 @@ package davtest_test
 
 import (
 	"net/http"
+	"os"
 	"testing"
 
 	"github.com/pimsync-go/pimsync/storage"
@@ -41,5 +42,36 @@ func TestRadicaleHarness(t *testing.T) {
 	}
 	if code, _, _ := srv.Do(t, "PROPFIND", cal, map[string]string{"Depth": "0"}, nil); code != http.StatusMultiStatus {
 		t.Fatalf("PROPFIND %s: %d", cal, code)
+	}
+}
+
+func TestMain(m *testing.M) { os.Exit(davtest.RunShared(m)) }
+
+// TestSharedHarness checks that Cyrus and DAViCal start, that each test gets a user of
+// its own whose homes accept new collections, and that the server answers as that user.
+func TestSharedHarness(t *testing.T) {
+	for name, start := range map[string]func(testing.TB) *davtest.RealServer{"cyrus": davtest.StartCyrus, "davical": davtest.StartDAViCal} {
+		t.Run(name, func(t *testing.T) {
+			a, b := start(t), start(t)
+			if a.Username == b.Username || a.URL != b.URL || a.Name != name {
+				t.Fatalf("two users %q and %q on %q and %q", a.Username, b.Username, a.URL, b.URL)
+			}
+			cal, ab := a.NewCalendar(t), a.NewAddressBook(t)
+			for _, p := range []string{cal, ab} {
+				code, _, body := a.Do(t, "PROPFIND", p, map[string]string{"Depth": "0", "Content-Type": "application/xml"}, nil)
+				if code != http.StatusMultiStatus {
+					t.Fatalf("PROPFIND %s: %d %s", p, code, body)
+				}
+				// Another user cannot see it.
+				if code, _, _ := b.Do(t, "PROPFIND", p, map[string]string{"Depth": "0", "Content-Type": "application/xml"}, nil); code == http.StatusMultiStatus {
+					t.Fatalf("user %s sees %s of user %s", b.Username, p, a.Username)
+				}
+			}
+			wrong := *a
+			wrong.Password = "wrong"
+			if code, _, _ := wrong.Do(t, "PROPFIND", cal, map[string]string{"Depth": "0"}, nil); code != http.StatusUnauthorized {
+				t.Fatalf("wrong password: HTTP %d, want 401", code)
+			}
+		})
 	}
 }

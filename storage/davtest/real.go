@@ -142,63 +142,32 @@ func shortTempDir(t testing.TB) string {
 // stopped (SIGTERM to its PID) and for its log to be shown if the test fails.
 func startProcess(t testing.TB, srv *RealServer, bin string, args ...string) {
 	t.Helper()
-	logFile := filepath.Join(srv.Dir, srv.Name+".log")
-	lf, err := os.Create(logFile)
+	p, err := spawn(srv.Name, filepath.Join(srv.Dir, srv.Name+".log"), nil, nil, syscall.SIGTERM, bin, args...)
 	if err != nil {
 		t.Fatal(err)
 	}
-	cmd := exec.Command(bin, args...)
-	cmd.Stdout, cmd.Stderr = lf, lf
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
-	if err := cmd.Start(); err != nil {
-		lf.Close()
-		t.Fatalf("start %s: %v", bin, err)
-	}
-	exited := make(chan error, 1)
-	go func() { exited <- cmd.Wait() }()
-	showLog := func() {
-		if data, err := os.ReadFile(logFile); err == nil && len(data) > 0 {
-			t.Logf("%s log:\n%s", srv.Name, data)
-		}
-	}
 	t.Cleanup(func() {
-		_ = cmd.Process.Signal(syscall.SIGTERM)
-		select {
-		case <-exited:
-		case <-time.After(10 * time.Second):
-			_ = cmd.Process.Kill()
-			<-exited
-		}
-		lf.Close()
+		p.stop(syscall.SIGTERM, 10*time.Second)
 		if t.Failed() {
-			showLog()
+			if log := p.logTail(64 << 10); log != "" {
+				t.Logf("%s log:\n%s", srv.Name, log)
+			}
 		}
 	})
-	deadline := time.Now().Add(20 * time.Second)
-	for {
-		select {
-		case err := <-exited:
-			exited <- err
-			showLog()
-			t.Fatalf("%s exited before it was ready: %v", srv.Name, err)
-		default:
-		}
-		req, _ := http.NewRequest("PROPFIND", srv.URL, strings.NewReader(
-			`<?xml version="1.0"?><d:propfind xmlns:d="DAV:"><d:prop><d:current-user-principal/></d:prop></d:propfind>`))
+	err = poll(p, 20*time.Second, "PROPFIND at "+srv.URL, func() bool {
+		req, _ := http.NewRequest("PROPFIND", srv.URL, strings.NewReader(propfindPrincipal))
 		req.Header.Set("Depth", "0")
 		req.Header.Set("Content-Type", "application/xml")
 		srv.auth(req)
-		if resp, err := srv.client.Do(req); err == nil {
-			resp.Body.Close()
-			if resp.StatusCode == http.StatusMultiStatus {
-				return
-			}
+		resp, err := srv.client.Do(req)
+		if err != nil {
+			return false
 		}
-		if time.Now().After(deadline) {
-			showLog()
-			t.Fatalf("%s did not become ready at %s within 20 s", srv.Name, srv.URL)
-		}
-		time.Sleep(50 * time.Millisecond)
+		resp.Body.Close()
+		return resp.StatusCode == http.StatusMultiStatus
+	})
+	if err != nil {
+		t.Fatal(err)
 	}
 }
 
@@ -255,12 +224,20 @@ func (s *RealServer) NewAddressBook(t testing.TB) string {
 // freePort returns a TCP port on 127.0.0.1 that was free a moment ago.
 func freePort(t testing.TB) int {
 	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
+	p, err := freePortErr()
 	if err != nil {
 		t.Fatal(err)
 	}
+	return p
+}
+
+func freePortErr() (int, error) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return 0, err
+	}
 	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port
+	return l.Addr().(*net.TCPAddr).Port, nil
 }
 
 // randomName returns prefix + 12 random hex digits.

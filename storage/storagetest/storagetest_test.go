@@ -19,6 +19,7 @@ func TestSameContent(t *testing.T) {
 		"refolded":       "BEGIN:VEVENT\r\nUID:x\r\nSUMMARY:a lo\r\n ng value\r\nEND:VEVENT\r\n\r\n",
 		"other DTSTAMP":  "BEGIN:VEVENT\r\nUID:x\r\nSUMMARY:a long value\r\nDTSTAMP:2\r\nPRODID:y\r\nEND:VEVENT\r\n",
 		"LF line breaks": "BEGIN:VEVENT\nUID:x\nSUMMARY:a long value\nEND:VEVENT\n",
+		"REV added":      "BEGIN:VEVENT\r\nUID:x\r\nSUMMARY:a long value\r\nREV:20240101T000000Z\r\nEND:VEVENT\r\n",
 	}
 	for name, b := range same {
 		if !storagetest.SameContent(a, b) {
