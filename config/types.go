@@ -158,6 +158,9 @@ const (
 	ResolveKeepA                   // `keep a`, applied during sync
 	ResolveKeepB                   // `keep b`, applied during sync
 	ResolveCmd                     // `cmd PROGRAM [ARG...]`, run by resolve-conflicts and the TUI
+	// ResolveMerge (`merge`, ours): sync merges conflicts whose sides changed different
+	// properties since the last sync; the others stay for a person.
+	ResolveMerge
 )
 
 // String is the configuration text ("" for none).
@@ -169,6 +172,8 @@ func (r Resolution) String() string {
 		return "keep b"
 	case ResolveCmd:
 		return "cmd"
+	case ResolveMerge:
+		return "merge"
 	}
 	return ""
 }

@@ -16,6 +16,7 @@ type policy struct {
 	onEmptySync  bool
 	onDeleteSkip bool
 	keep         config.Resolution // ResolveKeepA / ResolveKeepB apply during sync
+	merge        bool              // conflict_resolution merge: keep bases, merge conflicts
 	readOnly     [2]bool
 	props        bool // property sync applies to this pair
 }

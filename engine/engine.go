@@ -44,6 +44,7 @@ func (p *Pair) policy() policy {
 	if !c.OneWay && c.ConflictResolution.Automatic() {
 		pol.keep = c.ConflictResolution
 	}
+	pol.merge = !c.OneWay && c.ConflictResolution == config.ResolveMerge
 	return pol
 }
 

@@ -84,6 +84,7 @@ type MappingResult struct {
 	// PropsWritten names the collection properties written or removed per side.
 	PropsWritten [2][]string
 	Skipped      int // read-only skips
+	Merged       int // conflicts merged (conflict_resolution merge)
 	Errors       []error
 	// Changed reports whether anything was written to a storage (or a collection
 	// created or deleted).

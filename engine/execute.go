@@ -503,6 +503,9 @@ func (x *mappingExec) runActions(ctx context.Context, acts []*ItemAction) error 
 // perform does the storage write of one action and returns the status row to record.
 func (x *mappingExec) perform(ctx context.Context, a *ItemAction) (status.Row, error) {
 	row := status.Row{Ident: a.Ident}
+	if a.Verb == VerbMerge {
+		return x.performMerge(ctx, a)
+	}
 	if !a.Verb.writes() {
 		if a.Verb == VerbRecord {
 			row.Hash = a.A.Hash
@@ -551,6 +554,58 @@ func (x *mappingExec) perform(ctx context.Context, a *ItemAction) (status.Row, e
 		row.HrefA, row.ETagA, row.HrefB, row.ETagB = src.Href, src.ETag, href, etag
 	}
 	return row, nil
+}
+
+// performMerge uploads a merged item to each side whose version differs from it
+// (etag-conditional). A failure on the second side leaves the first written and the
+// status unchanged: the next run merges again, and finds one side already done.
+func (x *mappingExec) performMerge(ctx context.Context, a *ItemAction) (status.Row, error) {
+	x.e.report(ActionStarted{Pair: x.pair.Name, Mapping: x.m.Alias, Action: a})
+	row := status.Row{Ident: a.Ident, Hash: a.Merged.Hash()}
+	row.HrefA, row.ETagA, row.HrefB, row.ETagB = a.A.Href, a.A.ETag, a.B.Href, a.B.ETag
+	st := x.pair.storages()
+	for _, s := range []Side{A, B} {
+		cur := a.A
+		if s == B {
+			cur = a.B
+		}
+		if cur.Hash == a.Merged.Hash() {
+			continue
+		}
+		etag, err := st[s].Update(ctx, cur.Href, cur.ETag, *a.Merged)
+		if err != nil {
+			return row, fmt.Errorf("writing the merged version to %s: %w", s, err)
+		}
+		setRowSide(&row, s, cur.Href, etag)
+		a.mergedTo = append(a.mergedTo, s)
+	}
+	return row, nil
+}
+
+// keepBase keeps the text a status row now describes, for later merges
+// (conflict_resolution merge only): what was written, or what both sides hold.
+func (x *mappingExec) keepBase(tx *status.Tx, a *ItemAction, row status.Row) error {
+	if !x.m.pol.merge {
+		return nil
+	}
+	var text string
+	switch {
+	case a.Verb == VerbMerge:
+		text = a.Merged.Text()
+	case a.Verb == VerbCreate || a.Verb == VerbUpdate:
+		text = a.Source().Item.Text()
+	case a.Verb == VerbRecord:
+		for _, st := range []*ItemState{a.A, a.B} {
+			if st != nil && st.Item != nil && st.Item.Hash() == row.Hash {
+				text = st.Item.Text()
+				break
+			}
+		}
+	}
+	if text == "" {
+		return nil
+	}
+	return tx.SetBase(x.m.MappingUID, a.Ident, row.Hash, text)
 }
 
 // verify reads href back after a write whose answer was lost and reports whether it
@@ -630,6 +685,11 @@ func (x *mappingExec) record(r actionResult) error {
 				return nil
 			}
 			delete(x.cur, a.Ident)
+			if x.m.pol.merge {
+				if err := tx.DeleteBase(uid, a.Ident); err != nil {
+					return err
+				}
+			}
 			return tx.Delete(uid, a.Ident)
 		case a.Status != nil:
 			x.cur[a.Ident] = r.row
@@ -641,6 +701,9 @@ func (x *mappingExec) record(r actionResult) error {
 			if err := tx.Insert(uid, r.row); err != nil {
 				return err
 			}
+		}
+		if err := x.keepBase(tx, a, r.row); err != nil {
+			return err
 		}
 		if k := (pendingKey{a.Ident, a.Target.status()}); a.Verb.writes() && x.added[k] {
 			if a.Verb != VerbDelete && rowETag(&r.row, a.Target) == "" {
@@ -670,6 +733,13 @@ func (x *mappingExec) record(r actionResult) error {
 			c.Deleted++
 		}
 		x.res.Changed = true
+	}
+	for _, s := range a.mergedTo {
+		x.res.Counts[s].Updated++
+		x.res.Changed = true
+	}
+	if a.Verb == VerbMerge {
+		x.res.Merged++
 	}
 	x.e.report(ev)
 	return nil

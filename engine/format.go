@@ -82,6 +82,14 @@ func (a *ItemAction) where() string {
 		return fmt.Sprintf("%s: %s", a.Target, a.TargetItem().Href)
 	case VerbConflict:
 		return fmt.Sprintf("a: %s  b: %s", a.A.Href, a.B.Href)
+	case VerbMerge:
+		var parts []string
+		for s, f := range a.MergedFrom {
+			if len(f) > 0 {
+				parts = append(parts, fmt.Sprintf("%s: %s", Side(s), strings.Join(f, ", ")))
+			}
+		}
+		return "taking " + strings.Join(parts, "; ")
 	}
 	return ""
 }
@@ -188,6 +196,9 @@ func (r *MappingResult) Summary(pair string) string {
 		if names := r.PropsWritten[s]; len(names) > 0 {
 			parts = append(parts, fmt.Sprintf("%s %s written to %s", plural(len(names), "property", "properties"), strings.Join(names, ", "), s))
 		}
+	}
+	if r.Merged > 0 {
+		parts = append(parts, fmt.Sprintf("%d %s merged", r.Merged, plural(r.Merged, "conflict", "conflicts")))
 	}
 	if r.Conflicts > 0 {
 		parts = append(parts, fmt.Sprintf("%d %s (run: pimsync resolve-conflicts %s)", r.Conflicts, plural(r.Conflicts, "conflict", "conflicts"), pair))

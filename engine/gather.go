@@ -10,6 +10,7 @@ import (
 	"sync"
 
 	"github.com/pimsync-go/pimsync/config"
+	"github.com/pimsync-go/pimsync/engine/merge"
 	"github.com/pimsync-go/pimsync/status"
 	"github.com/pimsync-go/pimsync/storage"
 )
@@ -172,9 +173,49 @@ func (e *Engine) planMapping(ctx context.Context, p *Pair, db *status.DB, spec *
 		in.side[s].props = translateProps(Side(s), in.side[s].props, in.aliases)
 	}
 	decide(m, in, pol)
+	if pol.merge {
+		if err := e.autoMerge(m, db, st[A].Kind(), pol); err != nil {
+			return m, &StatusError{fmt.Errorf("pair %s: reading status: %w", p.Name, err)}
+		}
+	}
 	m.ExistsA, m.ExistsB = in.side[A].exists, in.side[B].exists
 	m.Listed = [2]int{in.side[A].listed, in.side[B].listed}
 	return m, nil
+}
+
+// autoMerge turns conflicts into merges where the two sides changed different things
+// since the last sync (conflict_resolution merge): the base is the text kept when the
+// status row was written. A conflict that cannot be merged stays, with the reason.
+func (e *Engine) autoMerge(m *MappingPlan, db *status.DB, kind storage.Kind, pol policy) error {
+	for _, a := range m.Items {
+		if a.Verb != VerbConflict || a.Status == nil || a.A == nil || a.B == nil || a.A.Item == nil || a.B.Item == nil {
+			continue
+		}
+		base, ok, err := db.Base(m.MappingUID, a.Ident, a.Status.Hash)
+		if err != nil {
+			return err
+		}
+		if !ok {
+			a.Warning = "no base kept for a merge (it is kept from the next sync of this item on)"
+			continue
+		}
+		r, err := merge.Explain(base, a.A.Item.Text(), a.B.Item.Text())
+		if err != nil {
+			a.Warning = "not merged: " + err.Error()
+			continue
+		}
+		item, err := storage.ParseItem([]byte(r.Text), kind)
+		if err != nil || item.Ident() != a.Ident {
+			a.Warning = "not merged: the merged item is not valid"
+			continue
+		}
+		if ro := (item.Hash() != a.A.Hash && pol.readOnly[A]) || (item.Hash() != a.B.Hash && pol.readOnly[B]); ro {
+			a.Warning = "not merged: the merge would write to a read-only storage"
+			continue
+		}
+		a.Verb, a.Merged, a.MergedFrom, a.Warning = VerbMerge, &item, [2][]string{r.FromA, r.FromB}, ""
+	}
+	return nil
 }
 
 // creationAliases compares what a storage reports for a collection just created with the

@@ -62,6 +62,7 @@ const (
 	VerbUpdate                   // update on Target from the other side (If-Match)
 	VerbDelete                   // delete on Target (If-Match)
 	VerbConflict                 // nothing is written; reported
+	VerbMerge                    // a conflict merged (conflict_resolution merge): Merged goes to the sides that differ
 )
 
 func (v Verb) String() string {
@@ -78,6 +79,8 @@ func (v Verb) String() string {
 		return "delete"
 	case VerbConflict:
 		return "conflict"
+	case VerbMerge:
+		return "merge"
 	}
 	return "?"
 }
@@ -103,6 +106,11 @@ type ItemAction struct {
 	// RecordHash, when set, is the hash a record stores instead of A's (an
 	// interrupted upload recovered: the hash of what was written).
 	RecordHash string
+	// Merged is the result of a merge (VerbMerge); MergedFrom names what each side's
+	// change contributed to it.
+	Merged     *storage.Item
+	MergedFrom [2][]string
+	mergedTo   []Side // the sides a merge was written to
 	// Recover, when set, is the status row an earlier run's write left without
 	// recording it (its answer was lost): it is written first, and the action then
 	// runs against it as its status.

@@ -238,7 +238,7 @@ func openWrite(path string) (*DB, error) {
 	db.tables = tableSet{
 		tableMeta: true, tableCollections: true, tableItems: true,
 		tableProperties: true, tableTokens: true, tablePending: true,
-		tableAliases: true, tableRefused: true, tablePendingColl: true,
+		tableAliases: true, tableRefused: true, tablePendingColl: true, tableBase: true,
 	}
 	return db, nil
 }

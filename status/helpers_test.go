@@ -106,6 +106,14 @@ const pendingCollectionsSQL = `CREATE TABLE x_pending_collections (
   PRIMARY KEY (side, href)
 )`
 
+const baseSQL = `CREATE TABLE x_item_base (
+  mapping_uid INTEGER NOT NULL,
+  ident TEXT NOT NULL,
+  hash TEXT NOT NULL,
+  text TEXT NOT NULL,
+  PRIMARY KEY (mapping_uid, ident)
+)`
+
 // masterEntry is one row of sqlite_master.
 type masterEntry struct {
 	Type, Table string
@@ -141,7 +149,7 @@ func expectedMaster(withTokens bool) map[string]masterEntry {
 		want["x_pending_writes"] = masterEntry{"table", "x_pending_writes", sql.NullString{String: pendingSQL, Valid: true}}
 		want["sqlite_autoindex_x_pending_writes_1"] = masterEntry{"index", "x_pending_writes", sql.NullString{}}
 		for name, text := range map[string]string{"x_property_aliases": aliasesSQL, "x_property_refused": refusedSQL,
-			"x_pending_collections": pendingCollectionsSQL} {
+			"x_pending_collections": pendingCollectionsSQL, "x_item_base": baseSQL} {
 			want[name] = masterEntry{"table", name, sql.NullString{String: text, Valid: true}}
 			want["sqlite_autoindex_"+name+"_1"] = masterEntry{"index", name, sql.NullString{}}
 		}

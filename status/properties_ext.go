@@ -2,7 +2,9 @@ package status
 
 import (
 	"context"
+	"database/sql"
 	"encoding/json"
+	"errors"
 	"fmt"
 )
 
@@ -162,4 +164,35 @@ func (tx *Tx) extExec(side Side, what, query string, args ...any) error {
 		return fmt.Errorf("status: %s: %w", what, err)
 	}
 	return nil
+}
+
+// Base returns the last synced text of ident in mapping uid, if it was kept and still
+// belongs to the status hash given.
+func (db *DB) Base(uid int64, ident, hash string) (string, bool, error) {
+	q := db.reader()
+	if q == nil || !db.tables[tableBase] {
+		return "", false, nil
+	}
+	var text, h string
+	err := q.QueryRowContext(context.Background(),
+		`SELECT hash, text FROM x_item_base WHERE mapping_uid = ? AND ident = ?`, uid, ident).Scan(&h, &text)
+	if errors.Is(err, sql.ErrNoRows) {
+		return "", false, nil
+	}
+	if err != nil {
+		return "", false, fmt.Errorf("status: reading the base of %s: %w", ident, err)
+	}
+	return text, h == hash, nil
+}
+
+// SetBase keeps text as the last synced content of ident (whose status hash is hash).
+func (tx *Tx) SetBase(uid int64, ident, hash, text string) error {
+	return tx.extExec(SideA, "keeping the base of "+ident,
+		`INSERT OR REPLACE INTO x_item_base(mapping_uid, ident, hash, text) VALUES (?, ?, ?, ?)`, uid, ident, hash, text)
+}
+
+// DeleteBase forgets the base of ident.
+func (tx *Tx) DeleteBase(uid int64, ident string) error {
+	return tx.extExec(SideA, "forgetting the base of "+ident,
+		`DELETE FROM x_item_base WHERE mapping_uid = ? AND ident = ?`, uid, ident)
 }

@@ -111,6 +111,18 @@ const refusedDDL = `CREATE TABLE IF NOT EXISTS x_property_refused (
   PRIMARY KEY (mapping_uid, side, property)
 )`
 
+// baseDDL keeps the last synced content of each item of pairs that merge conflicts
+// (`conflict_resolution merge`): the common base of a three-way merge. hash is the
+// status hash the text belongs to, so a row pimsync (or an older run) moved on from
+// is never used.
+const baseDDL = `CREATE TABLE IF NOT EXISTS x_item_base (
+  mapping_uid INTEGER NOT NULL,
+  ident TEXT NOT NULL,
+  hash TEXT NOT NULL,
+  text TEXT NOT NULL,
+  PRIMARY KEY (mapping_uid, ident)
+)`
+
 // pendingCollectionsDDL records a collection creation in flight, with the properties
 // sent along, so that a run interrupted right after the creation still knows which
 // property values the storage invented.
@@ -134,6 +146,7 @@ const (
 	tableAliases     = "x_property_aliases"
 	tableRefused     = "x_property_refused"
 	tablePendingColl = "x_pending_collections"
+	tableBase        = "x_item_base"
 )
 
 // queryer is what both *sql.DB and *sql.Tx provide for reading.
@@ -225,7 +238,7 @@ func prepareForWrite(ctx context.Context, tx execQueryer, path string) error {
 			return fmt.Errorf("initialising status database %s: %w", path, err)
 		}
 	}
-	for _, stmt := range []string{pendingDDL, tokensDDL, aliasesDDL, refusedDDL, pendingCollectionsDDL} {
+	for _, stmt := range []string{pendingDDL, tokensDDL, aliasesDDL, refusedDDL, pendingCollectionsDDL, baseDDL} {
 		if _, err := tx.ExecContext(ctx, stmt); err != nil {
 			return fmt.Errorf("initialising status database %s: %w", path, err)
 		}

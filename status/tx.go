@@ -138,6 +138,7 @@ func (tx *Tx) ForgetMapping(uid int64) error {
 		`DELETE FROM x_pending_writes WHERE mapping_uid = ?`,
 		`DELETE FROM x_property_aliases WHERE mapping_uid = ?`,
 		`DELETE FROM x_property_refused WHERE mapping_uid = ?`,
+		`DELETE FROM x_item_base WHERE mapping_uid = ?`,
 		`DELETE FROM collections WHERE uid = ?`,
 	} {
 		if _, err := tx.tx.ExecContext(context.Background(), q, uid); err != nil {

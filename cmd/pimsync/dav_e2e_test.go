@@ -5,6 +5,7 @@ package main
 // of issues 3 and 9).
 
 import (
+	"cmp"
 	"fmt"
 	"net/http"
 	"os"
@@ -24,6 +25,8 @@ type davEnv struct {
 	id   string // its collection id (last segment)
 	kind string // "calendar" or "contacts"
 	ext  string
+	// viaURL, when set, is the URL pimsync uses instead of the server's (a proxy).
+	viaURL string
 }
 
 // realServerNames are the servers of the end-to-end matrix.
@@ -88,7 +91,7 @@ pair p {
     storage_b remote
 %s
 }
-`, e.path("status"), localType, e.path("a"), remoteType, e.srv.URL, auth, indent(strings.Join(pairExtra, "\n"))))
+`, e.path("status"), localType, e.path("a"), remoteType, cmp.Or(e.viaURL, e.srv.URL), auth, indent(strings.Join(pairExtra, "\n"))))
 }
 
 // item is a card or an event (with DTEND, which Cyrus requires).

@@ -177,6 +177,12 @@ func PendingOf(m *engine.MappingPlan) Pending {
 			p.Skipped++
 		case a.Verb == engine.VerbConflict:
 			p.Conflicts++
+		case a.Verb == engine.VerbMerge:
+			for s, st := range [2]*engine.ItemState{a.A, a.B} {
+				if st != nil && st.Hash != a.Merged.Hash() {
+					p.Counts[s].Updated++
+				}
+			}
 		case a.Verb == engine.VerbCreate:
 			p.Counts[a.Target].Created++
 		case a.Verb == engine.VerbUpdate:

@@ -1,0 +1,83 @@
+package main
+
+// conflict_resolution merge (issue 11 item 2): conflicts whose sides changed different
+// properties since the last sync merge during sync; the others stay conflicts.
+
+import (
+	"strings"
+	"testing"
+)
+
+func TestAutoMerge(t *testing.T) {
+	e := newEnv(t, "collections all", "conflict_resolution merge")
+	base := event("x", "Lunch", "LOCATION:Cafe", "DESCRIPTION:A long description that a client folded over more t",
+		" han one line")
+	e.write("a/c/x.ics", base)
+	e.write("a/c/y.ics", event("y", "Y"))
+	e.mustRun(0, "sync")
+	a := strings.Replace(base, "SUMMARY:Lunch", "SUMMARY:Team lunch", 1)
+	b := strings.Replace(base, "LOCATION:Cafe", "LOCATION:Canteen", 1)
+	e.write("a/c/x.ics", a)
+	e.write("b/c/x.ics", b)
+	r := e.mustRun(0, "sync", "-n")
+	if !strings.Contains(r.stdout, "merge") || !strings.Contains(r.stdout, "a: VEVENT/SUMMARY; b: VEVENT/LOCATION") {
+		t.Errorf("the plan does not show the merge:\n%s", r.stdout)
+	}
+	r = e.mustRun(0, "sync")
+	want := strings.Replace(a, "LOCATION:Cafe", "LOCATION:Canteen", 1)
+	if e.read("a/c/x.ics") != want || e.read("b/c/x.ics") != want {
+		t.Fatalf("not merged line by line:\na: %q\nb: %q\nwant %q", e.read("a/c/x.ics"), e.read("b/c/x.ics"), want)
+	}
+	if !strings.Contains(r.stdout, "1 conflict merged") {
+		t.Errorf("summary: %s", r.stdout)
+	}
+	before := e.snapshot()
+	if r := e.mustRun(0, "sync"); r.stdout != "" {
+		t.Errorf("not a no-op: %s", r.stdout)
+	}
+	e.assertUnchanged(before)
+	// Both change the same property: a conflict, nothing written.
+	e.write("a/c/x.ics", strings.Replace(want, "SUMMARY:Team lunch", "SUMMARY:Lunch A", 1))
+	e.write("b/c/x.ics", strings.Replace(want, "SUMMARY:Team lunch", "SUMMARY:Lunch B", 1))
+	before = e.snapshot()
+	r = e.mustRun(3, "sync")
+	e.assertUnchanged(before)
+	if !strings.Contains(r.stderr, "not merged") || !strings.Contains(r.stderr, "VEVENT/SUMMARY") {
+		t.Errorf("the reason it was not merged is not said:\n%s", r.stderr)
+	}
+}
+
+// A merge against real servers that re-serialise what they store leaves no new
+// conflict and a no-op after it.
+func TestAutoMergeRealServers(t *testing.T) {
+	for _, server := range []string{"radicale", "xandikos"} {
+		t.Run(server, func(t *testing.T) {
+			t.Parallel()
+			srv := startServer(t, server)
+			e := newDavEnv(t, srv, "calendar")
+			e.writeDavConfig(srv.Password, "collection "+e.id, "conflict_resolution merge")
+			local := "a/" + e.id + "/x.ics"
+			e.write(local, event("x", "Lunch", "LOCATION:Cafe", "DTEND:20240102T110000Z"))
+			e.write("a/"+e.id+"/y.ics", event("y", "Y"))
+			e.mustRun(0, "sync")
+			e.write(local, strings.Replace(e.read(local), "SUMMARY:Lunch", "SUMMARY:Team lunch", 1))
+			href := e.serverHref("x")
+			e.put(href, strings.Replace(e.serverItems()[href], "LOCATION:Cafe", "LOCATION:Canteen", 1), nil)
+			r := e.mustRun(0, "sync")
+			if !strings.Contains(r.stdout, "1 conflict merged") {
+				t.Fatalf("not merged:\n%s", r)
+			}
+			for where, text := range map[string]string{"local": e.read(local), "server": e.serverItems()[href]} {
+				if !strings.Contains(text, "SUMMARY:Team lunch") || !strings.Contains(text, "LOCATION:Canteen") {
+					t.Errorf("%s does not hold the merge:\n%s", where, text)
+				}
+			}
+			before := e.snapshot()
+			r = e.mustRun(0, "-v", "debug", "sync")
+			e.assertUnchanged(before)
+			if c := httpCounts(r.stderr); c["PUT"] != 0 {
+				t.Errorf("the run after the merge wrote: %v", c)
+			}
+		})
+	}
+}
