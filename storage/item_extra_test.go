@@ -422,6 +422,10 @@ func FuzzItem(f *testing.F) {
 	for _, s := range seeds {
 		f.Add([]byte(s))
 	}
+	// Every file of the corpus: real shapes of every kind, refused ones included.
+	for _, e := range readCorpus(f) {
+		f.Add(e.raw)
+	}
 	f.Fuzz(func(t *testing.T, raw []byte) {
 		it, err := NewItem(raw)
 		if err != nil {
