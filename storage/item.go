@@ -3,7 +3,10 @@ package storage
 import (
 	"crypto/sha256"
 	"encoding/hex"
+	"io"
+	"mime/quotedprintable"
 	"strings"
+	"unicode/utf8"
 )
 
 // Item is one calendar object or one vCard as raw text. It is immutable: the bytes are
@@ -278,21 +281,23 @@ func Hash(text string) string {
 func HashBytes(b []byte) string { return Hash(string(b)) }
 
 // Summary returns a short human label for an item: the first SUMMARY (calendars) or FN
-// (contacts) value, unescaped minimally and truncated to 40 characters. It never fails;
-// an item without one gives "".
+// (contacts) value, unescaped minimally (a quoted-printable value decoded) and truncated
+// to 40 characters. It never fails; an item without one gives "".
 func Summary(text string) string {
 	var out string
-	found := false
-	Unfold(text, func(line string) {
-		if found {
-			return
-		}
-		cl := SplitLine(line)
+	ScanLines(text, func(l Line) bool {
+		cl := SplitLine(l.Text)
 		switch strings.ToUpper(cl.Name) {
 		case "SUMMARY", "FN":
 			out = unescapeText(cl.Value)
-			found = true
+			if strings.Contains(strings.ToUpper(cl.Params), "QUOTED-PRINTABLE") {
+				if d, err := io.ReadAll(quotedprintable.NewReader(strings.NewReader(cl.Value))); err == nil && utf8.Valid(d) {
+					out = strings.Join(strings.Fields(string(d)), " ")
+				}
+			}
+			return false
 		}
+		return true
 	})
 	return truncate(strings.TrimSpace(out), 40)
 }

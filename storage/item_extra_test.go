@@ -308,7 +308,7 @@ func TestScanLines(t *testing.T) {
 	})
 	want := []got{
 		{"A:1fold", 1, 2, 3, 13, 14},
-		{"N;ENCODING=QUOTED-PRINTABLE:x==3Dy=z", 3, 6, 14, 55, 57},
+		{"N;ENCODING=QUOTED-PRINTABLE:x=3Dyz", 3, 6, 14, 55, 57},
 		{"Q;CHARSET=UTF-8:not qp=", 7, 7, 57, 80, 81},
 		{"END:X", 8, 8, 81, 86, 86},
 	}
@@ -375,6 +375,11 @@ func TestSummary(t *testing.T) {
 		{crlf("BEGIN:VCARD", "N:Doe;Jane", "END:VCARD"), ""},
 		{"", ""},
 		{crlf("SUMMARY:" + strings.Repeat("x", 60)), strings.Repeat("x", 40) + "…"},
+		{"SUMMARY:cr\rDESCRIPTION:x\r", "cr"},
+		{BOM + "BEGIN:VCARD\nFN:bom\nEND:VCARD", "bom"},
+		// vCard 2.1 quoted-printable, continued after a soft line break.
+		{crlf("BEGIN:VCARD", "FN;CHARSET=UTF-8;ENCODING=QUOTED-PRINTABLE:J=C3=BCrgen=", "=20M=C3=BCller=0D=0Ajr.", "END:VCARD"), "Jürgen Müller jr."},
+		{crlf("FN;QUOTED-PRINTABLE:broken =ZZ"), "broken =ZZ"},
 	}
 	for _, c := range cases {
 		if got := Summary(c.text); got != c.want {

@@ -65,8 +65,8 @@ func physLine(s string, off int) (end, next int) {
 // ends with "="; an empty line ends it).
 type Line struct {
 	// Text is the unfolded line: folds removed with their blank, quoted-printable
-	// continuations appended as they are. A byte-order mark at the start of the input is
-	// not part of it.
+	// continuations appended without the soft line break "=" that announced them. A
+	// byte-order mark at the start of the input is not part of it.
 	Text  string
 	No    int // 1-based physical line number where the line starts
 	Last  int // 1-based physical line number of its last physical line
@@ -106,6 +106,11 @@ func ScanLines(text string, fn func(Line) bool) {
 			if b == nil {
 				b = &strings.Builder{}
 				b.WriteString(l.Text)
+			}
+			if qp { // drop the soft line break, so that Text decodes as quoted-printable
+				cur := b.String()
+				b.Reset()
+				b.WriteString(cur[:len(cur)-1])
 			}
 			b.WriteString(c)
 			no++
