@@ -234,3 +234,58 @@ func TestRepairSplitsInTheStorage(t *testing.T) {
 		}
 	}
 }
+
+// FuzzPlanRepair: for every item the reader accepts and that has no UID, PlanRepair
+// never panics; a repair in place adds UID lines and nothing else; every part it makes
+// is an item the reader accepts, whose ident is the UID it was given, and the UIDs of a
+// split are distinct.
+func FuzzPlanRepair(f *testing.F) {
+	for _, s := range []string{
+		joinLines("\n", "BEGIN:VCALENDAR", "BEGIN:VEVENT", "SUMMARY:a", "END:VEVENT", "END:VCALENDAR"),
+		joinLines("\r", "BEGIN:VEVENT", "SUMMARY:a", "END:VEVENT", "BEGIN:VTODO", "END:VTODO"),
+		joinLines("\r\n", "BEGIN:VCALENDAR", "BEGIN:VTIMEZONE", "TZID:X", "END:VTIMEZONE", "BEGIN:VEVENT", "DTSTART;TZID=X:1", "END:VEVENT",
+			"BEGIN:VEVENT", "RECURRENCE-ID:2", "END:VEVENT", "END:VCALENDAR"),
+		joinLines("\r\n", "BEGIN:VCARD", "VERSION:2.1", "N;QUOTED-PRINTABLE:a=", "b", "END:VCARD", "BEGIN:VCARD", "END:VCARD"),
+		storage.BOM + joinLines("\n", "BEGIN:VCARD", "FN:x", "END:VCARD"),
+	} {
+		f.Add([]byte(s), false)
+	}
+	f.Fuzz(func(t *testing.T, raw []byte, contacts bool) {
+		kind := storage.Calendars
+		if contacts {
+			kind = storage.Contacts
+		}
+		it, err := storage.ParseItem(raw, kind)
+		if err != nil {
+			return
+		}
+		if _, ok := it.UID(); ok {
+			return
+		}
+		text := string(raw)
+		parts, err := PlanRepair(text, kind, it.Hash())
+		if err != nil {
+			return
+		}
+		uids := map[string]bool{}
+		for _, p := range parts {
+			pit, err := storage.ParseItem([]byte(p.Text), kind)
+			if err != nil {
+				t.Fatalf("part does not read: %v\n%q\nfrom\n%q", err, p.Text, text)
+			}
+			if pit.Ident() != p.UID || uids[p.UID] {
+				t.Fatalf("part ident %q, UID %q (seen %v)\n%q", pit.Ident(), p.UID, uids[p.UID], p.Text)
+			}
+			uids[p.UID] = true
+		}
+		if len(parts) == 1 {
+			got := parts[0].Text
+			for _, br := range []string{"\r\n", "\n", "\r"} {
+				got = strings.ReplaceAll(got, "UID:"+parts[0].UID+br, "")
+			}
+			if got != text {
+				t.Fatalf("repair in place changed more than UID lines:\n%q\n%q", parts[0].Text, text)
+			}
+		}
+	})
+}

@@ -90,8 +90,9 @@ func ScanLines(text string, fn func(Line) bool) {
 		end, next := physLine(text, off)
 		no++
 		l := Line{Text: text[off:end], No: no, Last: no, Start: off, End: end, Next: next}
-		var b *strings.Builder // allocated only when the line continues
-		qp := qpSoftBreak(l.Text)
+		var b []byte // allocated only when the line continues
+		qpParams, known := qpParamsOf(l.Text)
+		qp := qpParams && strings.HasSuffix(l.Text, "=")
 	cont:
 		for l.Next < len(text) {
 			e2, n2 := physLine(text, l.Next)
@@ -104,21 +105,23 @@ func ScanLines(text string, fn func(Line) bool) {
 				break cont
 			}
 			if b == nil {
-				b = &strings.Builder{}
-				b.WriteString(l.Text)
+				b = append(make([]byte, 0, 2*len(l.Text)+len(c)), l.Text...)
 			}
 			if qp { // drop the soft line break, so that Text decodes as quoted-printable
-				cur := b.String()
-				b.Reset()
-				b.WriteString(cur[:len(cur)-1])
+				b = b[:len(b)-1]
 			}
-			b.WriteString(c)
+			b = append(b, c...)
 			no++
 			l.Last, l.End, l.Next = no, e2, n2
-			qp = qpSoftBreak(b.String())
+			if !known && len(b) > maxParams {
+				known = true // no separator in sight: not a quoted-printable value
+			} else if !known {
+				qpParams, known = qpParamsOf(string(b))
+			}
+			qp = qpParams && len(b) > 0 && b[len(b)-1] == '='
 		}
 		if b != nil {
-			l.Text = b.String()
+			l.Text = string(b)
 		}
 		if !fn(l) {
 			return
@@ -127,20 +130,22 @@ func ScanLines(text string, fn func(Line) bool) {
 	}
 }
 
-// qpSoftBreak reports whether line is a quoted-printable value (vCard 2.1, vCalendar
-// 1.0: an ENCODING=QUOTED-PRINTABLE parameter, or the bare QUOTED-PRINTABLE parameter
-// of vCard 2.1) that ends with a soft line break "=", so that the next physical line
-// continues it whatever it starts with.
-func qpSoftBreak(line string) bool {
-	if !strings.HasSuffix(line, "=") {
-		return false
-	}
+// qpParamsOf reports whether the parameters of line mark a quoted-printable value
+// (vCard 2.1, vCalendar 1.0: an ENCODING=QUOTED-PRINTABLE parameter, or the bare
+// QUOTED-PRINTABLE parameter of vCard 2.1), and whether that is known yet: not before
+// the line's ':' separator has been seen. Such a value that ends with the soft line
+// break "=" continues on the next physical line, whatever that starts with.
+func qpParamsOf(line string) (qp, known bool) {
 	cl := SplitLine(line)
-	if !cl.HasSep || cl.Params == "" {
-		return false
+	if !cl.HasSep {
+		return false, false
 	}
-	return strings.Contains(strings.ToUpper(cl.Params), "QUOTED-PRINTABLE")
+	return strings.Contains(strings.ToUpper(cl.Params), "QUOTED-PRINTABLE"), true
 }
+
+// maxParams bounds the search for a folded line's separator, which keeps ScanLines
+// linear on a pathological line folded many times without one.
+const maxParams = 4 << 10
 
 // position returns the 1-based line number and the offset of the start of that line
 // for byte offset off of s.
