@@ -71,7 +71,7 @@ func MustItem(text string) Item {
 	return it
 }
 
-// Text returns the item text (CRLF line breaks).
+// Text returns the item text (CRLF line breaks, except for a VerbatimItem).
 func (i Item) Text() string { return i.text }
 
 // Bytes returns a copy of the item text as bytes.
