@@ -97,40 +97,53 @@ func (i Item) IsZero() bool { return i.text == "" && i.hash == "" }
 // NormalizeNewlines makes every line break CRLF: a lone LF becomes CRLF (sync.md §2.1),
 // and so does a lone CR (old Mac OS and Lotus Notes files end lines with CR alone; an
 // XML parser reads a lone CR as a line break too, so a DAV multiget already gives the
-// same result). An existing CRLF stays, and nothing else changes.
+// same result). CR CR LF, what converting a CRLF file to CRLF again leaves, is one line
+// break (a DAV server that sends the first CR as a character reference delivers it as
+// one too). An existing CRLF stays, and nothing else changes.
 func NormalizeNewlines(s string) string {
 	// Fast path: most items are already CRLF.
-	lone := 0
+	changes := 0
 	for i := 0; i < len(s); i++ {
 		switch s[i] {
 		case '\r':
-			if i+1 < len(s) && s[i+1] == '\n' {
-				i++
-			} else {
-				lone++
+			n := breakLen(s, i)
+			if n != 2 {
+				changes++
 			}
+			i += n - 1
 		case '\n':
-			lone++
+			changes++
 		}
 	}
-	if lone == 0 {
+	if changes == 0 {
 		return s
 	}
 	var b strings.Builder
-	b.Grow(len(s) + lone)
+	b.Grow(len(s) + changes)
 	for i := 0; i < len(s); i++ {
-		c := s[i]
-		switch {
-		case c == '\r' && i+1 < len(s) && s[i+1] == '\n':
+		switch c := s[i]; c {
+		case '\r':
 			b.WriteString("\r\n")
-			i++
-		case c == '\r' || c == '\n':
+			i += breakLen(s, i) - 1
+		case '\n':
 			b.WriteString("\r\n")
 		default:
 			b.WriteByte(c)
 		}
 	}
 	return b.String()
+}
+
+// breakLen returns the length of the line break that starts with the CR at s[i]: 2 for
+// CRLF, 3 for CR CR LF, 1 for a lone CR.
+func breakLen(s string, i int) int {
+	switch {
+	case i+1 < len(s) && s[i+1] == '\n':
+		return 2
+	case i+2 < len(s) && s[i+1] == '\r' && s[i+2] == '\n':
+		return 3
+	}
+	return 1
 }
 
 // ExtractUID implements sync.md §2.2 byte for byte: the first line starting with exactly

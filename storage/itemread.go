@@ -45,16 +45,16 @@ func (e *SyntaxError) Error() string {
 func (e *SyntaxError) Unwrap() error { return ErrInvalidData }
 
 // physLine returns the end of the physical line that starts at off (the offset of its
-// line break, or len(s)) and the offset of the next line. CRLF, LF and a lone CR are
-// line breaks.
+// line break, or len(s)) and the offset of the next line. CRLF, LF, a lone CR and CR CR
+// LF are line breaks (NormalizeNewlines).
 func physLine(s string, off int) (end, next int) {
 	i := strings.IndexAny(s[off:], "\r\n")
 	if i < 0 {
 		return len(s), len(s)
 	}
 	end = off + i
-	if s[end] == '\r' && end+1 < len(s) && s[end+1] == '\n' {
-		return end, end + 2
+	if s[end] == '\r' {
+		return end, end + breakLen(s, end)
 	}
 	return end, end + 1
 }

@@ -22,6 +22,7 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"unicode/utf8"
 
 	"github.com/pimsync-go/pimsync/storage"
 	"github.com/pimsync-go/pimsync/storage/davtest"
@@ -657,4 +658,103 @@ func damaged(reason string) bool {
 		}
 	}
 	return false
+}
+
+// TestSameReaderEverywhere: every corpus file read from a vdir, from a DAV server by
+// multiget and from a DAV server by GET (the byte-exact fake server keeps CR, BOM and
+// all) becomes the same item with the same bytes; what one source refuses, every source
+// refuses, and with the same line and byte where the bytes arrive as they are (a vdir
+// file, a GET body). The webcal side of the same claim is TestCorpus's webcal part.
+func TestSameReaderEverywhere(t *testing.T) {
+	files := loadCorpus(t)
+	servers := map[string]*davtest.Server{
+		"multiget": davtest.NewServer(t, davtest.Options{}),
+		"get":      davtest.NewServer(t, davtest.Options{NoMultiget: true}),
+	}
+	for name, srv := range servers {
+		srv.AddCollection(davtest.CalendarHome+"corpus/", storage.Calendars, nil)
+		srv.AddCollection(davtest.AddressBookHome+"corpus/", storage.Contacts, nil)
+		for _, f := range files {
+			if name == "multiget" && !xmlSafe(f.raw) {
+				continue // an XML body cannot carry it (the fake server would answer invalid XML)
+			}
+			home := davtest.CalendarHome
+			if f.kind == storage.Contacts {
+				home = davtest.AddressBookHome
+			}
+			srv.PutItem(home+"corpus/"+f.name, f.raw)
+		}
+	}
+	e := newEnv(t)
+	var cfg strings.Builder
+	fmt.Fprintf(&cfg, "status_path %q\n", e.path("status"))
+	for _, k := range []struct{ side, local, remote string }{{"cal", "vdir/icalendar", "caldav"}, {"card", "vdir/vcard", "carddav"}} {
+		fmt.Fprintf(&cfg, "storage vdir_%s {\n    type %s\n    path %q\n}\n", k.side, k.local, e.path("src/"+k.side))
+		for _, src := range []string{"multiget", "get"} {
+			fmt.Fprintf(&cfg, "storage %s_%s {\n    type %s\n    url %s\n}\n", src, k.side, k.remote, servers[src].URL+davtest.ContextPath)
+		}
+		for _, src := range []string{"vdir", "multiget", "get"} {
+			fmt.Fprintf(&cfg, "storage out_%s_%s {\n    type %s\n    path %q\n}\n", src, k.side, k.local, e.path("out/"+src+"/"+k.side))
+			fmt.Fprintf(&cfg, "pair %s_%s {\n    storage_a %s_%s\n    storage_b out_%s_%s\n    collection corpus\n}\n", src, k.side, src, k.side, src, k.side)
+			e.mkdir("out/" + src + "/" + k.side)
+		}
+	}
+	e.write("pimsync.conf", cfg.String())
+	e.writeCorpus("src/cal", corpusOf(files, "calendars"), func(corpusFile) string { return "corpus" })
+	e.writeCorpus("src/card", corpusOf(files, "contacts"), func(corpusFile) string { return "corpus" })
+	r := e.mustRun(1, "sync")
+	for _, side := range []string{"cal", "card"} {
+		want := e.files("out/vdir/" + side)
+		if len(want) < 20 {
+			t.Fatalf("out/vdir/%s: %v", side, want)
+		}
+		for _, src := range []string{"multiget", "get"} {
+			got := e.files("out/" + src + "/" + side)
+			if !slices.Equal(got, want) {
+				t.Errorf("%s %s: %d items %v, the vdir gave %d", src, side, len(got), got, len(want))
+				continue
+			}
+			for _, name := range want {
+				if a, b := e.read("out/"+src+"/"+side+"/"+name), e.read("out/vdir/"+side+"/"+name); a != b {
+					t.Logf("%q\n%q", a, b)
+					t.Errorf("%s %s: %s differs from what the vdir gave", src, side, name)
+				}
+			}
+		}
+	}
+	for _, f := range files {
+		if !f.refused() {
+			continue
+		}
+		side, home := "cal", davtest.CalendarHome
+		if f.kind == storage.Contacts {
+			side, home = "card", davtest.AddressBookHome
+		}
+		for src, where := range map[string]string{"vdir": "corpus/" + f.name, "multiget": home + "corpus/" + f.name, "get": home + "corpus/" + f.name} {
+			if src == "multiget" && !xmlSafe(f.raw) {
+				continue
+			}
+			line := regexp.MustCompile(`(?m)^error: ` + src + `_` + side + `/corpus: skipping ` + regexp.QuoteMeta(where) + ` on storage ` + src + `_` + side + `, which cannot be read.*$`).FindString(r.stderr)
+			switch {
+			case line == "":
+				t.Errorf("%s: %s does not refuse it:\n%s", f.path, src, r.stderr)
+			case src != "multiget" && !strings.Contains(line, f.want()):
+				t.Errorf("%s: %s refuses it with %q, want %q", f.path, src, line, f.want())
+			}
+		}
+	}
+}
+
+// xmlSafe reports whether raw can be the text of an XML element: UTF-8 without the
+// control characters XML 1.0 forbids.
+func xmlSafe(raw []byte) bool {
+	if !utf8.Valid(raw) {
+		return false
+	}
+	for _, r := range string(raw) {
+		if r < 0x20 && r != '\t' && r != '\r' && r != '\n' || r == 0xFFFE || r == 0xFFFF {
+			return false
+		}
+	}
+	return true
 }
