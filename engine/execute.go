@@ -672,8 +672,15 @@ func (x *mappingExec) record(r actionResult) error {
 	if a.Verb == VerbCreate {
 		if src := a.Source(); src.Item != nil {
 			if _, ok := src.Item.UID(); !ok {
-				x.e.log().Warn(fmt.Sprintf("%s/%s: %s has no UID; it is synced by its content hash. `pimsync repair %s` adds one",
-					x.pair.Name, x.m.Alias, src.Href, x.pair.names()[a.Target.Other()]))
+				name := x.pair.names()[a.Target.Other()]
+				if storage.IsReadOnly(x.pair.storages()[a.Target.Other()]) {
+					// repair cannot write there (a webcal feed, read_only): suggest nothing.
+					x.e.log().Warn(fmt.Sprintf("%s/%s: %s has no UID; it is synced by its content hash. Storage %s is read-only, so no UID can be added there, and a changed version arrives as a new item",
+						x.pair.Name, x.m.Alias, src.Href, name))
+				} else {
+					x.e.log().Warn(fmt.Sprintf("%s/%s: %s has no UID; it is synced by its content hash. `pimsync repair %s` adds one",
+						x.pair.Name, x.m.Alias, src.Href, name))
+				}
 			}
 		}
 	}

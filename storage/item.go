@@ -3,15 +3,16 @@ package storage
 import (
 	"crypto/sha256"
 	"encoding/hex"
-	"fmt"
+	"io"
+	"mime/quotedprintable"
 	"strings"
 	"unicode/utf8"
 )
 
 // Item is one calendar object or one vCard as raw text. It is immutable: the bytes are
-// kept exactly as read (after line-break normalisation, sync.md §2.1), and the UID and
-// hash are computed once by our own scanner. go-ical and go-vcard never touch these
-// bytes.
+// kept exactly as read, except that every line break becomes CRLF (sync.md §2.1; a lone
+// LF and a lone CR alike, docs/DECISIONS.md "Items"), and the UID and hash are computed
+// once by our own scanner. go-ical and go-vcard never touch these bytes.
 type Item struct {
 	text   string
 	uid    string
@@ -19,29 +20,45 @@ type Item struct {
 	hash   string
 }
 
-// NewItem normalises line breaks to CRLF (a lone LF becomes CRLF; nothing else changes)
-// and computes UID and hash. It fails only for text that is not valid UTF-8. Whether the
-// text is a syntactically valid component is checked separately by CheckSyntax, so that
+// NewItem normalises line breaks to CRLF (a lone LF or a lone CR becomes CRLF; nothing
+// else changes, a UTF-8 byte-order mark included) and computes UID and hash. It fails
+// only for text that is not valid UTF-8, with a *SyntaxError that says where. Whether
+// the text is an item of the right kind is checked separately by CheckSyntax, so that
 // callers decide what to do with broken items.
 func NewItem(raw []byte) (Item, error) {
-	if !utf8.Valid(raw) {
-		return Item{}, fmt.Errorf("%w: item is not valid UTF-8", ErrInvalidData)
+	if err := checkUTF8(string(raw)); err != nil {
+		return Item{}, err
 	}
-	text := NormalizeNewlines(string(raw))
-	uid, ok := ExtractUID(text)
-	return Item{text: text, uid: uid, hasUID: ok, hash: Hash(text)}, nil
+	return newItem(NormalizeNewlines(string(raw))), nil
 }
 
-// ParseItem is NewItem followed by CheckSyntax for the given kind: what storages use when
-// they read an item from disk or from the network.
+func newItem(text string) Item {
+	uid, ok := ExtractUID(text)
+	return Item{text: text, uid: uid, hasUID: ok, hash: Hash(text)}
+}
+
+// ParseItem is the one item reader: what every storage uses when it reads an item from
+// disk or from the network (vdir files, DAV bodies, webcal components). It is CheckSyntax
+// on the bytes as they are, so that errors name the line and byte offset of the input,
+// followed by NewItem.
 func ParseItem(raw []byte, kind Kind) (Item, error) {
+	text := string(raw)
+	if err := checkItem(text, kind, base{}); err != nil {
+		return Item{}, err
+	}
+	return newItem(NormalizeNewlines(text)), nil
+}
+
+// VerbatimItem is an item whose bytes are raw exactly, line breaks included; its UID and
+// hash are those of the normalised text, as for NewItem. It exists for rewriting an item
+// in place in the storage it was read from (repair adds lines and keeps the file's own
+// line breaks); an item copied to another storage is always a normalised one.
+func VerbatimItem(raw []byte) (Item, error) {
 	it, err := NewItem(raw)
 	if err != nil {
 		return Item{}, err
 	}
-	if err := CheckSyntax(it.text, kind); err != nil {
-		return Item{}, err
-	}
+	it.text = string(raw)
 	return it, nil
 }
 
@@ -54,7 +71,7 @@ func MustItem(text string) Item {
 	return it
 }
 
-// Text returns the item text (CRLF line breaks).
+// Text returns the item text (CRLF line breaks, except for a VerbatimItem).
 func (i Item) Text() string { return i.text }
 
 // Bytes returns a copy of the item text as bytes.
@@ -77,28 +94,56 @@ func (i Item) Ident() string {
 // IsZero reports whether i is the zero Item (no text at all).
 func (i Item) IsZero() bool { return i.text == "" && i.hash == "" }
 
-// NormalizeNewlines turns every lone LF into CRLF and leaves everything else (including
-// existing CRLF and lone CR) unchanged.
+// NormalizeNewlines makes every line break CRLF: a lone LF becomes CRLF (sync.md §2.1),
+// and so does a lone CR (old Mac OS and Lotus Notes files end lines with CR alone; an
+// XML parser reads a lone CR as a line break too, so a DAV multiget already gives the
+// same result). CR CR LF, what converting a CRLF file to CRLF again leaves, is one line
+// break (a DAV server that sends the first CR as a character reference delivers it as
+// one too). An existing CRLF stays, and nothing else changes.
 func NormalizeNewlines(s string) string {
-	// Fast path: count lone LFs first; most items are already CRLF.
-	lone := 0
+	// Fast path: most items are already CRLF.
+	changes := 0
 	for i := 0; i < len(s); i++ {
-		if s[i] == '\n' && (i == 0 || s[i-1] != '\r') {
-			lone++
+		switch s[i] {
+		case '\r':
+			n := breakLen(s, i)
+			if n != 2 {
+				changes++
+			}
+			i += n - 1
+		case '\n':
+			changes++
 		}
 	}
-	if lone == 0 {
+	if changes == 0 {
 		return s
 	}
 	var b strings.Builder
-	b.Grow(len(s) + lone)
+	b.Grow(len(s) + changes)
 	for i := 0; i < len(s); i++ {
-		if s[i] == '\n' && (i == 0 || s[i-1] != '\r') {
-			b.WriteByte('\r')
+		switch c := s[i]; c {
+		case '\r':
+			b.WriteString("\r\n")
+			i += breakLen(s, i) - 1
+		case '\n':
+			b.WriteString("\r\n")
+		default:
+			b.WriteByte(c)
 		}
-		b.WriteByte(s[i])
 	}
 	return b.String()
+}
+
+// breakLen returns the length of the line break that starts with the CR at s[i]: 2 for
+// CRLF, 3 for CR CR LF, 1 for a lone CR.
+func breakLen(s string, i int) int {
+	switch {
+	case i+1 < len(s) && s[i+1] == '\n':
+		return 2
+	case i+2 < len(s) && s[i+1] == '\r' && s[i+2] == '\n':
+		return 3
+	}
+	return 1
 }
 
 // ExtractUID implements sync.md §2.2 byte for byte: the first line starting with exactly
@@ -174,43 +219,29 @@ func SplitLine(line string) ContentLine {
 	return cl
 }
 
-// Unfold calls fn for every unfolded content line of text. Both CRLF and LF are line
-// breaks; a break followed by one space or tab continues the previous line, and that
-// blank is removed. Empty lines are passed on (callers decide).
+// Unfold calls fn for every unfolded content line of text. CRLF, LF and a lone CR are
+// line breaks; a break followed by one space or tab continues the previous line, and
+// that blank is removed. Empty lines are passed on (callers decide).
 func Unfold(text string, fn func(line string)) {
-	unfoldNumbered(text, func(line string, _ int) { fn(line) })
-}
-
-// unfoldNumbered is Unfold that also passes the 1-based physical line number on which
-// each unfolded line starts.
-func unfoldNumbered(text string, fn func(line string, lineNo int)) {
 	var cur strings.Builder
 	have := false
-	start, n := 0, 0
-	rest := text
-	for rest != "" {
-		var line string
-		if i := strings.IndexByte(rest, '\n'); i >= 0 {
-			line, rest = rest[:i], rest[i+1:]
-		} else {
-			line, rest = rest, ""
-		}
-		n++
-		line = strings.TrimSuffix(line, "\r")
+	for off := 0; off < len(text); {
+		end, next := physLine(text, off)
+		line := text[off:end]
+		off = next
 		if have && line != "" && (line[0] == ' ' || line[0] == '\t') {
 			cur.WriteString(line[1:])
 			continue
 		}
 		if have {
-			fn(cur.String(), start)
+			fn(cur.String())
 			cur.Reset()
 		}
 		cur.WriteString(line)
-		start = n
 		have = true
 	}
 	if have {
-		fn(cur.String(), start)
+		fn(cur.String())
 	}
 }
 
@@ -228,8 +259,7 @@ func Hash(text string) string {
 			return
 		}
 		cl := SplitLine(line)
-		switch cl.Name {
-		case "PRODID", "DTSTAMP", "LAST-MODIFIED":
+		if Volatile(cl.Name) { // exact, case-sensitive names (sync.md §2.4 rule 3)
 			return
 		}
 		if inTZ {
@@ -263,101 +293,24 @@ func Hash(text string) string {
 // HashBytes is Hash over raw bytes (no normalisation needed: Hash accepts LF too).
 func HashBytes(b []byte) string { return Hash(string(b)) }
 
-// CheckSyntax verifies that text is one syntactically valid component of the right kind:
-// non-empty, starting with BEGIN:VCALENDAR (calendars) or BEGIN:VCARD (contacts), with
-// properly nested BEGIN/END lines, and nothing but blank lines after the final END. Each
-// content line must have a name and a ':' separator. The error names the line number.
-// Semantics are not checked: invalid but well-formed items sync unchanged (pimsync(1)).
-func CheckSyntax(text string, kind Kind) error {
-	if strings.TrimSpace(text) == "" {
-		return fmt.Errorf("%w: item is empty", ErrInvalidData)
-	}
-	if strings.IndexByte(text, 0) >= 0 {
-		return fmt.Errorf("%w: item contains a NUL byte (binary data?)", ErrInvalidData)
-	}
-	want := kind.Component()
-	var stack []string
-	done := false
-	var err error
-	unfoldNumbered(text, func(line string, n int) {
-		if err != nil || strings.TrimSpace(line) == "" {
-			return
-		}
-		if done {
-			err = fmt.Errorf("%w: line %d: content after END:%s", ErrInvalidData, n, want)
-			return
-		}
-		cl := SplitLine(line)
-		if cl.Name == "" || !cl.HasSep {
-			err = fmt.Errorf("%w: line %d: not a content line (NAME:value): %q", ErrInvalidData, n, truncate(line, 40))
-			return
-		}
-		v := strings.ToUpper(strings.TrimSpace(cl.Value))
-		switch strings.ToUpper(cl.Name) {
-		case "BEGIN":
-			switch {
-			case v == "":
-				err = fmt.Errorf("%w: line %d: BEGIN without a component name", ErrInvalidData, n)
-			case len(stack) == 0 && v != want:
-				err = fmt.Errorf("%w: line %d: expected BEGIN:%s, found BEGIN:%s", ErrInvalidData, n, want, truncate(cl.Value, 40))
-			default:
-				stack = append(stack, v)
-			}
-		case "END":
-			switch {
-			case len(stack) == 0:
-				err = fmt.Errorf("%w: line %d: END:%s without BEGIN", ErrInvalidData, n, truncate(cl.Value, 40))
-			case stack[len(stack)-1] != v:
-				err = fmt.Errorf("%w: line %d: END:%s does not close BEGIN:%s", ErrInvalidData, n, truncate(cl.Value, 40), stack[len(stack)-1])
-			default:
-				stack = stack[:len(stack)-1]
-				done = len(stack) == 0
-			}
-		default:
-			if len(stack) == 0 {
-				err = fmt.Errorf("%w: line %d: expected BEGIN:%s, found %q", ErrInvalidData, n, want, truncate(line, 40))
-			}
-		}
-	})
-	if err != nil {
-		return err
-	}
-	if !done {
-		if len(stack) == 0 {
-			return fmt.Errorf("%w: no BEGIN:%s found", ErrInvalidData, want)
-		}
-		return fmt.Errorf("%w: missing END:%s at end of item", ErrInvalidData, stack[len(stack)-1])
-	}
-	return nil
-}
-
-func truncate(s string, n int) string {
-	if len(s) <= n {
-		return s
-	}
-	// cut on a rune boundary
-	for n > 0 && !utf8.RuneStart(s[n]) {
-		n--
-	}
-	return s[:n] + "…"
-}
-
 // Summary returns a short human label for an item: the first SUMMARY (calendars) or FN
-// (contacts) value, unescaped minimally and truncated to 40 characters. It never fails;
-// an item without one gives "".
+// (contacts) value, unescaped minimally (a quoted-printable value decoded) and truncated
+// to 40 characters. It never fails; an item without one gives "".
 func Summary(text string) string {
 	var out string
-	found := false
-	Unfold(text, func(line string) {
-		if found {
-			return
-		}
-		cl := SplitLine(line)
+	ScanLines(text, func(l Line) bool {
+		cl := SplitLine(l.Text)
 		switch strings.ToUpper(cl.Name) {
 		case "SUMMARY", "FN":
 			out = unescapeText(cl.Value)
-			found = true
+			if strings.Contains(strings.ToUpper(cl.Params), "QUOTED-PRINTABLE") {
+				if d, err := io.ReadAll(quotedprintable.NewReader(strings.NewReader(cl.Value))); err == nil && utf8.Valid(d) {
+					out = strings.Join(strings.Fields(string(d)), " ")
+				}
+			}
+			return false
 		}
+		return true
 	})
 	return truncate(strings.TrimSpace(out), 40)
 }

@@ -37,12 +37,14 @@ func TestBadItems(t *testing.T) {
 		name, file, content string
 		want                []string // in stderr
 	}{
-		{"no END line", "noend.ics", "BEGIN:VCALENDAR\r\nBEGIN:VEVENT\r\nUID:noend\r\nSUMMARY:x\r\n", []string{"c/noend.ics", "missing END:VEVENT"}},
-		{"binary garbage", "garbage.ics", "\x00\xff\xfe\x9c\x01binary\x80", []string{"c/garbage.ics", "not valid UTF-8"}},
-		{"UTF-8 garbage", "text.ics", "just some text\r\nwith lines\r\n", []string{"c/text.ics", "line 1", "not a content line"}},
+		{"no END line", "noend.ics", "BEGIN:VCALENDAR\r\nBEGIN:VEVENT\r\nUID:noend\r\nSUMMARY:x\r\n", []string{"c/noend.ics", "line 2, byte 17: BEGIN:VEVENT is never closed", "(truncated?)"}},
+		{"binary garbage", "garbage.ics", "\x00\xff\xfe\x9c\x01binary\x80", []string{"c/garbage.ics", "line 1, byte 1: not valid UTF-8"}},
+		{"UTF-8 garbage", "text.ics", "just some text\r\nwith lines\r\n", []string{"c/text.ics", "line 1, byte 0: no component", `starts with "just some text"`}},
 		{"empty file", "empty.ics", "", []string{"c/empty.ics", "empty"}},
-		{"wrong component", "card.ics", "BEGIN:VCARD\r\nVERSION:3.0\r\nUID:card\r\nFN:x\r\nEND:VCARD\r\n", []string{"c/card.ics", "expected BEGIN:VCALENDAR"}},
-		{"content after END", "two.ics", event("two", "T") + event("three", "T"), []string{"c/two.ics", "content after END:VCALENDAR"}},
+		{"wrong component", "card.ics", "BEGIN:VCARD\r\nVERSION:3.0\r\nUID:card\r\nFN:x\r\nEND:VCARD\r\n", []string{"c/card.ics", "line 1, byte 0: BEGIN:VCARD: a vCard does not belong in a calendar"}},
+		{"broken nesting", "nest.ics", "BEGIN:VCALENDAR\r\nBEGIN:VEVENT\r\nUID:nest\r\nEND:VTODO\r\nEND:VCALENDAR\r\n", []string{"c/nest.ics", "line 4, byte 41: END:VTODO does not close BEGIN:VEVENT of line 2"}},
+		{"Latin-1", "latin1.ics", "BEGIN:VCALENDAR\nBEGIN:VEVENT\nUID:l1\nSUMMARY;CHARSET=ISO-8859-1:Caf\xe9\nEND:VEVENT\nEND:VCALENDAR\n",
+			[]string{"c/latin1.ics", "a/c/latin1.ics: line 4, byte 66: not valid UTF-8 (bytes E9 0A 45 4E); the item declares CHARSET=ISO-8859-1", "iconv -f ISO-8859-1 -t UTF-8"}},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {

@@ -2,6 +2,7 @@ package main
 
 import (
 	"fmt"
+	"strings"
 
 	"github.com/pimsync-go/pimsync/engine"
 )
@@ -10,8 +11,10 @@ const repairUsage = "pimsync repair [-n] STORAGE..."
 
 func init() { extraCommands["repair"] = (*app).cmdRepair }
 
-// cmdRepair adds missing UIDs to the items of the named storages. Storages must be
-// named explicitly: repairing both sides of a pair is discouraged (pimsync(1)).
+// cmdRepair adds missing UIDs to the items of the named storages (engine.Repair: an item
+// holding several independent components is split into one item per component).
+// Storages must be named explicitly: repairing both sides of a pair is discouraged
+// (pimsync(1)). A read-only storage is an error, also with -n.
 func (a *app) cmdRepair(args []string) error {
 	fs := a.newFlags("repair")
 	dry := fs.Bool("n", false, "report what would be repaired, write nothing")
@@ -38,6 +41,13 @@ func (a *app) cmdRepair(args []string) error {
 					verb = "would add"
 				}
 				fmt.Fprintf(a.stdout, "%s: %s: %s UID %s\n", name, r.Href, verb, r.UID)
+			case engine.Split:
+				repaired++
+				verb := "split into"
+				if *dry {
+					verb = "would split into"
+				}
+				fmt.Fprintf(a.stdout, "%s: %s: %s %d items, one per component, with UIDs %s\n", name, r.Href, verb, len(r.UIDs), listUIDs(r.UIDs))
 			case engine.Unrepairable:
 				failed++
 				fmt.Fprintf(a.stderr, "error: %s: %s: cannot be repaired: %v\n", name, r.Href, r.Err)
@@ -59,4 +69,13 @@ func (a *app) cmdRepair(args []string) error {
 		return exitCodeError{code: exitError}
 	}
 	return nil
+}
+
+// listUIDs shows up to five UIDs and how many more there are.
+func listUIDs(uids []string) string {
+	const show = 5
+	if len(uids) <= show {
+		return strings.Join(uids, ", ")
+	}
+	return fmt.Sprintf("%s and %d more", strings.Join(uids[:show], ", "), len(uids)-show)
 }

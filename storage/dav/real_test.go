@@ -85,8 +85,8 @@ func TestRealSyncTokens(t *testing.T) {
 	}
 }
 
-// TestRadicaleRewriteNoPingPong: Radicale re-serialises an item with a stray CR inside a
-// value; the ETag of the PUT answer is the one the next listing shows, so the engine
+// TestRadicaleRewriteNoPingPong: Radicale re-serialises an item with a lower-case
+// property name; the ETag of the PUT answer is the one the next listing shows, so the engine
 // records it with the hash of what it wrote and never fetches or re-uploads it (sync.md
 // §16 scenario 41).
 func TestRadicaleRewriteNoPingPong(t *testing.T) {
@@ -94,7 +94,7 @@ func TestRadicaleRewriteNoPingPong(t *testing.T) {
 	href := srv.NewCalendar(t)
 	s := newDAV(t, storage.Calendars, dav.Options{URL: srv.URL, Username: srv.Username, Password: srv.Password})
 	discover(t, s)
-	raw := strings.Replace(text(storage.Calendars, "stray", "Stray"), "SUMMARY:Stray\r\n", "SUMMARY:Stray\r\r\n", 1) // what sed leaves on CRLF files
+	raw := strings.Replace(text(storage.Calendars, "stray", "Stray"), "SUMMARY:Stray\r\n", "summary:Stray\r\n", 1) // Radicale writes SUMMARY
 	it := storage.MustItem(raw)
 	h, etag, err := s.Create(t.Context(), href, it)
 	if err != nil || etag == "" {

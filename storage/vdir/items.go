@@ -128,7 +128,8 @@ func (s *Storage) fetch(collection, href string) storage.Fetched {
 		f.Err = &storage.Error{Kind: storage.ErrInvalidData, Op: op, Href: href, Err: err}
 		return f
 	}
-	raw, etag, err := s.readItem(filepath.Join(s.root, coll, file))
+	path := filepath.Join(s.root, coll, file)
+	raw, etag, err := s.readItem(path)
 	if err != nil {
 		f.Err = fsError(op, href, err)
 		return f
@@ -136,11 +137,31 @@ func (s *Storage) fetch(collection, href string) storage.Fetched {
 	s.logger().Log(context.Background(), storage.LevelTrace, "read item", "href", href, "bytes", len(raw))
 	item, err := storage.ParseItem(raw, s.kind)
 	if err != nil {
-		f.Err = &storage.Error{Kind: storage.ErrInvalidData, Op: op, Href: href, Err: err}
+		// The reader's error names the line and byte; the path names the file.
+		f.Err = &storage.Error{Kind: storage.ErrInvalidData, Op: op, Href: href, Err: fmt.Errorf("%s: %w", path, err)}
 		return f
 	}
 	f.ETag, f.Item = etag, item
 	return f
+}
+
+// GetRaw returns the bytes of one item file exactly as they are on disk (line breaks
+// and all) with the etag they were read with, for rewriting the file in place
+// (engine.Repair). The bytes are not checked.
+func (s *Storage) GetRaw(ctx context.Context, href string) ([]byte, string, error) {
+	const op = "get"
+	coll, file, err := SplitItemHref(href, s.ext)
+	if err != nil {
+		return nil, "", &storage.Error{Kind: storage.ErrInvalidData, Op: op, Href: href, Err: err}
+	}
+	if _, _, err := s.existingCollection(ctx, op, coll); err != nil {
+		return nil, "", err
+	}
+	raw, etag, err := s.readItem(filepath.Join(s.root, coll, file))
+	if err != nil {
+		return nil, "", fsError(op, href, err)
+	}
+	return raw, etag, nil
 }
 
 // readItem reads a regular file (following symlinks) and returns its content and the

@@ -1,7 +1,8 @@
 package webcal
 
 import (
-	"bytes"
+	"errors"
+	"fmt"
 	"math/rand/v2"
 	"slices"
 	"strings"
@@ -66,13 +67,21 @@ func testFeed() (feed string, want []string) {
 	return feed, want
 }
 
+// mustSplit splits a feed whose items must all be usable and returns their texts.
 func mustSplit(t *testing.T, feed string) []string {
 	t.Helper()
 	items, err := split([]byte(feed))
 	if err != nil {
 		t.Fatalf("split: %v", err)
 	}
-	return items
+	texts := make([]string, len(items))
+	for i, it := range items {
+		if it.err != nil {
+			t.Fatalf("item %d: %v", i, it.err)
+		}
+		texts[i] = it.text
+	}
+	return texts
 }
 
 func checkItems(t *testing.T, got, want []string) {
@@ -159,14 +168,104 @@ func TestSplitLineEndings(t *testing.T) {
 	checkItems(t, mustSplit(t, "\uFEFF\r\n  \n"+feed), want)
 	// No final line break.
 	checkItems(t, mustSplit(t, strings.TrimSuffix(feed, "\r\n")), want)
-	// Lines keep a stray CR inside them.
+	// CR-only line ends, with and without a BOM, give the same items.
+	cr := strings.ReplaceAll(feed, "\r\n", "\r")
+	checkItems(t, mustSplit(t, cr), want)
+	checkItems(t, mustSplit(t, "\uFEFF"+cr), want)
+	// Mixed line ends, as after an edit in another editor.
+	mixed := strings.Replace(strings.Replace(feed, "\r\n", "\n", 7), "SUMMARY:Party\r\n", "SUMMARY:Party\r", 1)
+	checkItems(t, mustSplit(t, mixed), want)
+	// A lone CR inside a line is a line break, as it is in a vdir file (storage.NormalizeNewlines).
 	stray := strings.Replace(feed, "SUMMARY:Party\r\n", "SUMMARY:Par\rty\r\n", 1)
 	found := false
 	for _, it := range mustSplit(t, stray) {
-		found = found || strings.Contains(it, "SUMMARY:Par\rty\r\n")
+		found = found || strings.Contains(it, "SUMMARY:Par\r\nty\r\n")
 	}
 	if !found {
-		t.Fatal("a stray CR was not kept")
+		t.Fatal("a lone CR did not become CRLF")
+	}
+}
+
+// TestSplitCalendarUID (issue 9, item 9): a calendar-level UID (RFC 7986) names the
+// feed; every item keeps the identity of its own components and none is lost.
+func TestSplitCalendarUID(t *testing.T) {
+	feed, want := testFeed()
+	withUID := strings.Replace(feed, "PRODID:-//Example//Holidays//EN\r\n", "PRODID:-//Example//Holidays//EN\r\nUID:calendar-of-holidays\r\n", 1)
+	if withUID == feed {
+		t.Fatal("the test feed changed")
+	}
+	got := mustSplit(t, withUID)
+	checkItems(t, got, want)
+	idents := map[string]bool{}
+	for _, text := range got {
+		idents[storage.MustItem(text).Ident()] = true
+		if strings.Contains(text, "calendar-of-holidays") {
+			t.Fatalf("the calendar UID was copied into an item:\n%s", text)
+		}
+	}
+	if len(idents) != len(want) {
+		t.Fatalf("%d idents for %d items: %v", len(idents), len(want), idents)
+	}
+	// A UID with parameters, lower case, or folded is the calendar's too.
+	for _, uid := range []string{"UID;X-A=1:cal", "uid:cal", "UID:c\r\n al"} {
+		f := lines(cat(feedBegin, []string{"VERSION:2.0", uid}, evNoUID, todo, feedEnd)...)
+		got := mustSplit(t, f)
+		if len(got) != 2 || strings.Contains(got[0], "cal") || storage.MustItem(got[1]).Ident() != "chores" {
+			t.Fatalf("%q: %q", uid, got)
+		}
+	}
+}
+
+// TestSplitBare: a feed of components without VCALENDAR gives the components as bare
+// items, exactly as a vdir file with the same text would be read.
+func TestSplitBare(t *testing.T) {
+	got := mustSplit(t, lines(cat(tzBerlin, evMaster, todo, evOverride)...))
+	checkItems(t, got, []string{lines(cat(tzBerlin, evMaster, evOverride)...), lines(todo...)})
+	// Next to a VCALENDAR, a bare component is wrapped like the others.
+	got = mustSplit(t, lines(cat(todo, feedBegin, feedHeader, evNoUID, feedEnd)...))
+	checkItems(t, got, []string{lines(cat(feedBegin, feedHeader, todo, feedEnd)...), lines(cat(feedBegin, feedHeader, evNoUID, feedEnd)...)})
+}
+
+// TestSplitQuotedPrintable: a vCalendar 1.0 value continued after a soft line break is
+// one line; its continuation is never read as a BEGIN or END.
+func TestSplitQuotedPrintable(t *testing.T) {
+	ev := []string{"BEGIN:VEVENT", "UID:qp", "DESCRIPTION;ENCODING=QUOTED-PRINTABLE:first=0D=0A=", "END:VEVENT and more=", "BEGIN:VALARM=", "x", "END:VEVENT"}
+	got := mustSplit(t, lines(cat(feedBegin, []string{"VERSION:1.0"}, ev, todo, feedEnd)...))
+	checkItems(t, got, []string{lines(cat(feedBegin, []string{"VERSION:1.0"}, ev, feedEnd)...), lines(cat(feedBegin, []string{"VERSION:1.0"}, todo, feedEnd)...)})
+}
+
+// TestSplitUnusableComponent: a component that is not UTF-8 is an item error with the
+// feed line and byte; the other items are usable.
+func TestSplitUnusableComponent(t *testing.T) {
+	bad := []string{"BEGIN:VEVENT", "UID:latin1", "SUMMARY;CHARSET=ISO-8859-1:Caf\xe9", "END:VEVENT"}
+	badTZ := []string{"BEGIN:VTIMEZONE", "TZID:Europe/Berlin", "X-NAME:\xff", "END:VTIMEZONE"}
+	feed := lines(cat(feedBegin, feedHeader, todo, bad, evNoUID, badTZ, evMaster, feedEnd)...)
+	items, err := split([]byte(feed))
+	if err != nil || len(items) != 4 {
+		t.Fatalf("split: %d items, %v", len(items), err)
+	}
+	if items[0].err != nil || items[2].err != nil {
+		t.Fatalf("good items: %v, %v", items[0].err, items[2].err)
+	}
+	badOff := strings.Index(feed, "Caf\xe9") + 3
+	var se *storage.SyntaxError
+	if !errors.As(items[1].err, &se) || se.Line != 14 || se.Offset != badOff || items[1].href != "latin1" ||
+		!strings.Contains(items[1].err.Error(), fmt.Sprintf("line 14, byte %d: not valid UTF-8 (bytes E9 0D 0A 45); the item declares CHARSET=ISO-8859-1", badOff)) {
+		t.Fatalf("latin-1 item: %q %v", items[1].href, items[1].err)
+	}
+	// The event that uses the broken VTIMEZONE cannot be used either.
+	if items[3].err == nil || items[3].href != "standup" || !strings.Contains(items[3].err.Error(), "line 23, byte") {
+		t.Fatalf("item with a broken VTIMEZONE: %q %v", items[3].href, items[3].err)
+	}
+	if items[1].etag == "" || items[1].etag == items[3].etag {
+		t.Fatalf("etags %q %q", items[1].etag, items[3].etag)
+	}
+	// Broken nesting inside a component is that item's error too.
+	broken := []string{"BEGIN:VEVENT", "UID:broken", "BEGIN:VALARM", "END:VTODO", "END:VEVENT"}
+	items, err = split([]byte(lines(cat(feedBegin, feedHeader, broken, todo, feedEnd)...)))
+	if err != nil || len(items) != 2 || items[1].err != nil || items[0].href != "broken" ||
+		!strings.Contains(fmt.Sprint(items[0].err), "line 10, byte 162: END:VTODO does not close BEGIN:VALARM of line 9") {
+		t.Fatalf("broken nesting: %v %v %+v", err, items[0].err, items)
 	}
 }
 
@@ -203,13 +302,18 @@ func TestSplitErrors(t *testing.T) {
 	cases := map[string]struct{ body, want string }{
 		"empty":             {"", "the body is empty"},
 		"blank":             {" \r\n\t\n", "the body is empty"},
-		"html":              {"<!DOCTYPE html>\n<html>", `it starts with "<!DOCTYPE html>", not BEGIN:VCALENDAR`},
-		"vcard":             {"BEGIN:VCARD\r\nEND:VCARD\r\n", `it starts with "BEGIN:VCARD"`},
-		"not utf-8":         {"BEGIN:VCALENDAR\r\nX:\xff\r\nEND:VCALENDAR\r\n", "not valid UTF-8"},
+		"html":              {"<!DOCTYPE html>\n<html>", `line 1, byte 0: it starts with "<!DOCTYPE html>", not BEGIN:VCALENDAR`},
+		"html with a BOM":   {"\uFEFF\n<html>", `line 2, byte 4: it starts with "<html>", not BEGIN:VCALENDAR`},
+		"vcard":             {"BEGIN:VCARD\r\nEND:VCARD\r\n", `line 1, byte 0: BEGIN:VCARD: a feed holds calendar components, not vCards`},
+		"utf-16":            {"\xff\xfeB\x00E\x00", "line 1, byte 0: the feed is UTF-16 (byte-order mark FF FE), not UTF-8"},
+		"header not utf-8":  {"BEGIN:VCALENDAR\r\nX:\xff\r\nEND:VCALENDAR\r\n", "line 2, byte 17: the calendar's header is not UTF-8 text: byte 19: not valid UTF-8 (bytes FF)"},
 		"truncated":         {feed[:len(feed)/2], "(truncated?)"},
+		"truncated CR-only": {"BEGIN:VCALENDAR\rVERSION:2.0\rBEGIN:VEVENT\rUID:x\r", "line 3, byte 28: BEGIN:VEVENT is never closed: the feed ends at line 4 (truncated?)"},
+		"truncated bare":    {lines(cat(todo, evMaster[:3])...), "line 6, byte 78: BEGIN:VEVENT is never closed"},
 		"no end":            {strings.TrimSuffix(feed, "END:VCALENDAR\r\n"), "without END:VCALENDAR"},
-		"stray end":         {lines("BEGIN:VCALENDAR", "VERSION:2.0", "END:VEVENT", "END:VCALENDAR"), "line 3: END:VEVENT without BEGIN"},
+		"stray end":         {lines("BEGIN:VCALENDAR", "VERSION:2.0", "END:VEVENT", "END:VCALENDAR"), "line 3, byte 30: END:VEVENT without BEGIN"},
 		"content after end": {feed + "garbage\r\n", "content after END:VCALENDAR"},
+		"junk after bare":   {lines(cat(todo, []string{"garbage"})...), `line 6, byte 78: content outside any component: "garbage"`},
 	}
 	for name, c := range cases {
 		t.Run(name, func(t *testing.T) {
@@ -218,20 +322,6 @@ func TestSplitErrors(t *testing.T) {
 				t.Fatalf("error %v, want %q", err, c.want)
 			}
 		})
-	}
-}
-
-func TestSplitBrokenComponentIsItsOwnItem(t *testing.T) {
-	broken := []string{"BEGIN:VEVENT", "UID:broken", "BEGIN:VALARM", "END:VTODO", "END:VEVENT"}
-	got := mustSplit(t, lines(cat(feedBegin, feedHeader, broken, todo, feedEnd)...))
-	if len(got) != 2 {
-		t.Fatalf("%d items", len(got))
-	}
-	if err := storage.CheckSyntax(got[0], storage.Calendars); err == nil {
-		t.Fatal("the broken component passed CheckSyntax")
-	}
-	if err := storage.CheckSyntax(got[1], storage.Calendars); err != nil {
-		t.Fatalf("the good component: %v", err)
 	}
 }
 
@@ -262,6 +352,14 @@ func FuzzSplit(f *testing.F) {
 	f.Add([]byte("BEGIN:VCALENDAR\r\nBEGIN:VEVENT\r\nUID:\r\nEND:VEVENT\r\nEND:VCALENDAR"))
 	f.Add([]byte("\uFEFFBEGIN:VCALENDAR\n X:1\nBEGIN:X\nEND:X\nEND:VCALENDAR\n"))
 	f.Add([]byte("<html>"))
+	// CR-only line ends, a BOM, quoted-printable soft line breaks, bare components,
+	// a calendar-level UID, bytes that are not UTF-8.
+	f.Add([]byte(strings.ReplaceAll(feed, "\r\n", "\r")))
+	f.Add([]byte("\uFEFF" + strings.ReplaceAll(feed, "\r\n", "\r")))
+	f.Add([]byte(lines(cat(feedBegin, []string{"VERSION:1.0"}, []string{"BEGIN:VEVENT", "DESCRIPTION;ENCODING=QUOTED-PRINTABLE:a=", "END:VEVENT=", "=C3=91", "END:VEVENT"}, feedEnd)...)))
+	f.Add([]byte(lines(cat(tzBerlin, evMaster, todo)...)))
+	f.Add([]byte(lines(cat(feedBegin, []string{"UID:cal"}, evNoUID, todo, feedEnd)...)))
+	f.Add([]byte(lines(cat(feedBegin, []string{"BEGIN:VEVENT", "UID:x", "SUMMARY:\xe9", "END:VEVENT"}, todo, feedEnd)...)))
 	f.Fuzz(checkSplit)
 }
 
@@ -273,22 +371,61 @@ func checkSplit(t *testing.T, body []byte) {
 		t.Fatal("split is not deterministic")
 	}
 	for i := range items {
-		if items[i] != again[i] {
+		if items[i].text != again[i].text || fmt.Sprint(items[i].err) != fmt.Sprint(again[i].err) || items[i].href != again[i].href {
 			t.Fatal("split is not deterministic")
 		}
 	}
-	text := string(bytes.TrimPrefix(body, []byte("\uFEFF")))
-	if _, uerr := storage.NewItem([]byte(text)); uerr != nil || storage.CheckSyntax(storage.NormalizeNewlines(text), storage.Calendars) != nil {
-		return // not a well-formed VCALENDAR
+	for _, it := range items {
+		switch {
+		case it.err == nil && it.text == "":
+			t.Fatalf("an empty item from\n%q", body)
+		case it.err == nil:
+			if perr := storage.CheckSyntax(it.text, storage.Calendars); perr != nil {
+				t.Fatalf("item fails CheckSyntax: %v\n%q\nfrom\n%q", perr, it.text, body)
+			}
+			if storage.NormalizeNewlines(it.text) != it.text {
+				t.Fatalf("item line breaks are not CRLF: %q", it.text)
+			}
+		case it.href == "" || it.etag == "" || !errors.Is(it.err, storage.ErrInvalidData):
+			t.Fatalf("unusable item without href, etag or kind: %+v", it)
+		}
+	}
+	if !oneCalendar(string(body)) {
+		return
 	}
 	if err != nil {
 		t.Fatalf("a well-formed VCALENDAR failed to split: %v\n%q", err, body)
 	}
 	for _, it := range items {
-		if err := storage.CheckSyntax(it, storage.Calendars); err != nil {
-			t.Fatalf("item fails CheckSyntax: %v\n%q\nfrom\n%q", err, it, body)
+		if it.err != nil {
+			t.Fatalf("an item of a well-formed VCALENDAR is unusable: %v\n%q", it.err, body)
 		}
 	}
+}
+
+// oneCalendar reports whether text is one well-formed VCALENDAR: the item reader
+// accepts it, and nothing but blank lines surrounds the VCALENDAR.
+func oneCalendar(text string) bool {
+	if storage.CheckSyntax(text, storage.Calendars) != nil {
+		return false
+	}
+	depth, calendars, ok := 0, 0, true
+	storage.ScanLines(text, func(l storage.Line) bool {
+		cl := storage.SplitLine(l.Text)
+		name := strings.ToUpper(cl.Name)
+		switch {
+		case depth == 0 && strings.TrimSpace(l.Text) == "":
+		case depth == 0 && (name != "BEGIN" || strings.ToUpper(strings.TrimSpace(cl.Value)) != "VCALENDAR" || calendars > 0):
+			ok = false
+		case name == "BEGIN" && cl.HasSep:
+			depth++
+			calendars++
+		case name == "END" && cl.HasSep:
+			depth--
+		}
+		return ok
+	})
+	return ok && calendars > 0
 }
 
 // TestSplitMutations runs the FuzzSplit properties over seeded random mutations of the

@@ -316,11 +316,11 @@ func (s *Storage) download(ctx context.Context, saved storage.Token) (f *feed, n
 	case len(body) > maxFeedSize:
 		return nil, false, s.feedError(0, fmt.Errorf("the feed is larger than %d MiB", maxFeedSize>>20))
 	}
-	texts, err := split(body)
+	items, err := split(body)
 	if err != nil {
 		return nil, false, s.feedError(0, err)
 	}
-	f = s.newFeed(texts, s.validator(resp.Header))
+	f = s.newFeed(items, s.validator(resp.Header))
 	s.log.Debug("feed downloaded", "url", s.url.String(), "bytes", len(body), "items", len(f.refs), "token", f.token.Value)
 	s.feed = f
 	return f, false, nil
@@ -342,33 +342,6 @@ func (s *Storage) validator(h http.Header) storage.Token {
 func urlKey(u *url.URL) string {
 	sum := sha256.Sum256([]byte(u.String()))
 	return hex.EncodeToString(sum[:8])
-}
-
-// newFeed turns split item texts into the listing and the fetch results.
-func (s *Storage) newFeed(texts []string, token storage.Token) *feed {
-	f := &feed{token: token, items: make(map[string]storage.Fetched, len(texts))}
-	for _, text := range texts {
-		it, err := storage.NewItem([]byte(text)) // valid UTF-8: split checked the body
-		if err != nil {
-			continue
-		}
-		href := it.Ident()
-		if href == "" {
-			href = it.Hash() // an empty UID: an href must not be empty
-		}
-		if _, dup := f.items[href]; dup {
-			s.log.Warn("the feed holds two items with the same ident; keeping the first", "href", href)
-			continue
-		}
-		fetched := storage.Fetched{Href: href, ETag: it.Hash(), Item: it}
-		if err := storage.CheckSyntax(text, storage.Calendars); err != nil {
-			fetched = storage.Fetched{Href: href, Err: &storage.Error{Kind: storage.ErrInvalidData, Op: "fetch", Href: href,
-				Err: fmt.Errorf("item %s of the feed of webcal storage %s: %w", href, s.name, err)}}
-		}
-		f.items[href] = fetched
-		f.refs = append(f.refs, storage.ItemRef{Href: href, ETag: it.Hash()})
-	}
-	return f
 }
 
 // FeedError is a feed download that failed with an HTTP status other than 200 (and 304

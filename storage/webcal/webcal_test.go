@@ -439,7 +439,7 @@ func TestInvalidItem(t *testing.T) {
 	srv := newFeedServer(t)
 	srv.add(t, item("good", "Good"))
 	srv.set(func(f *feedServer) {
-		f.components = append(f.components, "BEGIN:VEVENT\r\nUID:bad\r\nthis is no content line\r\nEND:VEVENT\r\n")
+		f.components = append(f.components, "BEGIN:VEVENT\r\nUID:bad\r\nSUMMARY:caf\xe9\r\nEND:VEVENT\r\n")
 	})
 	s := newWebcal(t, srv.URL, nil)
 	refs, err := s.List(t.Context(), "hol")
