@@ -92,21 +92,25 @@ func (n *fpNode) write(b *strings.Builder) {
 // canonicalLine renders a content line with its parameters sorted, their names upper
 // case and their values unquoted (enumerated TYPE values upper case too).
 func canonicalLine(name string, cl ContentLine) string {
-	var params []string
+	// A parameter given twice is one list: TYPE=a;TYPE=b is TYPE=a,b (Radicale joins
+	// them).
+	byName := map[string][]string{}
 	for _, p := range splitOutsideQuotes(cl.Params, ';') {
 		if p == "" {
 			continue
 		}
 		pn, pv, _ := strings.Cut(p, "=")
 		pn = strings.ToUpper(pn)
-		vals := splitOutsideQuotes(pv, ',')
-		for i, v := range vals {
+		for _, v := range splitOutsideQuotes(pv, ',') {
 			v = strings.Trim(v, `"`)
 			if pn == "TYPE" {
 				v = strings.ToUpper(v)
 			}
-			vals[i] = v
+			byName[pn] = append(byName[pn], v)
 		}
+	}
+	var params []string
+	for pn, vals := range byName {
 		slices.Sort(vals)
 		params = append(params, pn+"="+strings.Join(vals, ","))
 	}
@@ -118,7 +122,8 @@ func canonicalLine(name string, cl ContentLine) string {
 		b.WriteString(p)
 	}
 	b.WriteByte(':')
-	b.WriteString(cl.Value)
+	// An escaped line break may be written \N or \n.
+	b.WriteString(strings.ReplaceAll(cl.Value, `\N`, `\n`))
 	return b.String()
 }
 

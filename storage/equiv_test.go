@@ -30,6 +30,11 @@ func TestFingerprintIgnoresServerRewrites(t *testing.T) {
 	if !Equivalent(card, withRev) {
 		t.Fatal("a card with a server-added REV is not equivalent")
 	}
+	twice := "BEGIN:VCARD\r\nUID:c\r\nTEL;TYPE=home;TYPE=voice:1\r\nNOTE:a\\Nb\r\nEND:VCARD\r\n"
+	joined := "BEGIN:VCARD\r\nUID:c\r\nTEL;TYPE=VOICE,HOME:1\r\nNOTE:a\\nb\r\nEND:VCARD\r\n"
+	if !Equivalent(twice, joined) {
+		t.Fatal("TYPE given twice, or \\N for \\n, is not equivalent")
+	}
 }
 
 func TestFingerprintSeesRealChanges(t *testing.T) {
