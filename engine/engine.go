@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/pimsync-go/pimsync/config"
+	"github.com/pimsync-go/pimsync/engine/trash"
 	"github.com/pimsync-go/pimsync/status"
 	"github.com/pimsync-go/pimsync/storage"
 )
@@ -63,6 +64,10 @@ type Engine struct {
 	Workers int
 	// MaxPairs is the number of pairs synced at once (default 4).
 	MaxPairs int
+	// TrashMaxAge and TrashMaxSize bound each pair's trash (trash.DefaultMaxAge and
+	// trash.DefaultMaxSize when zero).
+	TrashMaxAge  time.Duration
+	TrashMaxSize int64
 }
 
 func (e *Engine) log() *slog.Logger {
@@ -156,8 +161,25 @@ func (e *Engine) SyncPairOnly(ctx context.Context, p *Pair, aliases []string) *P
 		res.Err = plan.Err
 		return res
 	}
-	e.execute(ctx, plan, db, res)
+	tr := e.beginTrash(p.Name)
+	defer tr.Close()
+	e.execute(ctx, plan, db, res, tr)
 	return res
+}
+
+// beginTrash prunes a pair's trash and starts the trash of a new run.
+func (e *Engine) beginTrash(pair string) *trash.Run {
+	age, size := e.TrashMaxAge, e.TrashMaxSize
+	if age == 0 {
+		age = trash.DefaultMaxAge
+	}
+	if size == 0 {
+		size = trash.DefaultMaxSize
+	}
+	if err := trash.Prune(e.StatusDir, pair, age, size, time.Now()); err != nil {
+		e.log().Warn(fmt.Sprintf("pruning the trash of pair %s: %v", pair, err))
+	}
+	return trash.Begin(e.StatusDir, pair)
 }
 
 // openWrite creates the status directory, takes the pair lock and opens the status

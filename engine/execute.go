@@ -8,6 +8,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/pimsync-go/pimsync/engine/trash"
 	"github.com/pimsync-go/pimsync/status"
 	"github.com/pimsync-go/pimsync/storage"
 )
@@ -23,7 +24,7 @@ func (e errFatal) Error() string { return e.err.Error() }
 func (e errFatal) Unwrap() error { return e.err }
 
 // execute performs a pair's plan (sync.md §4 step 7).
-func (e *Engine) execute(ctx context.Context, plan *PairPlan, db *status.DB, res *PairResult) {
+func (e *Engine) execute(ctx context.Context, plan *PairPlan, db *status.DB, res *PairResult, tr *trash.Run) {
 	p := plan.Pair
 	if len(plan.Stale) > 0 {
 		err := db.Update(func(tx *status.Tx) error {
@@ -43,7 +44,7 @@ func (e *Engine) execute(ctx context.Context, plan *PairPlan, db *status.DB, res
 		if ctx.Err() != nil {
 			break
 		}
-		x := &mappingExec{e: e, pair: p, m: m, db: db, res: &MappingResult{Alias: m.Alias, HrefA: m.HrefA, HrefB: m.HrefB}}
+		x := &mappingExec{e: e, pair: p, m: m, db: db, trash: tr, res: &MappingResult{Alias: m.Alias, HrefA: m.HrefA, HrefB: m.HrefB}}
 		err := x.run(ctx)
 		res.Mappings = append(res.Mappings, x.res)
 		e.report(MappingFinished{Pair: p.Name, Result: x.res})
@@ -69,6 +70,7 @@ type mappingExec struct {
 	done     int
 	total    int
 	added    map[pendingKey]bool // pending writes recorded by this run
+	trash    *trash.Run          // keeps what is overwritten or deleted
 }
 
 func (x *mappingExec) href(s Side) string {
@@ -263,6 +265,9 @@ func (x *mappingExec) items(ctx context.Context) error {
 	if err := x.recover(); err != nil {
 		return err
 	}
+	if err := x.loadTargets(ctx, first); err != nil {
+		return err
+	}
 	if err := x.runActions(ctx, first); err != nil {
 		return err
 	}
@@ -270,6 +275,9 @@ func (x *mappingExec) items(ctx context.Context) error {
 		return err
 	}
 	if err := x.loadSources(ctx, second); err != nil {
+		return err
+	}
+	if err := x.loadTargets(ctx, second); err != nil {
 		return err
 	}
 	if err := x.recordPending(second); err != nil {
@@ -396,20 +404,41 @@ type pendingKey struct {
 }
 
 // loadSources fetches the bodies of items to copy that planning knew only from the
-// status (token fast path, one_way reverts). A body whose hash is no longer the planned
-// one means the item changed meanwhile: that action fails and is retried next run.
+// status (token fast path, one_way reverts), and loadTargets those of items about to be
+// replaced or deleted (their bytes go to the trash first). A body that changed since it
+// was listed fails that action, which is retried next run.
 func (x *mappingExec) loadSources(ctx context.Context, acts []*ItemAction) error {
+	return x.load(ctx, acts, func(a *ItemAction) (Side, *ItemState) {
+		if a.Verb == VerbCreate || a.Verb == VerbUpdate {
+			return a.Target.Other(), a.Source()
+		}
+		return 0, nil
+	})
+}
+
+func (x *mappingExec) loadTargets(ctx context.Context, acts []*ItemAction) error {
+	return x.load(ctx, acts, func(a *ItemAction) (Side, *ItemState) {
+		if a.Verb == VerbUpdate || a.Verb == VerbDelete {
+			return a.Target, a.TargetItem()
+		}
+		return 0, nil
+	})
+}
+
+func (x *mappingExec) load(ctx context.Context, acts []*ItemAction, pick func(*ItemAction) (Side, *ItemState)) error {
 	need := map[Side][]string{}
 	for _, a := range acts {
-		if a.Verb.writes() && a.Source().Item == nil {
-			src := a.Target.Other()
-			need[src] = append(need[src], a.Source().Href)
+		if s, st := pick(a); st != nil && st.Item == nil && a.Skip == "" {
+			need[s] = append(need[s], st.Href)
 		}
 	}
+	if len(need) == 0 {
+		return nil
+	}
 	got := map[Side]map[string]storage.Fetched{}
-	st := x.pair.storages()
+	stores := x.pair.storages()
 	for s, hrefs := range need {
-		fs, err := st[s].Get(ctx, x.href(s), hrefs)
+		fs, err := stores[s].Get(ctx, x.href(s), hrefs)
 		got[s] = map[string]storage.Fetched{}
 		if err != nil {
 			for _, h := range hrefs {
@@ -422,25 +451,26 @@ func (x *mappingExec) loadSources(ctx context.Context, acts []*ItemAction) error
 		}
 	}
 	for _, a := range acts {
-		src := a.Source()
-		if !a.Verb.writes() || src.Item != nil {
+		s, st := pick(a)
+		if st == nil || st.Item != nil || a.Skip != "" {
 			continue
 		}
-		f, ok := got[a.Target.Other()][src.Href]
+		f, ok := got[s][st.Href]
 		switch {
 		case !ok:
 			f.Err = errors.New("the storage did not return it")
-		case f.Err == nil && f.Item.Hash() != src.Hash:
-			f.Err = fmt.Errorf("%s changed since it was listed", src.Href)
+		case f.Err != nil:
+		case f.ETag != "" && st.ETag != "" && f.ETag != st.ETag, (f.ETag == "" || st.ETag == "") && f.Item.Hash() != st.Hash:
+			f.Err = fmt.Errorf("%s changed since it was listed", st.Href)
 		}
 		if f.Err != nil {
 			a.Skip = "failed" // excluded from execution below
 			x.fail(&ItemError{Pair: x.pair.Name, Alias: x.m.Alias, Action: a, Storage: x.pair.names()[a.Target],
-				Err: fmt.Errorf("reading %s: %w", src.Href, f.Err)})
+				Err: fmt.Errorf("reading %s: %w", st.Href, f.Err)})
 			continue
 		}
 		item := f.Item
-		src.Item = &item
+		st.Item = &item
 	}
 	return nil
 }
@@ -518,8 +548,11 @@ func (x *mappingExec) perform(ctx context.Context, a *ItemAction) (status.Row, e
 	}
 	x.e.report(ActionStarted{Pair: x.pair.Name, Mapping: x.m.Alias, Action: a})
 	st := x.pair.storages()[a.Target]
+	kept, err := x.keep(a, a.Target, a.TargetItem(), why(a))
+	if err != nil {
+		return row, err
+	}
 	var href, etag string
-	var err error
 	switch a.Verb {
 	case VerbCreate:
 		href, etag, err = st.Create(ctx, x.href(a.Target), *a.Source().Item)
@@ -533,6 +566,9 @@ func (x *mappingExec) perform(ctx context.Context, a *ItemAction) (status.Row, e
 	case VerbDelete:
 		t := a.TargetItem()
 		err = st.Delete(ctx, t.Href, t.ETag)
+		if err == nil {
+			err = x.trash.Done(kept, "", "", "")
+		}
 		return row, err
 	}
 	if err != nil && mayHaveHappened(err) && href != "" {
@@ -547,6 +583,9 @@ func (x *mappingExec) perform(ctx context.Context, a *ItemAction) (status.Row, e
 		return row, err
 	}
 	src := a.Source()
+	if err := x.trash.Done(kept, href, etag, src.Item.Hash()); err != nil {
+		x.e.log().Warn(fmt.Sprintf("%s/%s: %v", x.pair.Name, x.m.Alias, err))
+	}
 	row.Hash = src.Item.Hash()
 	if a.Target == A {
 		row.HrefA, row.ETagA, row.HrefB, row.ETagB = href, etag, src.Href, src.ETag
@@ -572,14 +611,57 @@ func (x *mappingExec) performMerge(ctx context.Context, a *ItemAction) (status.R
 		if cur.Hash == a.Merged.Hash() {
 			continue
 		}
+		kept, err := x.keep(a, s, cur, "merge")
+		if err != nil {
+			return row, err
+		}
 		etag, err := st[s].Update(ctx, cur.Href, cur.ETag, *a.Merged)
 		if err != nil {
 			return row, fmt.Errorf("writing the merged version to %s: %w", s, err)
+		}
+		if err := x.trash.Done(kept, cur.Href, etag, a.Merged.Hash()); err != nil {
+			x.e.log().Warn(fmt.Sprintf("%s/%s: %v", x.pair.Name, x.m.Alias, err))
 		}
 		setRowSide(&row, s, cur.Href, etag)
 		a.mergedTo = append(a.mergedTo, s)
 	}
 	return row, nil
+}
+
+// keep puts what a write on side s is about to replace (cur; nil for a create) into
+// the trash, with the journal entry that lets `pimsync undo` revert the write. A write
+// whose previous bytes cannot be kept does not happen.
+func (x *mappingExec) keep(a *ItemAction, s Side, cur *ItemState, why string) (*trash.Entry, error) {
+	if x.trash == nil {
+		return nil, nil
+	}
+	e := trash.Entry{Side: s.String(), Storage: x.pair.names()[s], Collection: x.href(s), Ident: a.Ident,
+		Summary: a.Summary(), Op: trash.OpCreate, Why: why}
+	var before []byte
+	if a.Verb != VerbCreate && cur != nil {
+		e.Op, e.Href, e.ETagBefore, e.HashBefore = trash.OpUpdate, cur.Href, cur.ETag, cur.Hash
+		if a.Verb == VerbDelete {
+			e.Op = trash.OpDelete
+		}
+		if cur.Item == nil {
+			return nil, fmt.Errorf("the previous version of %s was not read, so it cannot be kept; not written", cur.Href)
+		}
+		before = cur.Item.Bytes()
+		e.HashBefore = cur.Item.Hash()
+	}
+	kept, err := x.trash.Keep(e, before)
+	if err != nil {
+		return nil, fmt.Errorf("%w; not written", err)
+	}
+	return kept, nil
+}
+
+// why says what an item write is for, in the trash journal.
+func why(a *ItemAction) string {
+	if a.Keep != "" {
+		return "keep " + a.Keep
+	}
+	return "sync"
 }
 
 // keepBase keeps the text a status row now describes, for later merges

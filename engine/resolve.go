@@ -11,6 +11,7 @@ import (
 	"strings"
 	"unicode/utf8"
 
+	"github.com/pimsync-go/pimsync/engine/trash"
 	"github.com/pimsync-go/pimsync/storage"
 )
 
@@ -83,6 +84,11 @@ func (e *Engine) Refetch(ctx context.Context, c Conflict) (*Versions, error) {
 // conditional on the etags read by Refetch (sync.md §9.3 step 7). It returns the sides
 // written. The status is not touched: the next sync sees equal hashes and records them.
 func (e *Engine) Apply(ctx context.Context, v *Versions, resolved storage.Item) ([]Side, error) {
+	return e.apply(ctx, v, resolved, "conflict resolution")
+}
+
+// apply is Apply with the reason the trash journal gives for the writes.
+func (e *Engine) apply(ctx context.Context, v *Versions, resolved storage.Item, why string) ([]Side, error) {
 	st := v.Pair.storages()
 	cur := [2]*ItemState{v.A, v.B}
 	var targets []Side
@@ -102,10 +108,23 @@ func (e *Engine) Apply(ctx context.Context, v *Versions, resolved storage.Item) 
 	// cancelled (within writeGrace).
 	ctx, cancel := graceContext(ctx, writeGrace)
 	defer cancel()
+	tr := e.beginTrash(v.Pair.Name)
+	defer tr.Close()
+	colls := [2]string{v.Mapping.HrefA, v.Mapping.HrefB}
 	var done []Side
 	for _, s := range targets {
-		if _, err := st[s].Update(ctx, cur[s].Href, cur[s].ETag, resolved); err != nil {
+		kept, err := tr.Keep(trash.Entry{Side: Side(s).String(), Storage: v.Pair.names()[s], Collection: colls[s],
+			Href: cur[s].Href, Ident: v.Ident, Summary: storage.Summary(cur[s].Item.Text()), Op: trash.OpUpdate, Why: why,
+			ETagBefore: cur[s].ETag, HashBefore: cur[s].Hash}, cur[s].Item.Bytes())
+		if err != nil {
+			return done, fmt.Errorf("updating %s on storage %s: %w; nothing was written", cur[s].Href, v.Pair.names()[s], err)
+		}
+		etag, err := st[s].Update(ctx, cur[s].Href, cur[s].ETag, resolved)
+		if err != nil {
 			return done, fmt.Errorf("updating %s on storage %s: %w", cur[s].Href, v.Pair.names()[s], err)
+		}
+		if err := tr.Done(kept, cur[s].Href, etag, resolved.Hash()); err != nil {
+			e.log().Warn(err.Error())
 		}
 		if err := flush(ctx, st[s]); err != nil {
 			return done, fmt.Errorf("updating %s on storage %s: %w", cur[s].Href, v.Pair.names()[s], err)
@@ -177,7 +196,14 @@ func (e *Engine) Resolve(ctx context.Context, c Conflict, r Resolver) (*Versions
 	if err != nil {
 		return v, nil, err
 	}
-	sides, err := e.Apply(ctx, v, item)
+	why := "conflict resolution"
+	switch r := r.(type) {
+	case KeepSide:
+		why = "keep " + r.Side.String()
+	case MergeTool:
+		why = "merge tool"
+	}
+	sides, err := e.apply(ctx, v, item, why)
 	return v, sides, err
 }
 

@@ -51,6 +51,8 @@ var cliCommands = []cliCommand{
 	{"daemon", []cliFlag{{"r", "FD", "file descriptor for the readiness notification"}}, argPairs, "keep pairs in sync continuously"},
 	{"resolve-conflicts", []cliFlag{{"n", "", "list the conflicts, change nothing"}}, argPairs, "resolve conflicts with the configured merge tool"},
 	{"repair", []cliFlag{{"n", "", "report what would be repaired, write nothing"}}, argStorages, "add missing UIDs to items"},
+	{"undo", nil, argPairs, "revert the writes of the last run"},
+	{"trash", nil, argNone, "what pimsync overwrote or deleted"},
 	{"check", nil, argPairs, "validate the configuration and storages"},
 	{"discover", nil, argPairs, "print the collections of each pair"},
 	{"tui", nil, argPairs, "open the interactive terminal UI"},

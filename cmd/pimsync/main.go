@@ -82,6 +82,8 @@ Commands:
   daemon [-r FD] [PAIR...]            keep pairs in sync continuously
   resolve-conflicts [-n] [PAIR...]    resolve conflicts with the configured merge tool
   repair [-n] STORAGE...              add missing UIDs to items
+  undo [PAIR...]                      revert the writes of the last run
+  trash list|show|restore ...         what pimsync overwrote or deleted
   check [PAIR...]                     validate the configuration and storages
   discover [PAIR...]                  print the collections of each pair
   tui [PAIR...]                       open the interactive terminal UI

@@ -1,0 +1,73 @@
+package trash
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+)
+
+func TestKeepDoneAndRead(t *testing.T) {
+	dir := t.TempDir()
+	r := Begin(dir, "p")
+	e, err := r.Keep(Entry{Side: "b", Collection: "c", Href: "c/x.ics", Ident: "x", Op: OpUpdate, Why: "sync"}, []byte("old"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := r.Keep(Entry{Side: "b", Collection: "c", Ident: "y", Op: OpCreate}, nil); err != nil {
+		t.Fatal(err) // never done: the write failed
+	}
+	if err := r.Done(e, "c/x.ics", "e2", "H2"); err != nil {
+		t.Fatal(err)
+	}
+	r.Close()
+	runs, err := Runs(dir, "p")
+	if err != nil || len(runs) != 1 || len(runs[0].Entries) != 1 {
+		t.Fatalf("runs = %+v, %v", runs, err)
+	}
+	got := runs[0].Entries[0]
+	if got.ID != e.ID || got.HashAfter != "H2" || !got.Done {
+		t.Fatalf("entry = %+v", got)
+	}
+	if b, err := runs[0].Before(got); err != nil || string(b) != "old" {
+		t.Fatalf("before = %q, %v", b, err)
+	}
+	if _, _, err := Find(dir, "p", e.ID); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := Find(dir, "p", "nonsense"); err == nil || !strings.Contains(err.Error(), "trash list") {
+		t.Fatalf("a bad id: %v", err)
+	}
+}
+
+func TestPrune(t *testing.T) {
+	dir := t.TempDir()
+	mk := func(id string, size int) {
+		d := filepath.Join(Dir(dir, "p"), id)
+		os.MkdirAll(d, 0o700)
+		os.WriteFile(filepath.Join(d, "1"), make([]byte, size), 0o600)
+	}
+	now := time.Date(2026, 12, 6, 12, 0, 0, 0, time.UTC)
+	mk("20261001T000000.000Z-aaaaaa", 10)  // too old
+	mk("20261201T000000.000Z-bbbbbb", 600) // pushed out by size
+	mk("20261205T000000.000Z-cccccc", 300)
+	mk("20261206T000000.000Z-dddddd", 300) // the newest: always kept
+	if err := Prune(dir, "p", 30*24*time.Hour, 700, now); err != nil {
+		t.Fatal(err)
+	}
+	runs, _ := Runs(dir, "p")
+	var ids []string
+	for _, r := range runs {
+		ids = append(ids, r.ID[:8])
+	}
+	if strings.Join(ids, " ") != "20261205 20261206" {
+		t.Fatalf("kept %v", ids)
+	}
+	if err := Prune(dir, "p", 0, 1, now); err != nil {
+		t.Fatal(err)
+	}
+	if runs, _ := Runs(dir, "p"); len(runs) != 1 {
+		t.Fatalf("the newest run must stay, have %d", len(runs))
+	}
+}
