@@ -147,8 +147,8 @@ func TestConfigErrors(t *testing.T) {
 		{"10 collections one word", pairConf(vdirCal+davCal, " storage_a cal", " storage_b dav", " collections some"), []string{"13: invalid value for collections: `some` (expected `all`, `from a` or `from b`)"}},
 		{"10 on_empty", pairConf(vdirCal+davCal, " storage_a cal", " storage_b dav", " collections all", " on_empty delete"), []string{"14: invalid value for on_empty: `delete` (expected `skip` or `sync`)"}},
 		{"10 on_delete", pairConf(vdirCal+davCal, " storage_a cal", " storage_b dav", " collections all", " on_delete never"), []string{"14: invalid value for on_delete: `never` (expected `sync` or `skip`)"}},
-		{"10 conflict_resolution keep", pairConf(vdirCal+davCal, " storage_a cal", " storage_b dav", " collections all", " conflict_resolution keep c"), []string{"14: invalid value for conflict_resolution: `keep c` (expected `keep a`, `keep b`, `merge` or `cmd PROGRAM [ARG...]`)"}},
-		{"10 conflict_resolution cmd alone", pairConf(vdirCal+davCal, " storage_a cal", " storage_b dav", " collections all", " conflict_resolution cmd"), []string{"14: invalid value for conflict_resolution: `cmd` (expected `keep a`, `keep b`, `merge` or `cmd PROGRAM [ARG...]`)"}},
+		{"10 conflict_resolution keep", pairConf(vdirCal+davCal, " storage_a cal", " storage_b dav", " collections all", " conflict_resolution keep c"), []string{"14: invalid value for conflict_resolution: `keep c` (expected `keep a`, `keep b`, `keep both`, `merge` or `cmd PROGRAM [ARG...]`)"}},
+		{"10 conflict_resolution cmd alone", pairConf(vdirCal+davCal, " storage_a cal", " storage_b dav", " collections all", " conflict_resolution cmd"), []string{"14: invalid value for conflict_resolution: `cmd` (expected `keep a`, `keep b`, `keep both`, `merge` or `cmd PROGRAM [ARG...]`)"}},
 		{"10 collection_id_segment", storageConf("caldav", " url https://h/", " collection_id_segment first"), []string{"5: collection_id_segment must be `last` or `second-last`"}},
 
 		// 11: interval

@@ -73,10 +73,12 @@ func (c *checker) conflictResolution(p *Pair, d *directive) {
 		p.ConflictResolution = ResolveKeepB
 	case v == "merge":
 		p.ConflictResolution = ResolveMerge
+	case v == "keep both":
+		p.ConflictResolution = ResolveKeepBoth
 	case d.params[0] == "cmd" && len(d.params) > 1 && d.params[1] != "":
 		p.ConflictResolution, p.ResolverCmd = ResolveCmd, d.params[1:]
 	default:
-		c.errorf(d.line, "invalid value for conflict_resolution: `%s` (expected `keep a`, `keep b`, `merge` or `cmd PROGRAM [ARG...]`)", v)
+		c.errorf(d.line, "invalid value for conflict_resolution: `%s` (expected `keep a`, `keep b`, `keep both`, `merge` or `cmd PROGRAM [ARG...]`)", v)
 	}
 }
 

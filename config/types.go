@@ -161,6 +161,9 @@ const (
 	// ResolveMerge (`merge`, ours): sync merges conflicts whose sides changed different
 	// properties since the last sync; the others stay for a person.
 	ResolveMerge
+	// ResolveKeepBoth (`keep both`, ours): sync keeps a's version under the item's UID
+	// and b's as a new item with a new UID, marked "(conflict copy)", on both sides.
+	ResolveKeepBoth
 )
 
 // String is the configuration text ("" for none).
@@ -174,12 +177,16 @@ func (r Resolution) String() string {
 		return "cmd"
 	case ResolveMerge:
 		return "merge"
+	case ResolveKeepBoth:
+		return "keep both"
 	}
 	return ""
 }
 
-// Automatic reports whether sync itself resolves conflicts (keep a / keep b).
-func (r Resolution) Automatic() bool { return r == ResolveKeepA || r == ResolveKeepB }
+// Automatic reports whether sync itself resolves conflicts (keep a, keep b, keep both).
+func (r Resolution) Automatic() bool {
+	return r == ResolveKeepA || r == ResolveKeepB || r == ResolveKeepBoth
+}
 
 // Mapping is one explicit collection mapping. For `collection ID`, Alias, IDA and IDB are
 // all ID. For a block, exactly one of IDA/HrefA and one of IDB/HrefB is set.

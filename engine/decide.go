@@ -279,6 +279,12 @@ func decideItems(m *MappingPlan, in *mappingInput, pol policy, blocked map[strin
 			continue
 		}
 		act.Ident, act.A, act.B, act.Status = ident, a, b, s
+		if act.CopyB {
+			act.CopyUID = CopyUID(ident, b.Hash)
+			if byIdent[B][act.CopyUID] != nil {
+				act.CopyB = false // an earlier run created it already
+			}
+		}
 		// Nothing is ever created on the side whose collection was deleted (§5.3).
 		if deletedSide >= 0 && act.Verb.writes() && act.Verb != VerbDelete && act.Target == deletedSide {
 			kept++
@@ -391,6 +397,11 @@ func decideTwoWay(a, b *ItemState, s *status.Row, pol policy) *ItemAction {
 			return &ItemAction{Verb: VerbConflict, Warning: "cannot keep b: storage a is read-only"}
 		}
 		return &ItemAction{Verb: VerbUpdate, Target: A, Keep: "b"}
+	case config.ResolveKeepBoth:
+		if pol.readOnly[B] || b.Item == nil {
+			return &ItemAction{Verb: VerbConflict, Warning: "cannot keep both: storage b is read-only"}
+		}
+		return &ItemAction{Verb: VerbUpdate, Target: B, Keep: "both", CopyB: true}
 	}
 	return &ItemAction{Verb: VerbConflict}
 }

@@ -562,6 +562,11 @@ func (x *mappingExec) perform(ctx context.Context, a *ItemAction) (status.Row, e
 	case VerbUpdate:
 		t := a.TargetItem()
 		href = t.Href
+		if a.CopyB {
+			if err := x.createCopy(ctx, a); err != nil {
+				return row, err
+			}
+		}
 		etag, err = st.Update(ctx, t.Href, t.ETag, *a.Source().Item)
 	case VerbDelete:
 		t := a.TargetItem()
@@ -626,6 +631,25 @@ func (x *mappingExec) performMerge(ctx context.Context, a *ItemAction) (status.R
 		a.mergedTo = append(a.mergedTo, s)
 	}
 	return row, nil
+}
+
+// createCopy creates b's version of a conflict as a new item on b (keep both).
+func (x *mappingExec) createCopy(ctx context.Context, a *ItemAction) error {
+	cp, err := conflictCopy(a.Ident, a.B)
+	if err != nil {
+		return err
+	}
+	kept, err := x.trash.Keep(trash.Entry{Side: "b", Storage: x.pair.names()[B], Collection: x.href(B), Ident: cp.Ident(),
+		Summary: storage.Summary(cp.Text()), Op: trash.OpCreate, Why: "keep both"}, nil)
+	if err != nil {
+		return err
+	}
+	href, etag, err := x.pair.storages()[B].Create(ctx, x.href(B), cp)
+	if err != nil {
+		return fmt.Errorf("creating the conflict copy of b's version: %w", err)
+	}
+	a.copied = true
+	return x.trash.Done(kept, href, etag, cp.Hash())
 }
 
 // keep puts what a write on side s is about to replace (cur; nil for a create) into
@@ -826,6 +850,9 @@ func (x *mappingExec) record(r actionResult) error {
 	for _, s := range a.mergedTo {
 		x.res.Counts[s].Updated++
 		x.res.Changed = true
+	}
+	if a.copied {
+		x.res.Counts[B].Created++
 	}
 	if a.Verb == VerbMerge {
 		x.res.Merged++

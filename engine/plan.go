@@ -95,9 +95,14 @@ type ItemAction struct {
 	Ident  string
 	A, B   *ItemState  // current items; nil when absent on that side
 	Status *status.Row // the status row; nil when none
-	// Keep is set ("a" or "b") when a conflict was turned into an update by
-	// `conflict_resolution keep a|b`.
+	// Keep is set ("a", "b" or "both") when a conflict was turned into an update by
+	// `conflict_resolution keep a|b|both`.
 	Keep string
+	// CopyB: before b's version is replaced, it is created on b as a new item with
+	// CopyUID (keep both); the next sync copies it to a.
+	CopyB   bool
+	CopyUID string
+	copied  bool // the copy was created
 	// Skip is set when the target is read-only: the action is reported but not done
 	// and the status stays unchanged.
 	Skip string

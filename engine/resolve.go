@@ -11,6 +11,7 @@ import (
 	"strings"
 	"unicode/utf8"
 
+	"github.com/pimsync-go/pimsync/engine/merge"
 	"github.com/pimsync-go/pimsync/engine/trash"
 	"github.com/pimsync-go/pimsync/storage"
 )
@@ -376,4 +377,56 @@ func (e *Engine) ResolveProperty(ctx context.Context, c PropConflict, keep Side)
 		return fmt.Errorf("writing property %s to storage %s: %w", act.Name, p.names()[target], err)
 	}
 	return nil
+}
+
+// CopyUID is the UID of the conflict copy of a version (keep both): derived from the
+// item's ident and the copied version's hash, so a run interrupted after creating it
+// recognises it next time instead of making another.
+func CopyUID(ident, hash string) string {
+	return ident + "-conflict-" + strings.ToLower(hash[:min(8, len(hash))])
+}
+
+// conflictCopy is version v as an independent item with the UID CopyUID.
+func conflictCopy(ident string, v *ItemState) (storage.Item, error) {
+	return storage.NewItem([]byte(merge.Copy(v.Item.Text(), CopyUID(ident, v.Hash))))
+}
+
+// KeepBoth settles a conflict by keeping both versions: b's version is created on b as
+// a new item with its own UID, marked "(conflict copy)", then a's version replaces b's
+// under the item's UID. The next sync copies the new item to a. As with KeepSide, a
+// version that changed since it was shown is not overwritten (ErrConflictChanged).
+func (e *Engine) KeepBoth(ctx context.Context, c Conflict, shown *Versions) (*Versions, []Side, error) {
+	v, err := e.Refetch(ctx, c)
+	if err != nil {
+		return v, nil, err
+	}
+	if shown != nil && (v.A.Hash != shown.A.Hash || v.B.Hash != shown.B.Hash) {
+		return v, nil, ErrConflictChanged
+	}
+	st := v.Pair.storages()
+	if storage.IsReadOnly(st[B]) {
+		return v, nil, fmt.Errorf("storage %s is read-only; nothing was written", v.Pair.NameB)
+	}
+	cp, err := conflictCopy(v.Ident, v.B)
+	if err != nil {
+		return v, nil, err
+	}
+	ctx, cancel := graceContext(ctx, writeGrace)
+	defer cancel()
+	tr := e.beginTrash(v.Pair.Name)
+	kept, err := tr.Keep(trash.Entry{Side: "b", Storage: v.Pair.NameB, Collection: v.Mapping.HrefB, Ident: cp.Ident(),
+		Summary: storage.Summary(cp.Text()), Op: trash.OpCreate, Why: "keep both"}, nil)
+	if err == nil {
+		var href, etag string
+		href, etag, err = st[B].Create(ctx, v.Mapping.HrefB, cp)
+		if err == nil {
+			err = tr.Done(kept, href, etag, cp.Hash())
+		}
+	}
+	tr.Close()
+	if err != nil {
+		return v, nil, fmt.Errorf("creating the copy of b's version: %w", err)
+	}
+	sides, err := e.apply(ctx, v, *v.A.Item, "keep both")
+	return v, sides, err
 }

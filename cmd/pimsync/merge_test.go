@@ -4,8 +4,13 @@ package main
 // properties since the last sync merge during sync; the others stay conflicts.
 
 import (
+	"context"
+	"os"
+	"os/exec"
 	"strings"
+	"syscall"
 	"testing"
+	"time"
 )
 
 func TestAutoMerge(t *testing.T) {
@@ -80,4 +85,54 @@ func TestAutoMergeRealServers(t *testing.T) {
 			}
 		})
 	}
+}
+
+// keep both (issue 11 item 3): as a policy during sync and as a choice in
+// resolve-conflicts, b's version becomes a separate item on both sides.
+func TestKeepBoth(t *testing.T) {
+	va, vb := event("x", "version a"), event("x", "version b")
+	e := conflictEnv(t, va, vb, "conflict_resolution keep both")
+	e.mustRun(0, "sync")
+	e.mustRun(0, "sync") // copies the conflict copy to a
+	for _, side := range []string{"a", "b"} {
+		files := e.files(side + "/c")
+		var x, cp int
+		for _, f := range files {
+			text := e.read(side + "/c/" + f)
+			switch {
+			case text == va:
+				x++
+			case strings.Contains(text, "SUMMARY:version b (conflict copy)") && !strings.Contains(text, "UID:x\r\n"):
+				cp++
+			}
+		}
+		if x != 1 || cp != 1 {
+			t.Errorf("%s holds %v: want a's version once and b's as a conflict copy", side, files)
+		}
+	}
+	before := e.snapshot()
+	if r := e.mustRun(0, "sync"); r.stdout != "" {
+		t.Errorf("not a no-op: %s", r.stdout)
+	}
+	e.assertUnchanged(before)
+}
+
+func TestKeepBothInResolveConflicts(t *testing.T) {
+	e := conflictEnv(t, event("x", "version a"), event("x", "version b"), "conflict_resolution cmd false")
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, "script", "-qec", binPath+" -c "+e.cfg+" resolve-conflicts", "/dev/null")
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	cmd.Cancel = func() error { return syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL) }
+	cmd.Env = append(os.Environ(), "HOME="+e.home, "TERM=dumb", raceNoSleep)
+	cmd.Stdin = strings.NewReader("k\n")
+	if out, err := cmd.CombinedOutput(); err != nil || !strings.Contains(string(out), "kept both") {
+		t.Fatalf("resolve-conflicts: %v\n%s", err, out)
+	}
+	e.mustRun(0, "sync")
+	if n := len(e.files("a/c")); n != 3 { // x, y and the copy
+		t.Errorf("a holds %v", e.files("a/c"))
+	}
+	e.mustRun(0, "undo")  // the last run: the sync that copied the copy to a
+	e.mustRun(0, "sync") // and it comes back
 }

@@ -134,7 +134,7 @@ func (r *resolver) pair(plan *engine.PairPlan) {
 			return
 		}
 		if r.prompt {
-			switch r.ask(fmt.Sprintf("Conflict %d/%d in %s/%s, uid %s%s: resolve now? [Y/n/q] ",
+			switch r.ask(fmt.Sprintf("Conflict %d/%d in %s/%s, uid %s%s: resolve now? [Y/n/q/k] (k: keep both) ",
 				i+1, len(cs), plan.Name(), c.Mapping.Alias, c.Action.Ident, quoted(c.Action.Summary()))) {
 			case "n":
 				r.left++
@@ -142,6 +142,9 @@ func (r *resolver) pair(plan *engine.PairPlan) {
 			case "q":
 				r.left += len(cs) - i
 				return
+			case "k":
+				r.keepBoth(c)
+				continue
 			}
 		}
 		r.one(c)
@@ -223,6 +226,8 @@ func (r *resolver) ask(q string) string {
 			return "n"
 		case "q", "quit":
 			return "q"
+		case "k":
+			return "k"
 		}
 		if err != nil {
 			return "q"
@@ -249,6 +254,21 @@ func (r *resolver) one(c engine.Conflict) {
 		fmt.Fprintf(r.a.stderr, "error: %s: %v\n", name, err)
 	default:
 		fmt.Fprintf(r.a.stdout, "%s: resolved; %s\n", name, describeSides(sides))
+	}
+}
+
+// keepBoth keeps both versions of a conflict: b's as a new item with its own UID.
+func (r *resolver) keepBoth(c engine.Conflict) {
+	name := fmt.Sprintf("%s/%s %s", c.Pair.Name(), c.Mapping.Alias, c.Action.Ident)
+	_, sides, err := r.eng.KeepBoth(r.a.ctx, c, nil)
+	switch {
+	case errors.Is(err, engine.ErrConflictGone), errors.Is(err, engine.ErrConflictSolved):
+		fmt.Fprintf(r.a.stdout, "%s: %v\n", name, err)
+	case err != nil:
+		r.failed++
+		fmt.Fprintf(r.a.stderr, "error: %s: %v\n", name, err)
+	default:
+		fmt.Fprintf(r.a.stdout, "%s: kept both: b's version is now a separate item (conflict copy); %s; the next sync copies it to a\n", name, describeSides(sides))
 	}
 }
 

@@ -203,3 +203,17 @@ func TestMergeIdentical(t *testing.T) {
 		}
 	}
 }
+
+func TestCopy(t *testing.T) {
+	got := Copy(baseEvent, "standup-copy")
+	want := strings.ReplaceAll(baseEvent, "UID:standup\r\n", "UID:standup-copy\r\n")
+	want = strings.Replace(want, "SUMMARY:Standup\r\n", "SUMMARY:Standup (conflict copy)\r\n", 1)
+	want = strings.Replace(want, "SUMMARY:Standup (moved)\r\n", "SUMMARY:Standup (moved) (conflict copy)\r\n", 1)
+	if got != want {
+		t.Fatalf("copy:\n%s\nwant\n%s", got, want)
+	}
+	card := Copy(baseCard, "ann-2")
+	if !strings.Contains(card, "UID:ann-2\r\nFN:Ann Example (conflict copy)\r\n") || strings.Contains(card, "UID:ann\r\n") {
+		t.Fatalf("card copy:\n%s", card)
+	}
+}

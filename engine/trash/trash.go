@@ -82,6 +82,9 @@ func Begin(statusDir, pair string) *Run {
 // Keep records a write about to happen, with the bytes it replaces (nil for a create),
 // and returns the entry to pass to Done.
 func (r *Run) Keep(e Entry, before []byte) (*Entry, error) {
+	if r == nil {
+		return nil, nil
+	}
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	if r.file == nil {
@@ -113,7 +116,7 @@ func (r *Run) Keep(e Entry, before []byte) (*Entry, error) {
 // Done records that the write of e succeeded, leaving the item at href with etag and
 // hash ("" href and hash for a delete).
 func (r *Run) Done(e *Entry, href, etag, hash string) error {
-	if e == nil {
+	if r == nil || e == nil {
 		return nil
 	}
 	r.mu.Lock()
