@@ -133,6 +133,6 @@ func TestKeepBothInResolveConflicts(t *testing.T) {
 	if n := len(e.files("a/c")); n != 3 { // x, y and the copy
 		t.Errorf("a holds %v", e.files("a/c"))
 	}
-	e.mustRun(0, "undo")  // the last run: the sync that copied the copy to a
+	e.mustRun(0, "undo") // the last run: the sync that copied the copy to a
 	e.mustRun(0, "sync") // and it comes back
 }
