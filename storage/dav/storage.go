@@ -77,7 +77,7 @@ func (s *Storage) Kind() storage.Kind { return s.kind }
 
 // Requests returns the number of HTTP requests (attempts, retries included) this
 // storage has sent so far.
-func (s *Storage) Requests() int64 { return s.c.requests.Load() }
+func (s *Storage) Requests() int64 { return s.c.st.requests.Load() }
 
 // Check runs the bootstrap (storages.md §2.1 steps 1–6).
 func (s *Storage) Check(ctx context.Context) error {
