@@ -88,6 +88,9 @@ type endpoint struct {
 func (o *Options) endpoint() (endpoint, error) {
 	u, err := url.Parse(o.URL)
 	if err != nil {
+		if ue := (*url.Error)(nil); errors.As(err, &ue) {
+			err = ue.Err // without the URL, which may hold a password
+		}
 		return endpoint{}, fmt.Errorf("url is not a valid URL: %w", err)
 	}
 	ep := endpoint{socket: o.Socket}

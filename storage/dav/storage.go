@@ -23,6 +23,7 @@ type Storage struct {
 	log     *slog.Logger
 
 	bootMu   sync.Mutex // serialises bootstrap
+	writes   hrefLocks  // one write per href at a time
 	mu       sync.Mutex // guards the fields below
 	boot     *bootResult
 	colls    map[string]*collInfo // status href → collection (discovered or probed)

@@ -42,16 +42,26 @@ func (s *Storage) Create(ctx context.Context, collection string, item storage.It
 			return "", "", opError("create item in", collection, err)
 		}
 		href := statusForm(u)
+		unlock, err := s.writes.lock(ctx, href)
+		if err != nil {
+			return "", "", opError("create", href, err)
+		}
 		resp, err := s.put(ctx, u, item, "If-None-Match", "*")
 		if err == nil {
 			href, etag, err := s.afterPut(ctx, ci, href, u, resp, item, true)
+			unlock()
 			return href, etag, opError("create", href, err)
+		}
+		if errors.Is(err, storage.ErrOutcomeUnknown) {
+			unlock()
+			return "", "", opError("create", href, err)
 		}
 		switch statusCode(err) {
 		case http.StatusPreconditionFailed:
 			// The name is taken: by the same item (next run matches it) or by another
 			// ident that sanitises to the same name (retry at the hash name).
 			f := s.fetchOne(ctx, ci, href, u)
+			unlock()
 			if f.Err == nil && f.Item.Ident() != item.Ident() && name != item.Hash() {
 				name = item.Hash()
 				continue
@@ -59,6 +69,7 @@ func (s *Storage) Create(ctx context.Context, collection string, item storage.It
 			return "", "", &storage.Error{Kind: storage.ErrPrecondition, Op: "create", Href: href,
 				Err: fmt.Errorf("an item already exists at this href: %w", err)}
 		case http.StatusForbidden, http.StatusConflict:
+			unlock()
 			var se *StatusError
 			if errors.As(err, &se) && strings.HasSuffix(se.Precondition, "no-uid-conflict") {
 				at := se.PreconditionHref
@@ -70,10 +81,12 @@ func (s *Storage) Create(ctx context.Context, collection string, item storage.It
 			}
 			return "", "", opError("create", href, fmt.Errorf("the server rejected the item: %w", err))
 		case http.StatusUnsupportedMediaType:
+			unlock()
 			return "", "", &storage.Error{Kind: storage.ErrInvalidData, Op: "create", Href: href,
 				Err: fmt.Errorf("the server rejected the item: %w", err)}
 		}
-		return "", "", opError("create", href, err)
+		unlock()
+		return "", "", opError("create", href, rejected(err))
 	}
 }
 
@@ -87,6 +100,11 @@ func (s *Storage) Update(ctx context.Context, href, etag string, item storage.It
 	if cond == "" {
 		cond = "*" // no etag known: at least never resurrect a deleted item
 	}
+	unlock, err := s.writes.lock(ctx, href)
+	if err != nil {
+		return "", opError("update", href, err)
+	}
+	defer unlock()
 	resp, err := s.put(ctx, u, item, "If-Match", cond)
 	if err != nil {
 		switch statusCode(err) {
@@ -98,13 +116,22 @@ func (s *Storage) Update(ctx context.Context, href, etag string, item storage.It
 			}
 		case http.StatusNotFound:
 			err = fmt.Errorf("deleted on the server since it was listed: %w", err)
-		case http.StatusForbidden, http.StatusUnsupportedMediaType:
-			err = fmt.Errorf("the server rejected the item: %w", err)
+		default:
+			err = rejected(err)
 		}
 		return "", opError("update", href, err)
 	}
 	_, newETag, err := s.afterPut(ctx, ci, href, u, resp, item, false)
 	return newETag, opError("update", href, err)
+}
+
+// rejected says that the server refused an upload, for an answer with a status (4xx,
+// 5xx); other errors (no answer) are returned as they are.
+func rejected(err error) error {
+	if statusCode(err) >= 400 {
+		return fmt.Errorf("the server rejected the item: %w", err)
+	}
+	return err
 }
 
 // afterPut works out href and etag after a successful PUT: the Location of a 201
@@ -149,6 +176,11 @@ func (s *Storage) Delete(ctx context.Context, href, etag string) error {
 	if etag != "" {
 		r.header.Set("If-Match", etag)
 	}
+	unlock, err := s.writes.lock(ctx, href)
+	if err != nil {
+		return opError("delete", href, err)
+	}
+	defer unlock()
 	if _, err := s.c.do(ctx, r); err != nil {
 		switch statusCode(err) {
 		case http.StatusNotFound, http.StatusGone:
