@@ -6,7 +6,7 @@ import "fmt"
 // no max_item_size (pimsync.conf(5)). One limit for every storage means an item that
 // one side refuses is never written to the other side, where it would then be refused
 // on every later read.
-const DefaultMaxItemSize = 16 << 20
+const DefaultMaxItemSize = 8 << 20
 
 // TooLargeError is an item (or an answer holding one) larger than the item-size limit.
 // It matches ErrInvalidData: the item is listed but not fetchable, and nothing is

@@ -381,7 +381,7 @@ func (s *Storage) multistatus(ctx context.Context, r *request, fn func(*msRespon
 		if errors.Is(err, errTokenTooLarge) {
 			return "", &AnswerTooLargeError{Method: r.method, URL: redact(r.url), Limit: limit}
 		}
-		if transportError(err) || errors.Is(err, errStop) {
+		if transportError(err) || errors.Is(err, errStop) || errors.As(err, new(*errTooManyItems)) {
 			return "", err
 		}
 		return "", fmt.Errorf("%s %s: HTTP %d answer is not a DAV multistatus: %w", r.method, redact(r.url), resp.StatusCode, err)

@@ -364,7 +364,7 @@ func TestServerReasonInErrors(t *testing.T) {
 func gzipped(t *testing.T, n int) []byte {
 	t.Helper()
 	var buf bytes.Buffer
-	zw, _ := gzip.NewWriterLevel(&buf, gzip.BestCompression)
+	zw, _ := gzip.NewWriterLevel(&buf, gzip.BestSpeed)
 	io.WriteString(zw, `<?xml version="1.0"?><d:multistatus xmlns:d="DAV:">`)
 	chunk := bytes.Repeat([]byte("<d:x/>"), 1<<14)
 	for written := 0; written < n; written += len(chunk) {
@@ -376,7 +376,7 @@ func gzipped(t *testing.T, n int) []byte {
 }
 
 func TestGzipBomb(t *testing.T) {
-	bomb := gzipped(t, 256<<20)
+	bomb := gzipped(t, 128<<20)
 	if len(bomb) > 4<<20 {
 		t.Fatalf("the bomb is %d bytes compressed", len(bomb))
 	}
@@ -435,9 +435,8 @@ func TestHugeListing(t *testing.T) {
 	s := storageAt(t, fs.URL, func(o *dav.Options) { o.Timeouts.Request = time.Minute })
 	discover(t, s)
 	_, err := s.List(safety(t), coll)
-	var tl *dav.AnswerTooLargeError
-	if !errors.As(err, &tl) {
-		t.Fatalf("200 MB listing: %v, want a *dav.AnswerTooLargeError", err)
+	if err == nil || !strings.Contains(err.Error(), "PROPFIND "+fs.URL+coll+": the collection lists more than 200000 items") {
+		t.Fatalf("200 MB listing: %v", err)
 	}
 	// A listing below the cap is read as a stream and complete.
 	fs2 := front(t, fake, func(w http.ResponseWriter, r *http.Request) bool {

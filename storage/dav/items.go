@@ -32,13 +32,28 @@ func (s *Storage) List(ctx context.Context, collection string) ([]storage.ItemRe
 	return refs, nil
 }
 
+// maxListed bounds the items of one listing (or sync delta): the listing is held in
+// memory whole, so this bounds its memory whatever the server sends.
+const maxListed = 200_000
+
+// errTooManyItems is a listing with more than maxListed items.
+type errTooManyItems struct{ method, url string }
+
+func (e *errTooManyItems) Error() string {
+	return fmt.Sprintf("%s %s: the collection lists more than %d items; refusing to read more", e.method, e.url, maxListed)
+}
+
 // list returns the items and the collection's own etag from a fresh listing. The
-// answer is decoded as a stream; it may be at most 64 MiB.
+// answer is decoded as a stream; it may be at most 64 MiB and list at most maxListed
+// items.
 func (s *Storage) list(ctx context.Context, ci *collInfo) ([]storage.ItemRef, string, error) {
 	var refs []storage.ItemRef
 	seen := map[string]bool{}
 	collETag := ""
 	_, err := s.multistatus(ctx, newRequest("PROPFIND", ci.url, "1", listBody), func(r *msResponse) error {
+		if len(refs) >= maxListed {
+			return &errTooManyItems{"PROPFIND", redact(ci.url)}
+		}
 		for _, h := range r.Hrefs {
 			u, err := resolveHref(ci.url, h)
 			if err != nil {
@@ -85,8 +100,21 @@ func (s *Storage) learnItemHref(ci *collInfo, u *url.URL) (href string, ok bool)
 		s.markBad(href, errOrigin(href, ci.href))
 		return href, false
 	}
-	s.rememberWire(href, u)
+	s.rememberItemWire(href, u)
 	return href, true
+}
+
+// rememberItemWire records the wire URL of an item href, unless it is the URL that
+// itemURL builds from the status form anyway (the common case), so a listing costs no
+// memory per item for it.
+func (s *Storage) rememberItemWire(href string, u *url.URL) {
+	if u.EscapedPath() == encodePath(href) && u.RawQuery == "" {
+		s.mu.Lock()
+		delete(s.wire, href)
+		s.mu.Unlock()
+		return
+	}
+	s.rememberWire(href, u)
 }
 
 // Get fetches items with multiget REPORTs in batches (storages.md §2.4).

@@ -117,6 +117,9 @@ func (s *Storage) syncDelta(ctx context.Context, ci *collInfo, token string) (st
 		}
 		truncated := false
 		newToken, err := s.multistatus(ctx, newRequest("REPORT", ci.url, "0", syncBody(token)), func(r *msResponse) error {
+			if len(order) >= maxListed {
+				return &errTooManyItems{"REPORT", redact(ci.url)}
+			}
 			for _, h := range r.Hrefs {
 				u, err := resolveHref(ci.url, h)
 				if err != nil {

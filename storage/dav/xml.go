@@ -138,6 +138,26 @@ func (x *xmlStream) element(start xml.StartElement, depth int, nodes *int) (*nod
 	}
 }
 
+// skip reads up to the end of the element whose start tag was just returned.
+func (x *xmlStream) skip() error {
+	for depth := 1; depth > 0; {
+		tok, err := x.token()
+		if err == io.EOF {
+			return errors.New("invalid XML: unexpected end of document")
+		}
+		if err != nil {
+			return err
+		}
+		switch tok.(type) {
+		case xml.StartElement:
+			depth++
+		case xml.EndElement:
+			depth--
+		}
+	}
+	return nil
+}
+
 // parseXML reads a whole (small) document into a tree.
 func parseXML(data []byte) (*node, error) {
 	x := newXMLStream(bytes.NewReader(data), int64(len(data))+1)
@@ -294,6 +314,12 @@ func decodeMultistatus(r io.Reader, tokenLimit int64, fn func(*msResponse) error
 				}
 			}
 		case xml.StartElement:
+			if t.Name.Local != "response" && t.Name.Local != "sync-token" {
+				if err := x.skip(); err != nil { // unknown: never built into a tree
+					return "", err
+				}
+				continue
+			}
 			nodes := 0
 			n, err := x.element(t, 1, &nodes)
 			if err != nil {
