@@ -48,6 +48,11 @@ func (s *Storage) bootstrapWith(ctx context.Context, useCache bool) (*bootResult
 		return b, nil
 	}
 	if b = s.loadBootCache(); useCache && b != nil {
+		// The credentials go where bootstrap found them going (same site only: the
+		// cache file cannot widen that).
+		for _, u := range append([]*url.URL{b.context, b.principal}, b.homeSets...) {
+			s.c.st.policy.follow(s.ep.base, u)
+		}
 		s.mu.Lock()
 		s.boot = b
 		s.mu.Unlock()
