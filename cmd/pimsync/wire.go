@@ -131,6 +131,7 @@ func (ws *workspace) newStorage(sc *config.Storage) (storage.Storage, error) {
 		}
 		v := vdir.New(sc.Path.Get(), kind, sc.FileExt)
 		v.Logger = ws.log.With("storage", sc.Name)
+		v.MaxItemSize = ws.cfg.MaxItemSize
 		s = v
 	default:
 		b, ok := remoteBackends[sc.Type]
