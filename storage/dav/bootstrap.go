@@ -244,6 +244,15 @@ func (s *Storage) findPrincipal(ctx context.Context, contextURL *url.URL) (*url.
 		case err != nil && transportError(err):
 			return nil, err
 		case err != nil || p == "":
+			// go-webdav found no principal (one answer with several responses, an
+			// empty element): our own reading of the answer may, else the URL asked is
+			// the principal (DavMail).
+			if ks := wc.keptHrefs(u, nsDAV, "current-user-principal"); len(ks) > 0 {
+				if err := s.mayFollow(u, ks[0], "principal"); err != nil {
+					return nil, err
+				}
+				return ks[0], nil
+			}
 			s.log.Debug("no current-user-principal; using the URL asked as the principal", "url", redact(u), "err", err)
 			return u, nil
 		}
