@@ -66,14 +66,16 @@ func TestNoETagOnPut(t *testing.T) {
 			if _, want, _ := srv.Item(href); etag != want {
 				t.Fatalf("Create etag = %q, want the fetched etag %q", etag, want)
 			}
-			// The server rewrites the next upload: the etag is unknown ("").
+			// The server rewrites the next upload beyond reformatting (DAViCal mangles
+			// some parameters): its etag still stands for our write, so the server's
+			// version is never copied back over the user's.
 			srv.SetRewrite(func(b []byte) []byte { return bytes.ReplaceAll(b, []byte(":B\r\n"), []byte(":rewritten\r\n")) })
 			etag2, err := s.Update(ctx, href, etag, item(kind, "a", "B"))
 			if err != nil {
 				t.Fatalf("Update: %v", err)
 			}
-			if etag2 != "" {
-				t.Fatalf("Update etag after a rewrite = %q, want \"\"", etag2)
+			if _, want, _ := srv.Item(href); etag2 != want || etag2 == "" {
+				t.Fatalf("Update etag after a rewrite = %q, want the fetched etag %q", etag2, want)
 			}
 			// A server that only re-serialises the upload (DAViCal: REV added, lines
 			// refolded and reordered): its etag stands for our write.
