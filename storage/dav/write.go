@@ -171,7 +171,6 @@ func (s *Storage) afterPut(ctx context.Context, ci *collInfo, href string, u *ur
 	return href, f.ETag, nil
 }
 
-
 // gone reports whether a Depth 0 PROPFIND says the resource at u does not exist.
 func (s *Storage) gone(ctx context.Context, u *url.URL) bool {
 	exists, err := s.exists(ctx, u)
