@@ -227,6 +227,17 @@ func (c *checker) seconds(d *directive) int {
 	return 0
 }
 
+// days checks a number of days from 1 to 3650.
+func (c *checker) days(d *directive) int {
+	p := d.params[0]
+	n, err := strconv.Atoi(p)
+	if err != nil || n < 1 || n > 3650 || strings.Trim(p, "0123456789") != "" {
+		c.errorf(d.line, "`%s` must be a number of days from 1 to 3650, got `%s`", d.name, p)
+		return 0
+	}
+	return n
+}
+
 // maxSize is the largest max_item_size (1 GiB): an item is held in memory whole.
 const maxSize = 1 << 30
 

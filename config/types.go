@@ -10,8 +10,12 @@ type Config struct {
 	// MaxItemSize is max_item_size in bytes (our extension), 0 when not set: the
 	// largest item any storage reads.
 	MaxItemSize int64
-	Storages    map[string]*Storage
-	Pairs       map[string]*Pair
+	// TrashMaxSize (bytes) and TrashMaxAgeDays bound each pair's trash (our
+	// extensions, trash_max_size and trash_max_age); 0 when not set.
+	TrashMaxSize    int64
+	TrashMaxAgeDays int
+	Storages        map[string]*Storage
+	Pairs           map[string]*Pair
 	// StorageOrder and PairOrder list names in file order.
 	StorageOrder []string
 	PairOrder    []string
