@@ -66,9 +66,12 @@ func Parse(name string, data []byte) (*Config, error) {
 // file checks the top-level directives (config.md §4).
 func (c *checker) file(ds []*directive) {
 	seen := c.walk(ds, map[string]rule{
-		"status_path": {form: valueForm, apply: func(d *directive) { c.cfg.StatusPath = c.pathValue(d) }},
-		"storage":     {form: withBlock, min: 1, max: 1, repeat: true, apply: c.storage},
-		"pair":        {form: withBlock, min: 1, max: 1, repeat: true, apply: c.pair},
+		"status_path":    {form: valueForm, apply: func(d *directive) { c.cfg.StatusPath = c.pathValue(d) }},
+		"storage":        {form: withBlock, min: 1, max: 1, repeat: true, apply: c.storage},
+		"pair":           {form: withBlock, min: 1, max: 1, repeat: true, apply: c.pair},
+		"max_item_size":  {min: 1, max: 1, apply: func(d *directive) { c.cfg.MaxItemSize = c.size(d) }},
+		"trash_max_size": {min: 1, max: 1, apply: func(d *directive) { c.cfg.TrashMaxSize = c.size(d) }},
+		"trash_max_age":  {min: 1, max: 1, apply: func(d *directive) { c.cfg.TrashMaxAgeDays = c.days(d) }},
 	}, nil)
 	if _, ok := seen["status_path"]; !ok {
 		c.errorf(0, "missing `status_path`")

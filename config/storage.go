@@ -123,6 +123,9 @@ func (c *checker) storageRules(s *Storage) map[string]rule {
 				s.AuthKey = c.path(d, d.params[1])
 			}
 		}},
+		"connect_timeout": {min: 1, max: 1, types: httpTypes, apply: func(d *directive) { s.ConnectTimeout = c.seconds(d) }},
+		"read_timeout":    {min: 1, max: 1, types: httpTypes, apply: func(d *directive) { s.ReadTimeout = c.seconds(d) }},
+		"request_timeout": {min: 1, max: 1, types: httpTypes, apply: func(d *directive) { s.RequestTimeout = c.seconds(d) }},
 		"collection_id": {min: 1, max: 1, types: webcalTypes, apply: func(d *directive) {
 			if c.idOK(d.line, d.params[0]) {
 				s.CollectionID = d.params[0]
@@ -207,6 +210,64 @@ func (c *checker) interval(d *directive) int {
 		return int(n)
 	}
 	return defaultInterval
+}
+
+// seconds checks a deadline directive: an integer number of seconds >= 1.
+func (c *checker) seconds(d *directive) int {
+	p := d.params[0]
+	n, err := strconv.ParseInt(p, 10, 64)
+	switch {
+	case p == "" || strings.Trim(p, "0123456789") != "" || (err != nil && !errors.Is(err, strconv.ErrRange)) || n < 1:
+		c.errorf(d.line, "`%s` must be a number of seconds >= 1, got `%s`", d.name, p)
+	case err != nil || n > maxInterval:
+		c.errorf(d.line, "`%s` is too large: %s seconds", d.name, p)
+	default:
+		return int(n)
+	}
+	return 0
+}
+
+// days checks a number of days from 1 to 3650.
+func (c *checker) days(d *directive) int {
+	p := d.params[0]
+	n, err := strconv.Atoi(p)
+	if err != nil || n < 1 || n > 3650 || strings.Trim(p, "0123456789") != "" {
+		c.errorf(d.line, "`%s` must be a number of days from 1 to 3650, got `%s`", d.name, p)
+		return 0
+	}
+	return n
+}
+
+// maxSize is the largest max_item_size (1 GiB): an item is held in memory whole.
+const maxSize = 1 << 30
+
+// size checks a size in bytes: digits with an optional K, M or G suffix (KiB, MiB,
+// GiB), at least 1 KiB and at most 1 GiB.
+func (c *checker) size(d *directive) int64 {
+	p := d.params[0]
+	digits, mult := p, int64(1)
+	if n := len(p); n > 0 {
+		switch p[n-1] {
+		case 'K', 'k':
+			digits, mult = p[:n-1], 1<<10
+		case 'M', 'm':
+			digits, mult = p[:n-1], 1<<20
+		case 'G', 'g':
+			digits, mult = p[:n-1], 1<<30
+		}
+	}
+	n, err := strconv.ParseInt(digits, 10, 64)
+	switch {
+	case digits == "" || strings.Trim(digits, "0123456789") != "" || (err != nil && !errors.Is(err, strconv.ErrRange)):
+		c.errorf(d.line, "`%s` must be a size in bytes, optionally with K, M or G, got `%s`", d.name, p)
+	case err != nil || n > maxSize/mult || n*mult > maxSize:
+		c.errorf(d.line, "`%s` is too large: %s (at most 1G)", d.name, p)
+	case n*mult < 1<<10:
+		c.errorf(d.line, "`%s` is too small: %s (at least 1K)", d.name, p)
+	default:
+		return n * mult
+	}
+	return 0
 }
 
 func (c *checker) fileExt(d *directive) string {

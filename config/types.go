@@ -7,8 +7,15 @@ package config
 type Config struct {
 	Path       string // the file it was read from
 	StatusPath Value  // status_path (may be dynamic)
-	Storages   map[string]*Storage
-	Pairs      map[string]*Pair
+	// MaxItemSize is max_item_size in bytes (our extension), 0 when not set: the
+	// largest item any storage reads.
+	MaxItemSize int64
+	// TrashMaxSize (bytes) and TrashMaxAgeDays bound each pair's trash (our
+	// extensions, trash_max_size and trash_max_age); 0 when not set.
+	TrashMaxSize    int64
+	TrashMaxAgeDays int
+	Storages        map[string]*Storage
+	Pairs           map[string]*Pair
 	// StorageOrder and PairOrder list names in file order.
 	StorageOrder []string
 	PairOrder    []string
@@ -82,6 +89,12 @@ type Storage struct {
 	TLSFingerprint      string // 64 lower-case hex digits (colons removed) or ""
 	AuthCert            string // certificate (or combined PEM) path, or ""
 	AuthKey             string // key path when two files were given, or ""
+
+	// Deadlines of caldav, carddav and webcal storages (our extensions), in seconds;
+	// 0 when not set (the defaults apply).
+	ConnectTimeout int // connect_timeout: connecting and the TLS handshake
+	ReadTimeout    int // read_timeout: the answer's headers, and every pause in its body
+	RequestTimeout int // request_timeout: a whole request, plus 1 s per 64 KiB moved
 
 	// webcal
 	CollectionID string

@@ -189,7 +189,7 @@ func (e *davEnv) serverHas(subs ...string) bool {
 func httpCounts(stderr string) map[string]int {
 	out := map[string]int{}
 	for _, line := range strings.Split(stderr, "\n") {
-		if strings.HasPrefix(line, "debug: http ") {
+		if strings.HasPrefix(line, "debug: http ") && !strings.HasPrefix(line, "debug: http error") {
 			if m := regexp.MustCompile(`method=(\S+)`).FindStringSubmatch(line); m != nil {
 				out[m[1]]++
 			}

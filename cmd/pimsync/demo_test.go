@@ -257,13 +257,17 @@ pair remote {
 	e.write("a/work/standup.ics", event("standup", "Standup"))
 	s := startTmux(t, 100, 24, e.dir, []string{"HOME=" + e.home, raceNoSleep}, binPath, "-v", "debug", "-c", e.cfg)
 	screen := s.wait("pimsync · overview", "never synced", "1 change", "work",
-		"b (server): error: storage server: authentication failed", "debug: http storage=server")
+		"b (server): error: OPTIONS "+srv.URL+davtest.ContextPath+": HTTP 401 Unauthorized", "debug: http storage=server")
 	if !strings.HasPrefix(screen, "pimsync · overview") {
 		t.Fatalf("the screen does not start with the header:\n%s", screen)
 	}
 	// The details of the failing pair give the whole message.
 	s.key("G")
-	s.wait("storage server (side b): storage server: authentication failed", "check username and password")
+	// The storage is named once, by the TUI.
+	screen = s.wait("storage server (side b): OPTIONS "+srv.URL+davtest.ContextPath+": HTTP 401 Unauthorized", "check username and password")
+	if strings.Count(screen, "storage server") != 1 {
+		t.Errorf("the storage is not named exactly once:\n%s", screen)
+	}
 	s.key("g")
 	s.wait("p: a = a, b = b")
 	s.key("s")

@@ -184,3 +184,27 @@ pair p {
 		t.Errorf("no-op wrote %d items", n)
 	}
 }
+
+// A server that stores a damaged version of what it was sent (DAViCal mangles quoted
+// parameters holding a semicolon) and answers without an ETag: the damage is reported
+// and never copied back over the local file.
+func TestServerDamagesUploadWithoutETag(t *testing.T) {
+	e, srv := fakeEnv(t, davtest.Options{})
+	srv.SetNoETagOnPut(true)
+	srv.SetRewrite(func(b []byte) []byte {
+		return []byte(strings.Replace(string(b), `X-P="a:b;c"`, `X-P="\"a:b";C"`, 1))
+	})
+	orig := event("x", "X", `ATTENDEE;X-P="a:b;c":mailto:bob@example.org`)
+	e.write("a/c/x.ics", orig)
+	e.write("a/c/k.ics", event("k", "K"))
+	r := e.mustRun(0, "sync")
+	if !strings.Contains(r.stderr, "stored a different version") {
+		t.Errorf("the damage is not reported:\n%s", r.stderr)
+	}
+	for range 2 {
+		e.mustRun(0, "sync")
+		if e.read("a/c/x.ics") != orig {
+			t.Fatalf("the server's damaged version was copied back:\n%s", e.read("a/c/x.ics"))
+		}
+	}
+}

@@ -3,6 +3,7 @@ package main
 import (
 	"fmt"
 	"log/slog"
+	"time"
 
 	"github.com/pimsync-go/pimsync/config"
 	"github.com/pimsync-go/pimsync/engine"
@@ -131,6 +132,7 @@ func (ws *workspace) newStorage(sc *config.Storage) (storage.Storage, error) {
 		}
 		v := vdir.New(sc.Path.Get(), kind, sc.FileExt)
 		v.Logger = ws.log.With("storage", sc.Name)
+		v.MaxItemSize = ws.cfg.MaxItemSize
 		s = v
 	default:
 		b, ok := remoteBackends[sc.Type]
@@ -166,5 +168,6 @@ func (ws *workspace) enginePairs() []*engine.Pair {
 
 // engine returns an engine writing status files to the configured status_path.
 func (ws *workspace) engine(r engine.Reporter) *engine.Engine {
-	return &engine.Engine{StatusDir: ws.statusDir, Log: ws.log, Reporter: r}
+	return &engine.Engine{StatusDir: ws.statusDir, Log: ws.log, Reporter: r,
+		TrashMaxAge: time.Duration(ws.cfg.TrashMaxAgeDays) * 24 * time.Hour, TrashMaxSize: ws.cfg.TrashMaxSize}
 }

@@ -3,6 +3,7 @@ package main
 import (
 	"fmt"
 	"path/filepath"
+	"time"
 
 	"github.com/pimsync-go/pimsync/config"
 	"github.com/pimsync-go/pimsync/storage"
@@ -19,7 +20,6 @@ func init() {
 // davOptions turns a caldav/carddav/webcal storage block (values already resolved) into
 // the options of the HTTP-based backends.
 func davOptions(ws *workspace, sc *config.Storage) (dav.Options, error) {
-	dav.Version = pimsyncVersion()
 	warnings, err := sc.CheckURL()
 	if err != nil {
 		return dav.Options{}, err
@@ -31,12 +31,22 @@ func davOptions(ws *workspace, sc *config.Storage) (dav.Options, error) {
 	if err != nil {
 		return dav.Options{}, fmt.Errorf("%s: storage %s: %w", sc.Pos, sc.Name, err)
 	}
+	userAgent := sc.UserAgent
+	if userAgent == "" {
+		userAgent = "pimsync/" + pimsyncVersion()
+	}
 	opts := dav.Options{
-		Name:                sc.Name,
-		URL:                 base.String(),
-		Socket:              sc.Socket,
-		HasAuth:             sc.Username.Set,
-		UserAgent:           sc.UserAgent,
+		Name:      sc.Name,
+		URL:       base.String(),
+		Socket:    sc.Socket,
+		HasAuth:   sc.Username.Set,
+		UserAgent: userAgent,
+		Timeouts: dav.Timeouts{
+			Connect: time.Duration(sc.ConnectTimeout) * time.Second,
+			Read:    time.Duration(sc.ReadTimeout) * time.Second,
+			Request: time.Duration(sc.RequestTimeout) * time.Second,
+		},
+		MaxItemSize:         ws.cfg.MaxItemSize,
 		TLSRoot:             sc.TLSRoot,
 		TLSFingerprint:      sc.TLSFingerprint,
 		AuthCert:            sc.AuthCert,

@@ -21,8 +21,11 @@ type bootCacheFile struct {
 	HomeSets  []string `json:"home_sets"`
 }
 
+// bootCacheKey identifies the configuration a cached result belongs to. It never holds
+// a password: the URL is taken without its user info (whose user name is the
+// configured username when no username directive is given).
 func (s *Storage) bootCacheKey() string {
-	return s.kind.String() + " " + s.opts.URL + " " + s.opts.Socket + " " + s.opts.Username
+	return s.kind.String() + " " + redact(s.ep.base) + " " + s.opts.Socket + " " + s.opts.Username
 }
 
 // loadBootCache returns the cached bootstrap result, or nil.

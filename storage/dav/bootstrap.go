@@ -8,6 +8,10 @@ import (
 	"net/url"
 	"strings"
 
+	"github.com/emersion/go-webdav"
+	"github.com/emersion/go-webdav/caldav"
+	"github.com/emersion/go-webdav/carddav"
+
 	"github.com/pimsync-go/pimsync/storage"
 )
 
@@ -44,6 +48,11 @@ func (s *Storage) bootstrapWith(ctx context.Context, useCache bool) (*bootResult
 		return b, nil
 	}
 	if b = s.loadBootCache(); useCache && b != nil {
+		// The credentials go where bootstrap found them going (same site only: the
+		// cache file cannot widen that).
+		for _, u := range append([]*url.URL{b.context, b.principal}, b.homeSets...) {
+			s.c.st.policy.follow(s.ep.base, u)
+		}
 		s.mu.Lock()
 		s.boot = b
 		s.mu.Unlock()
@@ -93,8 +102,8 @@ func (s *Storage) capability() string {
 
 // fatalBootError: errors that no other discovery path can fix.
 func fatalBootError(err error) bool {
-	var re *requestError
-	if errors.As(err, &re) && re.tls {
+	var re *RequestError
+	if errors.As(err, &re) && re.TLS {
 		return true
 	}
 	code := statusCode(err)
@@ -113,7 +122,7 @@ func (s *Storage) findContext(ctx context.Context) (*url.URL, error) {
 		return nil, err
 	}
 	var connErr error
-	if errors.As(err, new(*requestError)) {
+	if errors.As(err, new(*RequestError)) {
 		connErr = err // the host may exist only in SRV records; report this if all fails
 	}
 	cands, err := s.srvCandidates(ctx, base.Scheme, base.Hostname())
@@ -121,6 +130,8 @@ func (s *Storage) findContext(ctx context.Context) (*url.URL, error) {
 		return nil, err
 	}
 	for _, c := range cands {
+		// DNS for the configured host names the server: it gets the credentials.
+		s.c.st.policy.allow(c)
 		// Accept a candidate that advertises the capability or merely answers 2xx
 		// (Nextcloud does not advertise it at the context path).
 		if _, err := s.options(ctx, c); err == nil {
@@ -137,7 +148,9 @@ func (s *Storage) findContext(ctx context.Context) (*url.URL, error) {
 
 // options sends OPTIONS to u and reports whether the DAV header lists the capability.
 func (s *Storage) options(ctx context.Context, u *url.URL) (bool, error) {
-	resp, err := s.c.do(ctx, newRequest(http.MethodOptions, u, "", ""))
+	r := newRequest(http.MethodOptions, u, "", "")
+	r.discovery = true
+	resp, err := s.c.do(ctx, r)
 	if err != nil {
 		return false, err
 	}
@@ -162,11 +175,13 @@ func (s *Storage) wellKnown(ctx context.Context, base *url.URL) (*url.URL, error
 	wk := &url.URL{Scheme: base.Scheme, Host: base.Host, Path: "/.well-known/" + name}
 	cur := wk
 	for hop := 0; ; hop++ {
-		resp, err := s.c.doRedirect(ctx, newRequest(http.MethodGet, cur, "", ""))
+		r := newRequest(http.MethodGet, cur, "", "")
+		r.discovery = true
+		resp, err := s.c.doRedirect(ctx, r)
 		switch {
 		case err != nil && fatalBootError(err):
 			return nil, err
-		case err != nil && errors.As(err, new(*requestError)):
+		case err != nil && transportError(err) && statusCode(err) == 0:
 			return nil, err
 		case err != nil: // 404, 405 or any other status
 			if cur == wk {
@@ -187,6 +202,9 @@ func (s *Storage) wellKnown(ctx context.Context, base *url.URL) (*url.URL, error
 				return cur, nil
 			}
 			next.User = nil
+			if err := s.mayFollow(cur, next, ".well-known redirect target"); err != nil {
+				return nil, err
+			}
 			cur = next
 			if hop+1 >= maxWellKnownHops {
 				return cur, nil
@@ -197,9 +215,11 @@ func (s *Storage) wellKnown(ctx context.Context, base *url.URL) (*url.URL, error
 	}
 }
 
-const principalBody = xmlHeader + `<d:propfind xmlns:d="DAV:"><d:prop><d:current-user-principal/></d:prop></d:propfind>`
-
-// findPrincipal implements step 5.
+// findPrincipal implements step 5 with go-webdav's FindCurrentUserPrincipal, on the
+// context URL, then the configured URL, then "/" while they answer 404 or 405. An
+// answer without a usable principal (DavMail's empty element, a missing property)
+// makes the URL asked the principal. A principal on another origin is used when
+// credentials may go there (authPolicy.follow), or when no credentials are configured.
 func (s *Storage) findPrincipal(ctx context.Context, contextURL *url.URL) (*url.URL, error) {
 	tries := []*url.URL{contextURL}
 	if s.ep.base.String() != contextURL.String() {
@@ -211,75 +231,187 @@ func (s *Storage) findPrincipal(ctx context.Context, contextURL *url.URL) (*url.
 	}
 	var lastErr error
 	for _, u := range tries {
-		ms, err := s.propfind(ctx, u, "0", principalBody)
+		wc := &webdavClient{c: s.c, exact: u}
+		cl, err := webdav.NewClient(wc, u.String())
 		if err != nil {
-			if c := statusCode(err); c == http.StatusNotFound || c == http.StatusMethodNotAllowed {
-				lastErr = err
-				continue
-			}
 			return nil, err
 		}
-		for _, r := range ms.Responses {
-			if p, ok := r.prop(nsDAV, "current-user-principal"); ok {
-				if hs := p.hrefs(); len(hs) > 0 {
-					return resolveHref(u, hs[0])
+		p, err := cl.FindCurrentUserPrincipal(ctx)
+		switch {
+		case err != nil && (statusCode(err) == http.StatusNotFound || statusCode(err) == http.StatusMethodNotAllowed):
+			lastErr = err
+			continue
+		case err != nil && transportError(err):
+			return nil, err
+		case err != nil || p == "":
+			// go-webdav found no principal (one answer with several responses, an
+			// empty element): our own reading of the answer may, else the URL asked is
+			// the principal (DavMail).
+			if ks := wc.keptHrefs(u, nsDAV, "current-user-principal"); len(ks) > 0 {
+				if err := s.mayFollow(u, ks[0], "principal"); err != nil {
+					return nil, err
 				}
+				return ks[0], nil
+			}
+			s.log.Debug("no current-user-principal; using the URL asked as the principal", "url", redact(u), "err", err)
+			return u, nil
+		}
+		// go-webdav gives the decoded path; the kept answer has the href as sent,
+		// possibly on another host.
+		pu, err := urlForPath(u, p)
+		if err != nil {
+			return nil, err
+		}
+		for _, k := range wc.keptHrefs(u, nsDAV, "current-user-principal") {
+			if k.Path == p {
+				pu = k
+				break
 			}
 		}
-		return u, nil // missing or empty (DavMail): the context is the principal
+		if err := s.mayFollow(u, pu, "principal"); err != nil {
+			return nil, err
+		}
+		return pu, nil
 	}
-	return nil, fmt.Errorf("storage %s: no DAV principal found: %w", s.opts.Name, lastErr)
+	return nil, fmt.Errorf("no DAV principal found: %w", lastErr)
 }
 
-// findHomeSets implements step 6.
+// mayFollow checks a principal or home set that bootstrap found on another origin: it
+// is used if the credentials may go there (same site), or if there are none to send.
+func (s *Storage) mayFollow(from, to *url.URL, what string) error {
+	if sameOrigin(from, to) || !s.opts.sendsAuth() || s.c.st.policy.follow(from, to) {
+		return nil
+	}
+	return fmt.Errorf("the %s %s is on another site than %s; refusing to send the credentials there (set url to it if you trust it)",
+		what, redact(to), redact(from))
+}
+
+// findHomeSets implements step 6 with go-webdav's FindCalendarHomeSet or
+// FindAddressBookHomeSet. go-webdav returns the first home set only, as a decoded
+// path; the answer it read is read again for every home set, as sent.
 func (s *Storage) findHomeSets(ctx context.Context, principal *url.URL) ([]*url.URL, error) {
 	ns, local, what := nsCalDAV, "calendar-home-set", "calendar"
 	if s.kind == storage.Contacts {
 		ns, local, what = nsCardDAV, "addressbook-home-set", "address book"
 	}
-	body := fmt.Sprintf(xmlHeader+`<d:propfind xmlns:d="DAV:" xmlns:x=%q><d:prop><x:%s/></d:prop></d:propfind>`, ns, local)
-	ms, err := s.propfind(ctx, principal, "0", body)
-	if err != nil {
+	wc := &webdavClient{c: s.c, exact: principal}
+	var home string
+	var err error
+	if s.kind == storage.Contacts {
+		var cl *carddav.Client
+		if cl, err = carddav.NewClient(wc, principal.String()); err == nil {
+			home, err = cl.FindAddressBookHomeSet(ctx, principal.Path)
+		}
+	} else {
+		var cl *caldav.Client
+		if cl, err = caldav.NewClient(wc, principal.String()); err == nil {
+			home, err = cl.FindCalendarHomeSet(ctx, principal.Path)
+		}
+	}
+	if err != nil && transportError(err) {
 		return nil, err
 	}
 	var homes []*url.URL
 	seen := map[string]bool{}
-	for _, r := range ms.Responses {
-		p, ok := r.prop(ns, local)
-		if !ok {
-			continue
+	add := func(u *url.URL) {
+		if seen[u.String()] {
+			return
 		}
-		for _, h := range p.hrefs() {
-			u, err := resolveHref(principal, h)
-			if err != nil || seen[u.String()] {
-				continue
-			}
-			seen[u.String()] = true
-			homes = append(homes, u)
+		if err := s.mayFollow(principal, u, "home set"); err != nil {
+			s.log.Warn("ignoring a home set", "err", err)
+			return
+		}
+		seen[u.String()] = true
+		homes = append(homes, u)
+	}
+	for _, u := range wc.keptHrefs(principal, ns, local) {
+		add(u)
+	}
+	if len(homes) == 0 && home != "" {
+		if u, err := urlForPath(principal, home); err == nil {
+			add(u)
 		}
 	}
 	if len(homes) == 0 {
-		return nil, fmt.Errorf("storage %s: no %s home set found for %s; set url to your principal or home-set URL",
-			s.opts.Name, what, redact(principal))
+		return nil, fmt.Errorf("no %s home set found for %s; set url to your principal or home-set URL",
+			what, redact(principal))
 	}
 	return homes, nil
 }
 
-// propfind sends a PROPFIND and parses the multistatus answer.
+// propfind sends a PROPFIND and reads its (small) multistatus answer whole.
 func (s *Storage) propfind(ctx context.Context, u *url.URL, depth, body string) (*multistatus, error) {
-	return s.multistatus(ctx, newRequest("PROPFIND", u, depth, body))
+	return s.collect(ctx, newRequest("PROPFIND", u, depth, body))
 }
 
-// multistatus sends r and parses its multistatus answer. A 2xx answer that is not a
-// multistatus document is an error.
-func (s *Storage) multistatus(ctx context.Context, r *request) (*multistatus, error) {
-	resp, err := s.c.do(ctx, r)
+// discoveryPropfind is propfind for collection discovery and probes, whose 401
+// answers may mean a wrong url as much as wrong credentials.
+func (s *Storage) discoveryPropfind(ctx context.Context, u *url.URL, depth, body string) (*multistatus, error) {
+	r := newRequest("PROPFIND", u, depth, body)
+	r.discovery = true
+	return s.collect(ctx, r)
+}
+
+// collect sends r and reads its multistatus answer whole (answers without item text:
+// discovery, probes).
+func (s *Storage) collect(ctx context.Context, r *request) (*multistatus, error) {
+	ms := &multistatus{}
+	tok, err := s.multistatus(ctx, r, func(resp *msResponse) error {
+		ms.Responses = append(ms.Responses, *resp)
+		return nil
+	})
 	if err != nil {
 		return nil, err
 	}
-	ms, err := parseMultistatus(resp.body)
-	if err != nil {
-		return nil, fmt.Errorf("%s %s: HTTP %d answer is not a DAV multistatus: %w", r.method, r.url.EscapedPath(), resp.code, err)
-	}
+	ms.SyncToken = tok
 	return ms, nil
+}
+
+// smallToken bounds single XML tokens of answers without item text.
+const smallToken = 1 << 20
+
+// multistatus sends r and decodes its multistatus answer as a stream, calling fn for
+// each response. A 2xx answer that is not a multistatus document is an error. The
+// answer's size cap is r.maxBody (maxAnswer when 0); its XML tokens are bounded by
+// the item-size limit when r carries items, by 1 MiB otherwise.
+func (s *Storage) multistatus(ctx context.Context, r *request, fn func(*msResponse) error) (string, error) {
+	resp, err := s.c.send(ctx, r, false)
+	if err != nil {
+		return "", err
+	}
+	defer resp.Body.Close()
+	if r.any2xx && resp.StatusCode != http.StatusMultiStatus {
+		return "", errNotMultistatus
+	}
+	limit := int64(smallToken)
+	if r.items {
+		limit = s.itemTokenLimit()
+	}
+	tok, err := decodeMultistatus(resp.Body, limit, fn)
+	if err != nil {
+		if ctx.Err() != nil {
+			return "", ctx.Err()
+		}
+		if errors.Is(err, errTokenTooLarge) {
+			return "", &AnswerTooLargeError{Method: r.method, URL: redact(r.url), Limit: limit}
+		}
+		if transportError(err) || errors.Is(err, errStop) || errors.As(err, new(*errTooManyItems)) {
+			return "", err
+		}
+		return "", fmt.Errorf("%s %s: HTTP %d answer is not a DAV multistatus: %w", r.method, redact(r.url), resp.StatusCode, err)
+	}
+	return tok, nil
+}
+
+// errNotMultistatus: a request with any2xx got a 2xx answer other than 207.
+var errNotMultistatus = errors.New("answer is not a multistatus")
+
+// errStop is returned by a multistatus callback that has read enough.
+var errStop = errors.New("stop reading")
+
+// itemTokenLimit bounds the XML text of one item: the item-size limit plus room for
+// escaping (a CR written as &#13; on every line, entities).
+func (s *Storage) itemTokenLimit() int64 {
+	m := s.opts.maxItem()
+	return m + m/4 + 64<<10
 }

@@ -140,7 +140,7 @@ func (s *Storage) discover(ctx context.Context) ([]storage.Collection, error) {
 	found := map[string]*collInfo{}
 	var order []string
 	for _, home := range b.homeSets {
-		ms, err := s.propfind(ctx, home, "1", s.discoveryBody())
+		ms, err := s.discoveryPropfind(ctx, home, "1", s.discoveryBody())
 		if err != nil {
 			return nil, opError("discover collections in", home.Path, err)
 		}
@@ -288,7 +288,7 @@ func (s *Storage) probeCollection(ctx context.Context, href, tokenKind string) (
 	if err != nil {
 		return nil, err
 	}
-	ms, err := s.propfind(ctx, u, "0", s.propfindBody(tokenKind))
+	ms, err := s.discoveryPropfind(ctx, u, "0", s.propfindBody(tokenKind))
 	if err != nil {
 		return nil, err
 	}

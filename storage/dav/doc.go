@@ -6,10 +6,15 @@
 // The package is split by concern:
 //
 //	options.go      Options and their validation
-//	client.go       HTTP client: auth, user agent, concurrency limit, retries, typed errors
-//	transport.go    net/http transport: TLS, Unix sockets, proxy, timeouts
-//	errors.go       StatusError and error messages people can act on
-//	bootstrap.go    context URL, principal and home sets (storages.md §2.1)
+//	stack.go        the HTTP stack: RoundTripper layers for headers, retries, the
+//	                in-flight limit, deadlines and answer size caps
+//	auth.go         which origins get the credentials
+//	transport.go    net/http transport: TLS, Unix sockets, proxy, connect timeouts
+//	client.go       requests with exact wire URLs, status errors, streamed answers
+//	errors.go       StatusError, RequestError and messages people can act on
+//	bootstrap.go    context URL, principal and home sets (storages.md §2.1); the
+//	                principal and home-set lookups go through go-webdav
+//	webdav.go       the adapter that gives go-webdav our HTTP stack
 //	srv.go          RFC 6764 SRV/TXT discovery
 //	xml.go          multistatus parser and request bodies
 //	hrefs.go        wire and status forms, the origin rule, collection ids
@@ -23,7 +28,3 @@
 //
 // Use caldav.New or carddav.New to build a storage from configuration values.
 package dav
-
-// Version is the program version used in the default User-Agent "pimsync/<Version>".
-// The main package sets it at start-up.
-var Version = "dev"

@@ -125,3 +125,12 @@ func newStorageLike(t *testing.T, srv *davtest.Server) (*dav.Storage, error) {
 		Sleep: func(ctx context.Context, _ time.Duration) error { return ctx.Err() }}
 	return newDAV(t, storage.Calendars, o), nil
 }
+
+// wantNoStorageName checks that a storage error does not name its storage: the engine
+// and the commands that report it do, once.
+func wantNoStorageName(t *testing.T, err error, name string) {
+	t.Helper()
+	if strings.Contains(err.Error(), "storage "+name) {
+		t.Fatalf("error %q names its storage; the caller does that", err)
+	}
+}

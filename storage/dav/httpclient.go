@@ -7,47 +7,51 @@ import (
 	"log/slog"
 	"net/http"
 	"strings"
-	"sync/atomic"
-	"time"
 )
 
-// HTTPClient is an *http.Client set up from Options the way a DAV storage's own client
-// is, for the other HTTP-based backends (webcal): they share the TLS, auth, proxy,
-// timeout and retry code instead of repeating it. Build it with NewHTTPClient.
+// HTTPClient is the HTTP stack of a DAV storage (stack.go) for the other HTTP-based
+// backends (webcal), so that they share its TLS, auth, proxy, deadline, size-cap and
+// retry code instead of repeating it. Build it with NewHTTPClient.
 type HTTPClient struct {
 	*http.Client
-	requests *atomic.Int64
+	st *stack
 }
 
 // Requests returns the number of HTTP requests sent so far: every attempt, retries and
 // redirect hops included.
-func (c *HTTPClient) Requests() int64 { return c.requests.Load() }
+func (c *HTTPClient) Requests() int64 { return c.st.requests.Load() }
+
+// WithAnswerLimit returns a context whose requests fail with *AnswerTooLargeError
+// once their answer's body passes n bytes (decompressed). Without it the cap is 64 MiB.
+func WithAnswerLimit(ctx context.Context, n int64) context.Context {
+	return withMaxBody(ctx, n)
+}
+
+// StatusErrorOf reads a non-success answer of the client (at most 8 KiB of its body)
+// into a *StatusError and closes the body.
+func (c *HTTPClient) StatusErrorOf(resp *http.Response) *StatusError {
+	return newStatusError(c.st.name, resp.Request, resp)
+}
 
 // NewHTTPClient returns a client configured from opts as in storages.md §2.10:
 //   - TLS from TLSRoot, TLSFingerprint and AuthCert/AuthKey (minimum TLS 1.2);
 //   - proxies from the environment, HTTP over Socket when it is set;
-//   - the connect, response-header and idle-read timeouts;
+//   - the deadlines of opts.Timeouts and the answer size cap (WithAnswerLimit);
 //   - User-Agent on every request, and HTTP Basic auth (when HasAuth is set or Username
-//     is not empty) on every request to the host of opts.URL — never to another host a
-//     redirect leads to;
-//   - GET, HEAD and OPTIONS without a body are retried up to twice on connection errors
-//     (not certificate failures) and on 429, 502, 503 and 504, honouring Retry-After up
-//     to 60 s (opts.Sleep waits, as for the DAV client);
-//   - failures without an answer (connection, certificate, redirect policy) are errors,
-//     inside the *url.Error that Do returns, that name the storage, method and URL,
-//     with a hint for certificate problems; storage.IsTemporary tells whether a later
-//     attempt may succeed.
+//     is not empty) on requests to the origin of opts.URL and to the origins of the
+//     same site that it redirects to — never to another site, never from https to
+//     http;
+//   - idempotent requests are retried up to twice after a connection broke and on
+//     429, 502, 503 and 504, honouring Retry-After up to 60 s (opts.Sleep waits);
+//   - failures without an answer are *RequestError values (inside the *url.Error that
+//     Do returns) naming the method and URL, with a hint for certificate problems;
+//     storage.IsTemporary tells whether a later attempt may succeed.
 //
 // Redirects are followed up to maxRedirects times and never from https to http; with
 // maxRedirects 0 a 3xx answer is returned to the caller as it is (what the DAV client
-// does). Of opts only Name, URL, Socket, the credentials, UserAgent, the TLS fields,
-// Logger and Sleep are used.
+// does).
 func NewHTTPClient(opts Options, maxRedirects int) (*HTTPClient, error) {
 	ep, err := opts.endpoint()
-	if err != nil {
-		return nil, fmt.Errorf("storage %s: %w", opts.Name, err)
-	}
-	t, err := newTransport(&opts, ep.socket)
 	if err != nil {
 		return nil, fmt.Errorf("storage %s: %w", opts.Name, err)
 	}
@@ -55,104 +59,36 @@ func NewHTTPClient(opts Options, maxRedirects int) (*HTTPClient, error) {
 	if log == nil {
 		log = slog.New(slog.NewTextHandler(io.Discard, nil))
 	}
-	sleep := opts.Sleep
-	if sleep == nil {
-		sleep = sleepCtx
-	}
-	rt := &roundTripper{
-		base:      t,
-		name:      opts.Name,
-		authHost:  ep.base.Hostname(),
-		username:  opts.Username,
-		password:  opts.Password,
-		auth:      opts.sendsAuth(),
-		userAgent: opts.userAgent(),
-		sleep:     sleep,
-		log:       log.With("storage", opts.Name),
-		requests:  new(atomic.Int64),
+	st, err := newStack(&opts, ep, log.With("storage", opts.Name))
+	if err != nil {
+		return nil, fmt.Errorf("storage %s: %w", opts.Name, err)
 	}
 	return &HTTPClient{
-		Client:   &http.Client{Transport: rt, CheckRedirect: redirectPolicy(opts.Name, maxRedirects)},
-		requests: rt.requests,
+		Client: &http.Client{Transport: st.rt, CheckRedirect: redirectPolicy(st.policy, maxRedirects)},
+		st:     st,
 	}, nil
 }
 
 // redirectPolicy follows at most max redirects (none: return the 3xx answer) and never
-// from https to http. Its errors name the storage and the URL first requested.
-func redirectPolicy(name string, max int) func(*http.Request, []*http.Request) error {
+// from https to http. A redirect to an origin of the same site extends the
+// credentials to it (authPolicy.follow).
+func redirectPolicy(policy *authPolicy, max int) func(*http.Request, []*http.Request) error {
 	return func(req *http.Request, via []*http.Request) error {
 		if max <= 0 {
 			return http.ErrUseLastResponse
 		}
 		fail := func(format string, args ...any) error {
-			return &requestError{storage: name, method: via[0].Method, url: redact(via[0].URL),
-				err: fmt.Errorf(format, args...), redirect: true}
+			return &RequestError{Method: via[0].Method, URL: redact(via[0].URL),
+				Err: fmt.Errorf(format, args...), redirect: true}
 		}
 		if len(via) > max {
 			return fail("stopped after %d redirects (the last one to %s)", max, redact(req.URL))
 		}
-		if prev := via[len(via)-1].URL; strings.EqualFold(prev.Scheme, "https") && !strings.EqualFold(req.URL.Scheme, "https") {
+		prev := via[len(via)-1].URL
+		if strings.EqualFold(prev.Scheme, "https") && !strings.EqualFold(req.URL.Scheme, "https") {
 			return fail("refusing to follow a redirect from https to %s", redact(req.URL))
 		}
+		policy.follow(prev, req.URL)
 		return nil
-	}
-}
-
-// roundTripper adds the user agent and credentials, counts requests and retries
-// idempotent requests (storages.md §2.10).
-type roundTripper struct {
-	base      http.RoundTripper
-	name      string
-	authHost  string // credentials go only to this host
-	username  string
-	password  string
-	auth      bool
-	userAgent string
-	sleep     func(context.Context, time.Duration) error
-	log       *slog.Logger
-	requests  *atomic.Int64
-}
-
-func (rt *roundTripper) RoundTrip(req *http.Request) (*http.Response, error) {
-	ctx := req.Context()
-	r := req.Clone(ctx)
-	r.Header.Set("User-Agent", rt.userAgent)
-	if rt.auth && strings.EqualFold(r.URL.Hostname(), rt.authHost) {
-		r.SetBasicAuth(rt.username, rt.password)
-	}
-	retries := 0
-	if (r.Method == http.MethodGet || r.Method == http.MethodHead || r.Method == http.MethodOptions) &&
-		(r.Body == nil || r.Body == http.NoBody) {
-		retries = maxRetries
-	}
-	for attempt := 0; ; attempt++ {
-		rt.requests.Add(1)
-		start := time.Now()
-		resp, err := rt.base.RoundTrip(r)
-		if err != nil {
-			if ctx.Err() != nil {
-				return nil, ctx.Err()
-			}
-			err = netError(rt.name, r.Method, r.URL, err)
-			rt.log.Debug("http", "method", r.Method, "url", redact(r.URL), "err", err)
-		} else {
-			rt.log.Debug("http", "method", r.Method, "url", redact(r.URL), "status", resp.StatusCode,
-				"duration", time.Since(start))
-		}
-		if attempt >= retries || ctx.Err() != nil ||
-			(err != nil && !retryableErr(err)) || (err == nil && !retryableStatus(resp.StatusCode)) {
-			return resp, err
-		}
-		var h http.Header
-		if resp != nil {
-			h = resp.Header
-			_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 64<<10))
-			resp.Body.Close()
-		}
-		wait := retryWait(attempt, h)
-		rt.log.Debug("retrying request", "method", r.Method, "url", redact(r.URL), "wait", wait)
-		if err := rt.sleep(ctx, wait); err != nil {
-			return nil, err
-		}
 	}
 }

@@ -188,7 +188,11 @@ func TestHTTPClientErrors(t *testing.T) {
 	if err == nil {
 		t.Fatal("an untrusted certificate was accepted")
 	}
-	wantContains(t, "untrusted", err.Error(), "storage feed", colonFingerprint(srv.Certificate()), "tls_root", "tls_fingerprint")
+	wantContains(t, "untrusted", err.Error(), "GET "+srv.URL+"/x.ics", colonFingerprint(srv.Certificate()), "tls_root", "tls_fingerprint")
+	var re *dav.RequestError
+	if !errors.As(err, &re) || !re.TLS || re.Sent {
+		t.Fatalf("untrusted: %#v, want a *dav.RequestError with TLS set, not sent", err)
+	}
 	if storage.IsTemporary(err) {
 		t.Fatal("a certificate failure is marked temporary")
 	}

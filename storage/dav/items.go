@@ -2,11 +2,14 @@ package dav
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"io"
 	"net/http"
 	"net/url"
 	"strings"
 	"sync"
+	"sync/atomic"
 
 	"github.com/pimsync-go/pimsync/storage"
 )
@@ -29,17 +32,28 @@ func (s *Storage) List(ctx context.Context, collection string) ([]storage.ItemRe
 	return refs, nil
 }
 
-// list returns the items and the collection's own etag from a fresh listing.
+// maxListed bounds the items of one listing (or sync delta): the listing is held in
+// memory whole, so this bounds its memory whatever the server sends.
+const maxListed = 200_000
+
+// errTooManyItems is a listing with more than maxListed items.
+type errTooManyItems struct{ method, url string }
+
+func (e *errTooManyItems) Error() string {
+	return fmt.Sprintf("%s %s: the collection lists more than %d items; refusing to read more", e.method, e.url, maxListed)
+}
+
+// list returns the items and the collection's own etag from a fresh listing. The
+// answer is decoded as a stream; it may be at most 64 MiB and list at most maxListed
+// items.
 func (s *Storage) list(ctx context.Context, ci *collInfo) ([]storage.ItemRef, string, error) {
-	ms, err := s.propfind(ctx, ci.url, "1", listBody)
-	if err != nil {
-		return nil, "", err
-	}
 	var refs []storage.ItemRef
 	seen := map[string]bool{}
 	collETag := ""
-	for i := range ms.Responses {
-		r := &ms.Responses[i]
+	_, err := s.multistatus(ctx, newRequest("PROPFIND", ci.url, "1", listBody), func(r *msResponse) error {
+		if len(refs) >= maxListed {
+			return &errTooManyItems{"PROPFIND", redact(ci.url)}
+		}
 		for _, h := range r.Hrefs {
 			u, err := resolveHref(ci.url, h)
 			if err != nil {
@@ -64,6 +78,10 @@ func (s *Storage) list(ctx context.Context, ci *collInfo) ([]storage.ItemRef, st
 			}
 			refs = append(refs, storage.ItemRef{Href: href, ETag: etag})
 		}
+		return nil
+	})
+	if err != nil {
+		return nil, "", err
 	}
 	return refs, collETag, nil
 }
@@ -82,8 +100,21 @@ func (s *Storage) learnItemHref(ci *collInfo, u *url.URL) (href string, ok bool)
 		s.markBad(href, errOrigin(href, ci.href))
 		return href, false
 	}
-	s.rememberWire(href, u)
+	s.rememberItemWire(href, u)
 	return href, true
+}
+
+// rememberItemWire records the wire URL of an item href, unless it is the URL that
+// itemURL builds from the status form anyway (the common case), so a listing costs no
+// memory per item for it.
+func (s *Storage) rememberItemWire(href string, u *url.URL) {
+	if u.EscapedPath() == encodePath(href) && u.RawQuery == "" {
+		s.mu.Lock()
+		delete(s.wire, href)
+		s.mu.Unlock()
+		return
+	}
+	s.rememberWire(href, u)
 }
 
 // Get fetches items with multiget REPORTs in batches (storages.md §2.4).
@@ -105,6 +136,14 @@ type target struct {
 	url  *url.URL
 }
 
+// multigetBytes bounds the answer to one multiget of several hrefs. An answer that
+// grows past it is cut off; the items read so far are kept and the rest are asked for
+// again, in smaller batches down to single hrefs, whose answers may hold one item of
+// up to the item-size limit.
+const multigetBytes = 8 << 20
+
+// fetch fetches hrefs in batches of at most multigetBatch hrefs, with at most
+// maxInFlight batches in flight (a fixed set of workers, whatever the number of hrefs).
 func (s *Storage) fetch(ctx context.Context, ci *collInfo, hrefs []string) ([]storage.Fetched, error) {
 	var out []storage.Fetched
 	var todo []target
@@ -124,42 +163,42 @@ func (s *Storage) fetch(ctx context.Context, ci *collInfo, hrefs []string) ([]st
 	if len(todo) == 0 {
 		return out, nil
 	}
-	var batches [][]target
-	for len(todo) > 0 {
-		n := min(multigetBatch, len(todo))
-		batches = append(batches, todo[:n])
-		todo = todo[n:]
-	}
-	results := make([][]storage.Fetched, len(batches))
-	errs := make([]error, len(batches))
-	ctx, cancel := context.WithCancel(ctx)
-	defer cancel()
+	nb := (len(todo) + multigetBatch - 1) / multigetBatch
+	batch := func(i int) []target { return todo[i*multigetBatch : min((i+1)*multigetBatch, len(todo))] }
+	results := make([][]storage.Fetched, nb)
+	ctx, cancel := context.WithCancelCause(ctx)
+	defer cancel(nil)
+	var next atomic.Int64
 	var wg sync.WaitGroup
-	sem := make(chan struct{}, maxInFlight)
-	for i, b := range batches {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			sem <- struct{}{}
-			defer func() { <-sem }()
-			results[i], errs[i] = s.fetchBatch(ctx, ci, b, false)
-			if errs[i] != nil {
-				cancel()
+	for range min(maxInFlight, nb) {
+		wg.Go(func() {
+			for ctx.Err() == nil {
+				i := int(next.Add(1) - 1)
+				if i >= nb {
+					return
+				}
+				res, err := s.fetchBatch(ctx, ci, batch(i), false)
+				if err != nil {
+					cancel(err)
+					return
+				}
+				results[i] = res
 			}
-		}()
+		})
 	}
 	wg.Wait()
-	for i := range batches {
-		if errs[i] != nil {
-			return nil, errs[i]
-		}
-		out = append(out, results[i]...)
+	if err := context.Cause(ctx); err != nil {
+		return nil, err
+	}
+	for _, r := range results {
+		out = append(out, r...)
 	}
 	return out, nil
 }
 
-// fetchBatch fetches one batch, splitting it on 5xx, 413, 507 or timeouts, and falling
-// back to GET when REPORT is not supported. The error is for the whole call.
+// fetchBatch fetches one batch, splitting it on 5xx, 413, 507, timeouts and answers
+// past their size cap, and falling back to GET when REPORT is not supported. The error
+// is for the whole call.
 func (s *Storage) fetchBatch(ctx context.Context, ci *collInfo, batch []target, split bool) ([]storage.Fetched, error) {
 	s.mu.Lock()
 	noREPORT := s.noREPORT
@@ -167,34 +206,79 @@ func (s *Storage) fetchBatch(ctx context.Context, ci *collInfo, batch []target, 
 	if noREPORT {
 		return s.getEach(ctx, batch), nil
 	}
-	out, err := s.multiget(ctx, ci, batch, split)
-	if err == nil {
-		return out, nil
+	got := make(map[string]storage.Fetched, len(batch))
+	rest := batch
+	for len(rest) > 0 {
+		done, err := s.multiget(ctx, ci, rest, split)
+		for _, f := range done {
+			got[f.Href] = f
+		}
+		var left []target
+		for _, t := range rest {
+			if _, ok := got[t.href]; !ok {
+				left = append(left, t)
+			}
+		}
+		if err == nil {
+			for _, t := range left {
+				got[t.href] = storage.Fetched{Href: t.href,
+					Err: fmt.Errorf("%w: the server did not return %s in its multiget answer", storage.ErrNotFound, t.href)}
+			}
+			break
+		}
+		var tl *AnswerTooLargeError
+		code := statusCode(err)
+		switch {
+		case (errors.As(err, &tl) || brokenAnswer(err)) && len(done) > 0:
+			rest = left // progress: ask for the others
+			continue
+		case errors.As(err, &tl) && len(rest) == 1:
+			got[rest[0].href] = storage.Fetched{Href: rest[0].href, Err: &storage.TooLargeError{Limit: s.opts.maxItem()}}
+			s.log.Warn("item larger than max_item_size; not fetched", "href", rest[0].href, "limit", s.opts.maxItem())
+			rest = nil
+			continue
+		case code == http.StatusMethodNotAllowed || code == http.StatusNotImplemented:
+			s.log.Info("server does not support multiget; fetching items one by one", "collection", ci.href)
+			s.mu.Lock()
+			s.noREPORT = true
+			s.mu.Unlock()
+			for _, f := range s.getEach(ctx, rest) {
+				got[f.Href] = f
+			}
+			rest = nil
+			continue
+		case errors.As(err, &tl) || code >= 500 || code == http.StatusRequestEntityTooLarge || isTimeout(err) || brokenAnswer(err):
+			if len(rest) == 1 {
+				got[rest[0].href] = storage.Fetched{Href: rest[0].href, Err: err}
+				rest = nil
+				continue
+			}
+			half := len(rest) / 2
+			for _, part := range [][]target{rest[:half], rest[half:]} {
+				fs, err := s.fetchBatch(ctx, ci, part, true)
+				if err != nil {
+					return nil, err
+				}
+				for _, f := range fs {
+					got[f.Href] = f
+				}
+			}
+			rest = nil
+			continue
+		}
+		return nil, err
 	}
-	code := statusCode(err)
-	switch {
-	case code == http.StatusMethodNotAllowed || code == http.StatusNotImplemented:
-		s.log.Info("server does not support multiget; fetching items one by one", "collection", ci.href)
-		s.mu.Lock()
-		s.noREPORT = true
-		s.mu.Unlock()
-		return s.getEach(ctx, batch), nil
-	case code >= 500 || code == http.StatusRequestEntityTooLarge || isTimeout(err):
-		if len(batch) == 1 {
-			return []storage.Fetched{{Href: batch[0].href, Err: err}}, nil
-		}
-		half := len(batch) / 2
-		a, err := s.fetchBatch(ctx, ci, batch[:half], true)
-		if err != nil {
-			return nil, err
-		}
-		b, err := s.fetchBatch(ctx, ci, batch[half:], true)
-		if err != nil {
-			return nil, err
-		}
-		return append(a, b...), nil
+	out := make([]storage.Fetched, len(batch))
+	for i, t := range batch {
+		out[i] = got[t.href]
 	}
-	return nil, err
+	return out, nil
+}
+
+// brokenAnswer: the connection broke while the answer was read.
+func brokenAnswer(err error) bool {
+	var re *RequestError
+	return errors.As(err, &re) && re.Answered && !re.Timeout
 }
 
 // multigetBody builds the calendar-multiget or addressbook-multiget body.
@@ -220,43 +304,43 @@ func (s *Storage) dataElem() (string, string) {
 	return nsCalDAV, "calendar-data"
 }
 
-// multiget sends one REPORT and maps every response onto its requested href.
+// itemAnswerCap is the size cap of an answer holding one item.
+func (s *Storage) itemAnswerCap() int64 { return s.itemTokenLimit() + 64<<10 }
+
+// multiget sends one REPORT and returns the responses read for requested hrefs, in
+// the order they came; with an error, those read before it.
 func (s *Storage) multiget(ctx context.Context, ci *collInfo, batch []target, noRetry bool) ([]storage.Fetched, error) {
 	r := newRequest("REPORT", ci.url, "1", s.multigetBody(batch))
 	r.noRetry = noRetry
-	ms, err := s.multistatus(ctx, r)
-	if err != nil {
-		return nil, err
+	r.items = true
+	r.maxBody = multigetBytes
+	if len(batch) == 1 {
+		r.maxBody = max(s.itemAnswerCap(), multigetBytes)
 	}
-	byHref := make(map[string]*storage.Fetched, len(batch))
-	out := make([]storage.Fetched, len(batch))
-	for i, t := range batch {
-		out[i] = storage.Fetched{Href: t.href}
-		byHref[t.href] = &out[i]
+	want := make(map[string]bool, len(batch))
+	for _, t := range batch {
+		want[t.href] = true
 	}
-	done := map[string]bool{}
-	for i := range ms.Responses {
-		resp := &ms.Responses[i]
+	var out []storage.Fetched
+	_, err := s.multistatus(ctx, r, func(resp *msResponse) error {
 		for _, h := range resp.Hrefs {
 			u, err := resolveHref(ci.url, h)
 			if err != nil {
 				continue
 			}
-			f := byHref[statusForm(u)]
-			if f == nil || done[f.Href] || !sameOrigin(u, ci.url) {
+			href := statusForm(u)
+			if !want[href] || !sameOrigin(u, ci.url) {
 				s.log.Debug("ignoring unrequested href in multiget answer", "href", h)
 				continue
 			}
-			done[f.Href] = true
-			s.fillFetched(f, resp)
+			want[href] = false
+			f := storage.Fetched{Href: href}
+			s.fillFetched(&f, resp)
+			out = append(out, f)
 		}
-	}
-	for i := range out {
-		if !done[out[i].Href] {
-			out[i].Err = fmt.Errorf("%w: the server did not return %s in its multiget answer", storage.ErrNotFound, out[i].Href)
-		}
-	}
-	return out, nil
+		return nil
+	})
+	return out, err
 }
 
 // fillFetched reads one multiget response.
@@ -276,6 +360,11 @@ func (s *Storage) fillFetched(f *storage.Fetched, r *msResponse) {
 		return
 	}
 	f.ETag, _ = r.propText(nsDAV, "getetag", true)
+	if int64(len(data)) > s.opts.maxItem() {
+		f.Err = &storage.TooLargeError{Limit: s.opts.maxItem(), Size: int64(len(data))}
+		s.log.Warn("item larger than max_item_size; not fetched", "href", f.Href, "bytes", len(data))
+		return
+	}
 	if r.invalidUTF8(data) {
 		f.Err = fmt.Errorf("%w: item is not valid UTF-8", storage.ErrInvalidData)
 		return
@@ -294,19 +383,21 @@ func fetchStatusError(href string, code int) error {
 	return err
 }
 
-// getEach fetches hrefs with GET, up to maxInFlight at a time.
+// getEach fetches hrefs with GET, with at most maxInFlight workers.
 func (s *Storage) getEach(ctx context.Context, batch []target) []storage.Fetched {
 	out := make([]storage.Fetched, len(batch))
+	var next atomic.Int64
 	var wg sync.WaitGroup
-	sem := make(chan struct{}, maxInFlight)
-	for i, t := range batch {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			sem <- struct{}{}
-			defer func() { <-sem }()
-			out[i] = s.getOne(ctx, t)
-		}()
+	for range min(maxInFlight, len(batch)) {
+		wg.Go(func() {
+			for {
+				i := int(next.Add(1) - 1)
+				if i >= len(batch) {
+					return
+				}
+				out[i] = s.getOne(ctx, batch[i])
+			}
+		})
 	}
 	wg.Wait()
 	return out
@@ -314,16 +405,30 @@ func (s *Storage) getEach(ctx context.Context, batch []target) []storage.Fetched
 
 func (s *Storage) getOne(ctx context.Context, t target) storage.Fetched {
 	f := storage.Fetched{Href: t.href}
-	resp, err := s.c.do(ctx, newRequest(http.MethodGet, t.url, "", ""))
+	r := newRequest(http.MethodGet, t.url, "", "")
+	r.maxBody = s.opts.maxItem()
+	resp, err := s.c.send(ctx, r, false)
 	if err != nil {
 		f.Err = err
 		return f
 	}
-	f.ETag = strings.TrimSpace(resp.header.Get("ETag"))
+	body, err := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	var tl *AnswerTooLargeError
+	switch {
+	case errors.As(err, &tl):
+		f.Err = &storage.TooLargeError{Limit: s.opts.maxItem()}
+		s.log.Warn("item larger than max_item_size; not fetched", "href", t.href, "limit", s.opts.maxItem())
+		return f
+	case err != nil:
+		f.Err = ctxErr(ctx, err)
+		return f
+	}
+	f.ETag = strings.TrimSpace(resp.Header.Get("ETag"))
 	if f.ETag == "" {
 		f.ETag = s.etagOf(ctx, t.url)
 	}
-	f.Item, f.Err = storage.ParseItem(resp.body, s.kind)
+	f.Item, f.Err = storage.ParseItem(body, s.kind)
 	return f
 }
 

@@ -33,7 +33,15 @@ type Options struct {
 	Username, Password string
 	HasAuth            bool
 
-	UserAgent string // "" means "pimsync/" + Version
+	UserAgent string // "" means "pimsync"; the program passes "pimsync/<version>"
+
+	// Timeouts are the deadlines of every request (connect_timeout, read_timeout,
+	// request_timeout); zero fields mean the defaults.
+	Timeouts Timeouts
+	// MaxItemSize is the largest item read (max_item_size); 0 means
+	// storage.DefaultMaxItemSize. A larger item is not fetchable
+	// (*storage.TooLargeError), and answers are capped accordingly.
+	MaxItemSize int64
 
 	TLSRoot        string // PEM file replacing the system roots
 	TLSFingerprint string // SHA-256 of the leaf certificate (hex, colons allowed)
@@ -72,13 +80,17 @@ const (
 
 // endpoint is the parsed form of URL and Socket.
 type endpoint struct {
-	base   *url.URL // absolute http(s) URL requests are made against
-	socket string   // Unix socket path or ""
+	base   *url.URL      // absolute http(s) URL requests are made against, without user info
+	socket string        // Unix socket path or ""
+	user   *url.Userinfo // user info of URL, if it had any (never logged or saved)
 }
 
 func (o *Options) endpoint() (endpoint, error) {
 	u, err := url.Parse(o.URL)
 	if err != nil {
+		if ue := (*url.Error)(nil); errors.As(err, &ue) {
+			err = ue.Err // without the URL, which may hold a password
+		}
 		return endpoint{}, fmt.Errorf("url is not a valid URL: %w", err)
 	}
 	ep := endpoint{socket: o.Socket}
@@ -96,7 +108,7 @@ func (o *Options) endpoint() (endpoint, error) {
 		if u.Host == "" && o.Socket == "" {
 			return endpoint{}, errors.New("url has no host")
 		}
-		u.User = nil
+		ep.user, u.User = u.User, nil
 		u.Fragment, u.RawFragment = "", ""
 		if u.Path == "" {
 			u.Path = "/"
@@ -128,10 +140,28 @@ func (o *Options) userAgent() string {
 	if o.UserAgent != "" {
 		return o.UserAgent
 	}
-	return "pimsync/" + Version
+	return "pimsync"
+}
+
+func (o *Options) maxItem() int64 {
+	if o.MaxItemSize > 0 {
+		return o.MaxItemSize
+	}
+	return storage.DefaultMaxItemSize
 }
 
 func (o *Options) sendsAuth() bool { return o.HasAuth || o.Username != "" }
+
+// credentialsFrom takes the credentials from the URL's user info when no username is
+// configured (https://user:password@host/).
+func (o *Options) credentialsFrom(ep endpoint) {
+	if ep.user == nil || o.sendsAuth() {
+		return
+	}
+	o.Username = ep.user.Username()
+	o.Password, _ = ep.user.Password()
+	o.HasAuth = true
+}
 
 // normFingerprint turns "AB:cd:…" into lower-case hex without colons.
 func normFingerprint(s string) string {

@@ -58,8 +58,25 @@ func (s *Storage) proppatch(ctx context.Context, collection, name, value string,
 		body += `<d:remove><d:prop><` + elem + `/></d:prop></d:remove>`
 	}
 	body += `</d:propertyupdate>`
-	resp, err := s.c.do(ctx, newRequest("PROPPATCH", ci.url, "", body))
-	if err != nil {
+	// A 207 answer says per property whether it was set; any other 2xx is success.
+	var refused *storage.Error
+	r := newRequest("PROPPATCH", ci.url, "", body)
+	r.any2xx = true
+	_, err = s.multistatus(ctx, r, func(r *msResponse) error {
+		st := r.propStatus(p.ns, p.local)
+		if st == 0 {
+			st = r.Status
+		}
+		if refused == nil && st != 0 && (st < 200 || st > 299) {
+			refused = &storage.Error{Op: op, Href: collection,
+				Err: fmt.Errorf("the server refused the property (HTTP %d %s)", st, http.StatusText(st))}
+			if st == http.StatusForbidden || st == http.StatusConflict {
+				refused.Kind = storage.ErrUnsupported
+			}
+		}
+		return nil
+	})
+	if err != nil && !errors.Is(err, errNotMultistatus) {
 		switch statusCode(err) {
 		case http.StatusForbidden, http.StatusMethodNotAllowed, http.StatusConflict, http.StatusNotImplemented:
 			// The server does not store this property (at all, or this value).
@@ -67,25 +84,8 @@ func (s *Storage) proppatch(ctx context.Context, collection, name, value string,
 		}
 		return opError(op, collection, err)
 	}
-	if resp.code == http.StatusMultiStatus {
-		ms, err := parseMultistatus(resp.body)
-		if err != nil {
-			return opError(op, collection, fmt.Errorf("PROPPATCH answer is not a DAV multistatus: %w", err))
-		}
-		for i := range ms.Responses {
-			st := ms.Responses[i].propStatus(p.ns, p.local)
-			if st == 0 {
-				st = ms.Responses[i].Status
-			}
-			if st != 0 && (st < 200 || st > 299) {
-				e := &storage.Error{Op: op, Href: collection,
-					Err: fmt.Errorf("the server refused the property (HTTP %d %s)", st, http.StatusText(st))}
-				if st == http.StatusForbidden || st == http.StatusConflict {
-					e.Kind = storage.ErrUnsupported
-				}
-				return e
-			}
-		}
+	if refused != nil {
+		return refused
 	}
 	// Read the properties back, so that Properties reports what the server stored
 	// (it may normalise a value): the engine never takes a server's normalisation of

@@ -118,7 +118,7 @@ func TestRadicaleWrongPassword(t *testing.T) {
 	s := newDAV(t, storage.Calendars, dav.Options{Name: "rad", URL: srv.URL, Username: srv.Username, Password: "wrong"})
 	err := s.Check(t.Context())
 	wantErr(t, "wrong password", err, storage.ErrAccessDenied)
-	wantContains(t, "401", err.Error(), "storage rad: authentication failed at "+srv.URL, "check username and password")
+	wantContains(t, "401", err.Error(), srv.URL, "HTTP 401 Unauthorized", "check username and password")
 }
 
 func TestUnixSocket(t *testing.T) {

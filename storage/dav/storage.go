@@ -23,6 +23,7 @@ type Storage struct {
 	log     *slog.Logger
 
 	bootMu   sync.Mutex // serialises bootstrap
+	writes   hrefLocks  // one write per href at a time
 	mu       sync.Mutex // guards the fields below
 	boot     *bootResult
 	colls    map[string]*collInfo // status href → collection (discovered or probed)
@@ -30,7 +31,6 @@ type Storage struct {
 	bad      map[string]error     // hrefs that broke the origin rule → their item error
 	noREPORT bool                 // multiget answered 405/501: fetch with GET
 
-	writing hrefLocks // one write per href at a time (write.go)
 }
 
 // New creates a storage. It does no I/O: bootstrap happens on the first Check or
@@ -79,7 +79,7 @@ func (s *Storage) Kind() storage.Kind { return s.kind }
 
 // Requests returns the number of HTTP requests (attempts, retries included) this
 // storage has sent so far.
-func (s *Storage) Requests() int64 { return s.c.requests.Load() }
+func (s *Storage) Requests() int64 { return s.c.st.requests.Load() }
 
 // Check runs the bootstrap (storages.md §2.1 steps 1–6).
 func (s *Storage) Check(ctx context.Context) error {

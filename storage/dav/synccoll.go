@@ -115,23 +115,11 @@ func (s *Storage) syncDelta(ctx context.Context, ci *collInfo, token string) (st
 		if page >= maxSyncPages {
 			return storage.Listing{}, fmt.Errorf("sync-collection did not finish after %d pages", maxSyncPages)
 		}
-		ms, err := s.multistatus(ctx, newRequest("REPORT", ci.url, "0", syncBody(token)))
-		if err != nil {
-			code := statusCode(err)
-			if code == http.StatusNotFound || code == http.StatusUnauthorized {
-				return storage.Listing{}, err
-			}
-			if code >= 400 && code < 500 {
-				return storage.Listing{}, fmt.Errorf("%w: %w", errInvalidToken, err)
-			}
-			return storage.Listing{}, err
-		}
-		if ms.SyncToken == "" {
-			return storage.Listing{}, fmt.Errorf("%w: the sync-collection answer has no sync-token", errInvalidToken)
-		}
 		truncated := false
-		for i := range ms.Responses {
-			r := &ms.Responses[i]
+		newToken, err := s.multistatus(ctx, newRequest("REPORT", ci.url, "0", syncBody(token)), func(r *msResponse) error {
+			if len(order) >= maxListed {
+				return &errTooManyItems{"REPORT", redact(ci.url)}
+			}
 			for _, h := range r.Hrefs {
 				u, err := resolveHref(ci.url, h)
 				if err != nil {
@@ -160,8 +148,22 @@ func (s *Storage) syncDelta(ctx context.Context, ci *collInfo, token string) (st
 				delete(removed, href)
 				changed[href] = etag
 			}
+			return nil
+		})
+		if err != nil {
+			code := statusCode(err)
+			if code == http.StatusNotFound || code == http.StatusUnauthorized {
+				return storage.Listing{}, err
+			}
+			if code >= 400 && code < 500 {
+				return storage.Listing{}, fmt.Errorf("%w: %w", errInvalidToken, err)
+			}
+			return storage.Listing{}, err
 		}
-		token = ms.SyncToken
+		if newToken == "" {
+			return storage.Listing{}, fmt.Errorf("%w: the sync-collection answer has no sync-token", errInvalidToken)
+		}
+		token = newToken
 		if !truncated {
 			break
 		}

@@ -54,7 +54,7 @@ func TestTLSUntrusted(t *testing.T) {
 	if err == nil {
 		t.Fatal("Check trusted an unknown certificate")
 	}
-	wantContains(t, "untrusted", err.Error(), "storage tls", colonFingerprint(srv.Certificate()), "tls_root", "tls_fingerprint")
+	wantContains(t, "untrusted", err.Error(), srv.URL, colonFingerprint(srv.Certificate()), "tls_root", "tls_fingerprint")
 	if storage.IsTemporary(err) {
 		t.Fatal("a certificate failure is marked temporary")
 	}
@@ -74,7 +74,7 @@ func TestTLSFingerprint(t *testing.T) {
 	if err == nil {
 		t.Fatal("Check accepted a wrong fingerprint")
 	}
-	wantContains(t, "wrong fingerprint", err.Error(), "storage pin", colonFingerprint(srv.Certificate()), "tls_fingerprint")
+	wantContains(t, "wrong fingerprint", err.Error(), srv.URL, colonFingerprint(srv.Certificate()), "tls_fingerprint")
 }
 
 func TestTLSRoot(t *testing.T) {

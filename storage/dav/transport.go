@@ -16,61 +16,34 @@ import (
 	"time"
 )
 
-// Timeouts of storages.md §2.10. There is no overall request limit: big multigets are
-// slow on some servers.
-const (
-	connectTimeout        = 30 * time.Second
-	responseHeaderTimeout = 120 * time.Second
-	idleReadTimeout       = 120 * time.Second
-	idleConnTimeout       = 90 * time.Second // below idleReadTimeout
-)
-
-// newTransport builds the transport for one storage: TLS settings, Unix-socket dialing,
-// proxy from the environment (never for sockets) and the timeouts.
-func newTransport(o *Options, socket string) (*http.Transport, error) {
-	dialer := &net.Dialer{Timeout: connectTimeout, KeepAlive: 30 * time.Second}
+// newTransport builds the bottom of a storage's HTTP stack: TLS settings, Unix-socket
+// dialing, proxy from the environment (never for sockets), the connect and TLS
+// handshake timeouts and the wait for the answer's headers. Compressed answers are
+// decompressed here; the size caps above count the decompressed bytes.
+func newTransport(o *Options, socket string, to Timeouts) (*http.Transport, error) {
+	dialer := &net.Dialer{Timeout: to.Connect, KeepAlive: 30 * time.Second}
 	t := &http.Transport{
 		ForceAttemptHTTP2:     true,
 		MaxIdleConnsPerHost:   maxInFlight,
-		IdleConnTimeout:       idleConnTimeout,
-		TLSHandshakeTimeout:   connectTimeout,
-		ResponseHeaderTimeout: responseHeaderTimeout,
+		IdleConnTimeout:       90 * time.Second,
+		TLSHandshakeTimeout:   to.Connect,
+		ResponseHeaderTimeout: to.Read,
 		ExpectContinueTimeout: time.Second,
 	}
 	if socket != "" {
 		t.DialContext = func(ctx context.Context, _, _ string) (net.Conn, error) {
-			c, err := dialer.DialContext(ctx, "unix", socket)
-			if err != nil {
-				return nil, err
-			}
-			return &idleTimeoutConn{Conn: c}, nil
+			return dialer.DialContext(ctx, "unix", socket)
 		}
 		return t, nil
 	}
 	t.Proxy = http.ProxyFromEnvironment
-	t.DialContext = func(ctx context.Context, network, addr string) (net.Conn, error) {
-		c, err := dialer.DialContext(ctx, network, addr)
-		if err != nil {
-			return nil, err
-		}
-		return &idleTimeoutConn{Conn: c}, nil
-	}
+	t.DialContext = dialer.DialContext
 	cfg, err := tlsConfig(o)
 	if err != nil {
 		return nil, err
 	}
 	t.TLSClientConfig = cfg
 	return t, nil
-}
-
-// idleTimeoutConn fails a read that sees no data for idleReadTimeout.
-type idleTimeoutConn struct{ net.Conn }
-
-func (c *idleTimeoutConn) Read(p []byte) (int, error) {
-	if err := c.Conn.SetReadDeadline(time.Now().Add(idleReadTimeout)); err != nil {
-		return 0, err
-	}
-	return c.Conn.Read(p)
 }
 
 // tlsConfig applies tls_root, tls_fingerprint and auth_cert (config.md §5.4).

@@ -15,9 +15,6 @@ import (
 	"github.com/pimsync-go/pimsync/storage"
 )
 
-// MaxItemSize is the largest item file Get reads; bigger files are item errors.
-const MaxItemSize = 64 << 20
-
 // hardLink is os.Link; tests replace it to exercise the fallback for file systems
 // without hard links.
 var hardLink = os.Link
@@ -181,15 +178,16 @@ func (s *Storage) readItem(path string) ([]byte, string, error) {
 	if !fi.Mode().IsRegular() {
 		return nil, "", fmt.Errorf("%s is not a regular file (%v)", path, fi.Mode().Type())
 	}
-	if fi.Size() > MaxItemSize {
-		return nil, "", fmt.Errorf("%s is larger than %d bytes", path, MaxItemSize)
+	limit := s.maxItem()
+	if fi.Size() > limit {
+		return nil, "", fmt.Errorf("%s: %w", path, &storage.TooLargeError{Limit: limit, Size: fi.Size()})
 	}
-	raw, err := io.ReadAll(io.LimitReader(f, MaxItemSize+1))
+	raw, err := io.ReadAll(io.LimitReader(f, limit+1))
 	if err != nil {
 		return nil, "", err
 	}
-	if len(raw) > MaxItemSize {
-		return nil, "", fmt.Errorf("%s is larger than %d bytes", path, MaxItemSize)
+	if int64(len(raw)) > limit {
+		return nil, "", fmt.Errorf("%s: %w", path, &storage.TooLargeError{Limit: limit})
 	}
 	return raw, etagOf(fi), nil
 }

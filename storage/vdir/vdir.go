@@ -46,6 +46,10 @@ type Storage struct {
 	Logger *slog.Logger
 	// ReadConcurrency bounds how many files Get reads at once; 0 means 8.
 	ReadConcurrency int
+	// MaxItemSize is the largest item file Get reads (max_item_size); 0 means
+	// storage.DefaultMaxItemSize. A larger file is not fetchable
+	// (*storage.TooLargeError).
+	MaxItemSize int64
 
 	root string
 	kind storage.Kind
@@ -74,6 +78,13 @@ func New(root string, kind storage.Kind, fileext string) *Storage {
 		fileext = kind.Ext()
 	}
 	return &Storage{root: filepath.Clean(root), kind: kind, ext: fileext}
+}
+
+func (s *Storage) maxItem() int64 {
+	if s.MaxItemSize > 0 {
+		return s.MaxItemSize
+	}
+	return storage.DefaultMaxItemSize
 }
 
 // Root returns the storage root directory.
@@ -335,6 +346,8 @@ func fsError(op, href string, err error) error {
 		kind = storage.ErrNotFound
 	case errors.Is(err, fs.ErrPermission):
 		kind = storage.ErrAccessDenied
+	case errors.Is(err, storage.ErrInvalidData):
+		kind = storage.ErrInvalidData // an item larger than max_item_size
 	}
 	return &storage.Error{Kind: kind, Op: op, Href: href, Err: err}
 }

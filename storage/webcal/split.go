@@ -304,6 +304,11 @@ func (s *Storage) newFeed(items []feedItem, token storage.Token) *feed {
 				href = it.Hash() // an empty UID: an href must not be empty
 			}
 			e.fetched = storage.Fetched{Href: href, ETag: it.Hash(), Item: it}
+			if int64(len(fi.text)) > s.max {
+				s.log.Warn("item larger than max_item_size; not fetched", "href", href, "bytes", len(fi.text))
+				e.fetched = storage.Fetched{Href: href, ETag: it.Hash(), Err: &storage.Error{Kind: storage.ErrInvalidData, Op: "fetch", Href: href,
+					Err: &storage.TooLargeError{Limit: s.max, Size: int64(len(fi.text))}}}
+			}
 			e.summary = storage.Summary(fi.text)
 		}
 		e.lines = fi.lines

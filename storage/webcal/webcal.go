@@ -38,9 +38,10 @@ import (
 const (
 	// MaxRedirects is how many redirects a download follows (never from https to http).
 	MaxRedirects = 5
-	// maxFeedSize bounds the body; a larger feed is an error rather than a truncated
-	// (and therefore shrunken) listing.
-	maxFeedSize = 128 << 20
+	// maxFeedSize bounds the body (decompressed); a larger feed is an error rather
+	// than a truncated (and therefore shrunken) listing. The whole feed and its items
+	// are held in memory, so this bounds the memory of a download.
+	maxFeedSize = 32 << 20
 )
 
 // Token kinds of the conditional GET (sync.md §3.7). A token's value is
@@ -72,6 +73,7 @@ type Storage struct {
 	key  string   // urlKey of url
 	hc   *dav.HTTPClient
 	log  *slog.Logger
+	max  int64 // the item-size limit
 
 	mu   sync.Mutex // held during a download, so that concurrent calls share it
 	feed *feed      // the last download; nil before the first or when unusable
@@ -129,6 +131,10 @@ func New(opts Options) (*Storage, error) {
 	if log == nil {
 		log = slog.New(slog.NewTextHandler(io.Discard, nil))
 	}
+	limit := opts.MaxItemSize
+	if limit <= 0 {
+		limit = storage.DefaultMaxItemSize
+	}
 	return &Storage{
 		name: opts.Name,
 		coll: opts.CollectionID,
@@ -136,6 +142,7 @@ func New(opts Options) (*Storage, error) {
 		key:  urlKey(u),
 		hc:   hc,
 		log:  log.With("storage", opts.Name),
+		max:  limit,
 	}, nil
 }
 
@@ -269,7 +276,7 @@ func (s *Storage) download(ctx context.Context, saved storage.Token) (f *feed, n
 	if err := ctx.Err(); err != nil {
 		return nil, false, err
 	}
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, s.url.String(), nil)
+	req, err := http.NewRequestWithContext(dav.WithAnswerLimit(ctx, maxFeedSize), http.MethodGet, s.url.String(), nil)
 	if err != nil {
 		return nil, false, s.feedError(0, err)
 	}
@@ -289,7 +296,7 @@ func (s *Storage) download(ctx context.Context, saved storage.Token) (f *feed, n
 		if ctx.Err() != nil {
 			return nil, false, ctx.Err()
 		}
-		// The client's errors name the storage, the method and the URL already.
+		// The client's errors name the method and the URL already.
 		var ue *url.Error
 		if errors.As(err, &ue) {
 			err = ue.Err
@@ -305,16 +312,22 @@ func (s *Storage) download(ctx context.Context, saved storage.Token) (f *feed, n
 		s.log.Debug("feed not modified", "url", s.url.String())
 		return s.feed, true, nil
 	case resp.StatusCode != http.StatusOK:
-		return nil, false, s.feedError(resp.StatusCode, nil)
+		se := s.hc.StatusErrorOf(resp)
+		return nil, false, &FeedError{Storage: s.name, URL: s.url.String(), Code: resp.StatusCode, Reason: se.Reason}
 	}
-	body, err := io.ReadAll(io.LimitReader(resp.Body, maxFeedSize+1))
+	body, err := io.ReadAll(resp.Body)
+	var tooLarge *dav.AnswerTooLargeError
 	switch {
 	case err != nil && ctx.Err() != nil:
 		return nil, false, ctx.Err()
-	case err != nil:
-		return nil, false, s.feedError(0, fmt.Errorf("reading the body: %w", err))
-	case len(body) > maxFeedSize:
+	case errors.As(err, &tooLarge):
 		return nil, false, s.feedError(0, fmt.Errorf("the feed is larger than %d MiB", maxFeedSize>>20))
+	case err != nil:
+		var re *dav.RequestError
+		if errors.As(err, &re) {
+			err = re.Err // the feed error names the URL
+		}
+		return nil, false, s.feedError(0, fmt.Errorf("reading the feed: %w", err))
 	}
 	items, err := split(body)
 	if err != nil {
@@ -350,23 +363,28 @@ func urlKey(u *url.URL) string {
 // that is down must never delete anything (storages.md §3). 401 and 403 match
 // storage.ErrAccessDenied.
 type FeedError struct {
-	Storage string // storage name
+	Storage string // storage name (not part of Error(): the caller names the storage)
 	URL     string // feed URL without credentials
 	Code    int    // HTTP status, or 0 when the answer was unusable
+	Reason  string // the server's reason for a failure status, one line, if any
 	Err     error  // the cause when Code is 0
 }
 
 func (e *FeedError) Error() string {
+	reason := ""
+	if e.Reason != "" {
+		reason = ": " + e.Reason
+	}
 	switch {
 	case e.Code == http.StatusUnauthorized:
-		return fmt.Sprintf("storage %s: authentication failed for feed %s (HTTP 401); check username and password", e.Storage, e.URL)
+		return fmt.Sprintf("feed %s: HTTP 401 Unauthorized%s; check username and password, and the url", e.URL, reason)
 	case e.Code == http.StatusNotFound || e.Code == http.StatusGone:
-		return fmt.Sprintf("storage %s: feed %s answered HTTP %d %s; nothing is deleted while the feed is unavailable",
-			e.Storage, e.URL, e.Code, http.StatusText(e.Code))
+		return fmt.Sprintf("feed %s: HTTP %d %s%s; nothing is deleted while the feed is unavailable",
+			e.URL, e.Code, http.StatusText(e.Code), reason)
 	case e.Code != 0:
-		return fmt.Sprintf("storage %s: feed %s answered HTTP %d %s", e.Storage, e.URL, e.Code, http.StatusText(e.Code))
+		return fmt.Sprintf("feed %s: HTTP %d %s%s", e.URL, e.Code, http.StatusText(e.Code), reason)
 	}
-	return fmt.Sprintf("storage %s: feed %s: %v", e.Storage, e.URL, e.Err)
+	return fmt.Sprintf("feed %s: %v", e.URL, e.Err)
 }
 
 func (e *FeedError) Unwrap() error { return e.Err }
