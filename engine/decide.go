@@ -327,7 +327,7 @@ func applyPending(a, b *ItemState, s *status.Row, pend map[status.Side]status.Pe
 				mine = storage.Fingerprint(t.Item.Text()) == p.Fingerprint
 			} else if src := cur[target.Other()]; src != nil && src.Hash == p.Hash && src.Item != nil {
 				// A record of an older version without fingerprint.
-				mine = SameProperties(src.Item.Text(), t.Item.Text())
+				mine = storage.Equivalent(src.Item.Text(), t.Item.Text())
 			}
 		}
 		editedSince := !mine && p.Create && t.Item != nil

@@ -9,7 +9,10 @@ import (
 // TestLayering enforces the package layering of docs/ARCHITECTURE.md on non-test code:
 // storage imports nothing of ours above it; status only storage; engine never the TUI,
 // the CLI or Bubble Tea; the TUI never a concrete backend or the status database; only
-// cmd/pimsync wires backends together. Test-support packages named *test are exempt.
+// cmd/pimsync wires backends together; the presentation package engine/present is
+// used by the front ends, never by the engine, and is the only one to import go-ical
+// and go-vcard (display only: nothing they produce reaches a storage). Test-support
+// packages named *test are exempt.
 func TestLayering(t *testing.T) {
 	const mod = "github.com/pimsync-go/pimsync"
 	out, err := exec.Command("go", "list", "-f", `{{.ImportPath}} {{join .Imports " "}}`, mod+"/...").CombinedOutput()
@@ -67,6 +70,12 @@ func TestLayering(t *testing.T) {
 				if ours && (strings.HasPrefix(dep, "tui") || strings.HasPrefix(dep, "cmd")) {
 					bad = "benchmarks do not import front ends"
 				}
+			}
+			switch {
+			case dep == "engine/present" && strings.HasPrefix(pkg, "engine") && pkg != "engine/present":
+				bad = "the engine never imports engine/present (presentation is for the front ends)"
+			case (strings.HasPrefix(imp, "github.com/emersion/go-ical") || strings.HasPrefix(imp, "github.com/emersion/go-vcard")) && pkg != "engine/present":
+				bad = "only engine/present decodes with go-ical and go-vcard, for display"
 			}
 			if bad != "" {
 				t.Errorf("%s imports %s: %s", pkg, dep, bad)

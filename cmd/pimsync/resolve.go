@@ -9,6 +9,7 @@ import (
 	"strings"
 
 	"github.com/pimsync-go/pimsync/engine"
+	"github.com/pimsync-go/pimsync/engine/present"
 )
 
 const resolveUsage = "pimsync resolve-conflicts [-n] [PAIR...]"
@@ -86,7 +87,7 @@ func (r *resolver) list(plan *engine.PairPlan) {
 		fmt.Fprintf(r.a.stdout, "  %s/%s uid %s%s\n", plan.Name(), c.Mapping.Alias, act.Ident, quoted(act.Summary()))
 		fmt.Fprintf(r.a.stdout, "    a: %s\n    b: %s\n", act.A.Href, act.B.Href)
 		if act.A.Item != nil && act.B.Item != nil {
-			fmt.Fprintf(r.a.stdout, "    %s\n", engine.DiffSummary(act.A.Item.Text(), act.B.Item.Text()))
+			fmt.Fprintf(r.a.stdout, "    %s\n", present.DiffSummary(act.A.Item.Text(), act.B.Item.Text()))
 		}
 	}
 }

@@ -250,3 +250,28 @@ func same(a, b *comp) bool {
 	}
 	return true
 }
+
+// SameLines reports whether two lists of unfolded lines of one property hold the same
+// content: the same elements, whatever their order, the order, case and quoting of
+// their parameters and their folding.
+func SameLines(a, b []string) bool {
+	canon := func(ls []string) []string {
+		out := make([]string, len(ls))
+		for i, l := range ls {
+			cl := storage.SplitLine(l)
+			out[i] = canonical(strings.ToUpper(cl.Name), cl)
+		}
+		sort.Strings(out)
+		return out
+	}
+	x, y := canon(a), canon(b)
+	if len(x) != len(y) {
+		return false
+	}
+	for i := range x {
+		if x[i] != y[i] {
+			return false
+		}
+	}
+	return true
+}

@@ -12,6 +12,7 @@ import (
 	"github.com/charmbracelet/x/ansi"
 
 	"github.com/pimsync-go/pimsync/engine"
+	"github.com/pimsync-go/pimsync/engine/present"
 	"github.com/pimsync-go/pimsync/storage"
 	"github.com/pimsync-go/pimsync/tui/common"
 )
@@ -82,7 +83,7 @@ type row struct {
 func fieldRows(a, b string) []row {
 	var out []row
 	comp := "\x00"
-	for _, f := range engine.CompareItems(a, b) {
+	for _, f := range present.CompareItems(a, b) {
 		if f.Component != comp {
 			comp = f.Component
 			if comp != "" {
@@ -226,7 +227,7 @@ func rawRows(a, b string) []row {
 // DiffCount returns how many aligned properties differ.
 func DiffCount(a, b string) int {
 	n := 0
-	for _, f := range engine.CompareItems(a, b) {
+	for _, f := range present.CompareItems(a, b) {
 		if f.Differs() {
 			n++
 		}

@@ -17,6 +17,7 @@ import (
 	"github.com/charmbracelet/x/ansi"
 
 	"github.com/pimsync-go/pimsync/engine"
+	"github.com/pimsync-go/pimsync/engine/present"
 	"github.com/pimsync-go/pimsync/tui/common"
 	"github.com/pimsync-go/pimsync/tui/components/conflictview"
 )
@@ -464,7 +465,7 @@ func (p *Page) View(w, h int) string {
 		case e.Failed:
 			line += "  " + st.Error.Render("failed, still pending")
 		case e.Prop == nil && a.A != nil && a.B != nil && a.A.Item != nil && a.B.Item != nil:
-			line += "  " + st.Dim.Render(engine.DiffSummary(a.A.Item.Text(), a.B.Item.Text()))
+			line += "  " + st.Dim.Render(present.DiffSummary(a.A.Item.Text(), a.B.Item.Text()))
 		}
 		lines = append(lines, line)
 	}
@@ -529,7 +530,7 @@ func (p *Page) viewer(w, h int) string {
 	}
 	v := p.Versions
 	if v != nil && v.A != nil && v.B != nil && v.A.Item != nil && v.B.Item != nil {
-		diff := engine.DiffSummary(v.A.Item.Text(), v.B.Item.Text())
+		diff := present.DiffSummary(v.A.Item.Text(), v.B.Item.Text())
 		if v.A.Hash == v.B.Hash {
 			diff = "both sides hold the same version"
 		}

@@ -11,6 +11,7 @@ import (
 	tea "github.com/charmbracelet/bubbletea"
 
 	"github.com/pimsync-go/pimsync/engine"
+	"github.com/pimsync-go/pimsync/engine/present"
 	"github.com/pimsync-go/pimsync/tui/common"
 )
 
@@ -214,7 +215,7 @@ func (p *Page) lines(w int) []string {
 			}
 			out = append(out, line)
 			if a.Verb == engine.VerbConflict && a.A != nil && a.B != nil && a.A.Item != nil && a.B.Item != nil {
-				out = append(out, st.Dim.Render("    "+engine.DiffSummary(a.A.Item.Text(), a.B.Item.Text())))
+				out = append(out, st.Dim.Render("    "+present.DiffSummary(a.A.Item.Text(), a.B.Item.Text())))
 			}
 		}
 		for _, pa := range m.Props {
