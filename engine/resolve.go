@@ -172,6 +172,31 @@ func (k KeepSide) Resolve(_ context.Context, v *Versions) (storage.Item, error) 
 	return *v.B.Item, nil
 }
 
+// Compose resolves a conflict with a person's choice per property (merge.Compose): the
+// result is made of the chosen lines of both current versions, byte for byte. As with
+// KeepSide, a version that changed since it was shown (Shown) is not overwritten: the
+// result is ErrConflictChanged and nothing is uploaded.
+type Compose struct {
+	Choices merge.Choices
+	Shown   *Versions
+}
+
+// Resolve implements Resolver.
+func (c Compose) Resolve(_ context.Context, v *Versions) (storage.Item, error) {
+	if c.Shown != nil && (v.A.Hash != c.Shown.A.Hash || v.B.Hash != c.Shown.B.Hash) {
+		return storage.Item{}, ErrConflictChanged
+	}
+	text, err := merge.Compose(v.A.Item.Text(), v.B.Item.Text(), c.Choices)
+	if err != nil {
+		return storage.Item{}, unresolved("%v", err)
+	}
+	item, err := storage.ParseItem([]byte(text), v.Pair.A.Kind())
+	if err != nil {
+		return storage.Item{}, unresolved("the composed item is not valid: %v", err)
+	}
+	return item, nil
+}
+
 // MergeTool resolves with the external program protocol (RunMergeTool); Run decides
 // how the program gets the terminal.
 type MergeTool struct {
@@ -203,6 +228,8 @@ func (e *Engine) Resolve(ctx context.Context, c Conflict, r Resolver) (*Versions
 		why = "keep " + r.Side.String()
 	case MergeTool:
 		why = "merge tool"
+	case Compose:
+		why = "choice per property"
 	}
 	sides, err := e.apply(ctx, v, item, why)
 	return v, sides, err
