@@ -11,8 +11,10 @@ import (
 	"strings"
 	"unicode/utf8"
 
+	"github.com/pimsync-go/pimsync/config"
 	"github.com/pimsync-go/pimsync/engine/merge"
 	"github.com/pimsync-go/pimsync/engine/trash"
+	"github.com/pimsync-go/pimsync/status"
 	"github.com/pimsync-go/pimsync/storage"
 )
 
@@ -83,7 +85,10 @@ func (e *Engine) Refetch(ctx context.Context, c Conflict) (*Versions, error) {
 
 // Apply uploads the resolved item to every side whose current version differs from it,
 // conditional on the etags read by Refetch (sync.md §9.3 step 7). It returns the sides
-// written. The status is not touched: the next sync sees equal hashes and records them.
+// written. When every upload succeeded, the item's status row is set to what both
+// sides now hold (the resolved hash, the etags after the uploads), as the executor does
+// after a write: a server that re-serialises the upload has not made a change, and the
+// next sync writes nothing.
 func (e *Engine) Apply(ctx context.Context, v *Versions, resolved storage.Item) ([]Side, error) {
 	return e.apply(ctx, v, resolved, "conflict resolution")
 }
@@ -112,6 +117,7 @@ func (e *Engine) apply(ctx context.Context, v *Versions, resolved storage.Item, 
 	tr := e.beginTrash(v.Pair.Name)
 	defer tr.Close()
 	colls := [2]string{v.Mapping.HrefA, v.Mapping.HrefB}
+	etags := [2]string{cur[A].ETag, cur[B].ETag}
 	var done []Side
 	for _, s := range targets {
 		kept, err := tr.Keep(trash.Entry{Side: Side(s).String(), Storage: v.Pair.names()[s], Collection: colls[s],
@@ -131,8 +137,60 @@ func (e *Engine) apply(ctx context.Context, v *Versions, resolved storage.Item, 
 			return done, fmt.Errorf("updating %s on storage %s: %w", cur[s].Href, v.Pair.names()[s], err)
 		}
 		done = append(done, s)
+		etags[s] = etag
 	}
+	e.recordResolved(ctx, v, resolved, etags)
 	return done, nil
+}
+
+// recordResolved sets the status row of a resolved item to what both sides hold now,
+// under the pair lock. A failure is logged, not returned: the uploads are done, and
+// the next sync plans from the row as it was (at worst the same conflict again, with
+// nothing lost). A row that changed since the versions were read is left alone.
+func (e *Engine) recordResolved(ctx context.Context, v *Versions, resolved storage.Item, etags [2]string) {
+	if v.Mapping == nil || v.Mapping.MappingUID == 0 {
+		return
+	}
+	warn := func(err error) {
+		e.log().Warn(fmt.Sprintf("%s/%s: %s was resolved, but its status was not recorded (the next sync records it or shows the conflict again): %v",
+			v.Pair.Name, v.Mapping.Alias, v.Ident, err))
+	}
+	db, unlock, err := e.openWrite(ctx, v.Pair.Name)
+	if err != nil {
+		warn(err)
+		return
+	}
+	defer unlock()
+	defer db.Close()
+	uid := v.Mapping.MappingUID
+	rows, err := db.Rows(uid)
+	if err != nil {
+		warn(err)
+		return
+	}
+	var old *status.Row
+	for i := range rows {
+		if rows[i].Ident == v.Ident {
+			old = &rows[i]
+		}
+	}
+	next := status.Row{Ident: v.Ident, Hash: resolved.Hash(), HrefA: v.A.Href, ETagA: etags[A], HrefB: v.B.Href, ETagB: etags[B]}
+	merge := v.Pair.Config != nil && !v.Pair.Config.OneWay && v.Pair.Config.ConflictResolution == config.ResolveMerge
+	err = db.Update(func(tx *status.Tx) error {
+		var err error
+		if old != nil {
+			err = tx.Update(uid, *old, next)
+		} else {
+			err = tx.Insert(uid, next)
+		}
+		if err == nil && merge {
+			err = tx.SetBase(uid, v.Ident, next.Hash, resolved.Text())
+		}
+		return err
+	})
+	if err != nil {
+		warn(err)
+	}
 }
 
 // Resolver supplies the resolved text of a conflict from both current versions: a merge
