@@ -90,11 +90,12 @@ func (e *Engine) Refetch(ctx context.Context, c Conflict) (*Versions, error) {
 // after a write: a server that re-serialises the upload has not made a change, and the
 // next sync writes nothing.
 func (e *Engine) Apply(ctx context.Context, v *Versions, resolved storage.Item) ([]Side, error) {
-	return e.apply(ctx, v, resolved, "conflict resolution")
+	return e.apply(ctx, v, resolved, "conflict resolution", nil)
 }
 
-// apply is Apply with the reason the trash journal gives for the writes.
-func (e *Engine) apply(ctx context.Context, v *Versions, resolved storage.Item, why string) ([]Side, error) {
+// apply is Apply with the reason the trash journal gives for the writes, in the trash
+// run tr (nil: a new one), so that one choice is one run that `undo` reverts whole.
+func (e *Engine) apply(ctx context.Context, v *Versions, resolved storage.Item, why string, tr *trash.Run) ([]Side, error) {
 	st := v.Pair.storages()
 	cur := [2]*ItemState{v.A, v.B}
 	var targets []Side
@@ -114,8 +115,10 @@ func (e *Engine) apply(ctx context.Context, v *Versions, resolved storage.Item, 
 	// cancelled (within writeGrace).
 	ctx, cancel := graceContext(ctx, writeGrace)
 	defer cancel()
-	tr := e.beginTrash(v.Pair.Name)
-	defer tr.Close()
+	if tr == nil {
+		tr = e.beginTrash(v.Pair.Name)
+		defer tr.Close()
+	}
 	colls := [2]string{v.Mapping.HrefA, v.Mapping.HrefB}
 	etags := [2]string{cur[A].ETag, cur[B].ETag}
 	var done []Side
@@ -289,7 +292,7 @@ func (e *Engine) Resolve(ctx context.Context, c Conflict, r Resolver) (*Versions
 	case Compose:
 		why = "choice per property"
 	}
-	sides, err := e.apply(ctx, v, item, why)
+	sides, err := e.apply(ctx, v, item, why, nil)
 	return v, sides, err
 }
 
@@ -498,7 +501,9 @@ func (e *Engine) KeepBoth(ctx context.Context, c Conflict, shown *Versions) (*Ve
 	}
 	ctx, cancel := graceContext(ctx, writeGrace)
 	defer cancel()
+	// The copy and the update are one run of the trash: `undo` reverts both.
 	tr := e.beginTrash(v.Pair.Name)
+	defer tr.Close()
 	kept, err := tr.Keep(trash.Entry{Side: "b", Storage: v.Pair.NameB, Collection: v.Mapping.HrefB, Ident: cp.Ident(),
 		Summary: storage.Summary(cp.Text()), Op: trash.OpCreate, Why: "keep both"}, nil)
 	if err == nil {
@@ -508,10 +513,9 @@ func (e *Engine) KeepBoth(ctx context.Context, c Conflict, shown *Versions) (*Ve
 			err = tr.Done(kept, href, etag, cp.Hash())
 		}
 	}
-	tr.Close()
 	if err != nil {
 		return v, nil, fmt.Errorf("creating the copy of b's version: %w", err)
 	}
-	sides, err := e.apply(ctx, v, *v.A.Item, "keep both")
+	sides, err := e.apply(ctx, v, *v.A.Item, "keep both", tr)
 	return v, sides, err
 }

@@ -78,8 +78,10 @@ type Row struct {
 	// Multi: the property is a set, PickBoth can keep both values.
 	Multi bool
 	// Auto: a differing stamp (DTSTAMP, LAST-MODIFIED, PRODID, REV: the later wins) or
-	// SEQUENCE (the higher wins), decided by Compose without a choice.
-	Auto bool
+	// SEQUENCE (the higher wins), decided by Compose without a choice; Winner says
+	// which side's lines Compose takes.
+	Auto   bool
+	Winner Pick
 }
 
 // Align aligns two versions of an item by component and property: the components of
@@ -115,6 +117,9 @@ func Align(a, b string) ([]Row, error) {
 			}
 			r.A, r.B = unfolded(ag), unfolded(bg)
 			r.Same = only == Both && sameCanons(ag, bg)
+			if r.Auto && !r.Same && laterB(n, ag, bg) {
+				r.Winner = PickB
+			}
 			switch {
 			case only != Both:
 				r.Part, r.Auto = part, false

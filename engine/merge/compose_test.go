@@ -93,6 +93,15 @@ func TestAlignEvent(t *testing.T) {
 			t.Errorf("no row %s %s", w.path, w.name)
 		}
 	}
+	// The stamps and SEQUENCE name the side Compose takes.
+	for _, r := range rows {
+		switch {
+		case strings.Join(r.Path, "/") == "VEVENT" && r.Name == "DTSTAMP" && r.Winner != PickB:
+			t.Errorf("DTSTAMP: b's is later, not %v", r.Winner)
+		case strings.Join(r.Path, "/") == "VEVENT" && r.Name == "SEQUENCE" && r.Winner != PickA:
+			t.Errorf("SEQUENCE: a's is higher, not %v", r.Winner)
+		}
+	}
 	// Every row of the new override is one part: the component as a whole.
 	p := part(t, rows, "VEVENT 20240122T090000", "STATUS")
 	if q := part(t, rows, "VEVENT 20240122T090000", "UID"); q != p {

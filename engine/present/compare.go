@@ -30,9 +30,11 @@ type Field struct {
 	Only merge.Origin
 	// Multi: a set (ATTENDEE, EXDATE, EMAIL, TEL, …) whose values can all be kept.
 	Multi bool
-	// Auto: SEQUENCE (the higher wins) or REV (the later wins).
-	Auto bool
-	same bool
+	// Auto: SEQUENCE (the higher wins) or REV (the later wins); Winner is the side
+	// whose lines a composition takes.
+	Auto   bool
+	Winner merge.Pick
+	same   bool
 }
 
 // Differs reports whether the two sides hold different content. The order of
@@ -61,7 +63,7 @@ func CompareItems(a, b string) []Field {
 			continue
 		}
 		out = append(out, Field{Component: strings.Join(r.Path, "/"), Name: r.Name, A: r.A, B: r.B,
-			Part: r.Part, Only: r.Only, Multi: r.Multi, Auto: r.Auto, same: r.Same})
+			Part: r.Part, Only: r.Only, Multi: r.Multi, Auto: r.Auto, Winner: r.Winner, same: r.Same})
 	}
 	return out
 }

@@ -71,3 +71,16 @@ func TestPrune(t *testing.T) {
 		t.Fatalf("the newest run must stay, have %d", len(runs))
 	}
 }
+
+// Runs begun one after the other sort in that order, even within a millisecond.
+func TestRunsSortInTheOrderBegun(t *testing.T) {
+	var ids []string
+	for range 50 {
+		ids = append(ids, Begin(t.TempDir(), "p").ID)
+	}
+	for i := 1; i < len(ids); i++ {
+		if ids[i] <= ids[i-1] {
+			t.Fatalf("run %d (%s) sorts before run %d (%s)", i, ids[i], i-1, ids[i-1])
+		}
+	}
+}
