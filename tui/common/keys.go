@@ -40,9 +40,20 @@ type KeyMap struct {
 	// Conflict viewer.
 	KeepA    key.Binding
 	KeepB    key.Binding
+	KeepBoth key.Binding
 	External key.Binding
 	Skip     key.Binding
 	Raw      key.Binding
+	Undo     key.Binding
+	// Per-property choice: the row under the cursor takes a's or b's value, or both
+	// values of a set; Toggle cycles through them; Choose is their help entry; Apply
+	// uploads the result.
+	PickA    key.Binding
+	PickB    key.Binding
+	PickBoth key.Binding
+	Toggle   key.Binding
+	Choose   key.Binding
+	Apply    key.Binding
 }
 
 // DefaultKeyMap returns the key bindings of the TUI.
@@ -77,9 +88,17 @@ func DefaultKeyMap() *KeyMap {
 
 		KeepA:    b([]string{"a"}, "a", "keep a"),
 		KeepB:    b([]string{"b"}, "b", "keep b"),
+		KeepBoth: b([]string{"K"}, "K", "keep both"),
 		External: b([]string{"e"}, "e", "merge"),
 		Skip:     b([]string{"n"}, "n", "skip"),
 		Raw:      b([]string{"r"}, "r", "raw"),
+		Undo:     b([]string{"u"}, "u", "undo"),
+		PickA:    b([]string{"left"}, "←", "take a's value"),
+		PickB:    b([]string{"right"}, "→", "take b's value"),
+		PickBoth: b([]string{"+"}, "+", "keep both values"),
+		Toggle:   b([]string{" "}, "space", "next choice"),
+		Choose:   b([]string{"left", "right"}, "←/→", "choose"),
+		Apply:    b([]string{"enter"}, "enter", "apply"),
 	}
 }
 

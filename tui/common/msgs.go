@@ -44,16 +44,20 @@ type ConflictLoadedMsg struct {
 	Err      error
 }
 
-// ConflictResultMsg: a resolution was attempted.
+// ConflictResultMsg: a resolution (or the undo of one) was attempted.
 type ConflictResultMsg struct {
 	ID     int
-	Action string // "keep a", "keep b", "merge tool"
+	Action string // "keep a", "keep b", "keep both", "merge tool", "choice per property", "undo"
 	// Changed: the versions changed since they were shown; nothing was written and
 	// Versions holds the new ones.
 	Changed  bool
 	Versions *engine.Versions
 	Sides    []engine.Side // the sides written
-	Err      error
+	// Runs are the trash runs the resolution wrote (what undoing it reverts).
+	Runs []string
+	// Undo is what an undo reverted and refused.
+	Undo *engine.UndoResult
+	Err  error
 }
 
 // --- engine events, converted on the engine's goroutine into values the UI owns -----

@@ -11,6 +11,8 @@ import (
 	tea "github.com/charmbracelet/bubbletea"
 
 	"github.com/pimsync-go/pimsync/engine"
+	"github.com/pimsync-go/pimsync/engine/merge"
+	"github.com/pimsync-go/pimsync/engine/trash"
 	"github.com/pimsync-go/pimsync/storage"
 )
 
@@ -179,26 +181,149 @@ func (s *Service) Merge(c engine.Conflict, argv []string, id int) tea.Cmd {
 	return s.resolve(c, "merge tool", tool, id)
 }
 
+// Compose resolves a conflict with a person's choice per property (engine.Compose):
+// the versions are read again, and if either changed since shown nothing is written
+// (Changed); otherwise the composition of both is uploaded to the sides that differ.
+func (s *Service) Compose(c engine.Conflict, shown *engine.Versions, choices merge.Choices, id int) tea.Cmd {
+	return s.resolve(c, "choice per property", engine.Compose{Choices: choices, Shown: shown}, id)
+}
+
+// KeepBoth keeps both versions (engine.KeepBoth): b's as a new item marked "(conflict
+// copy)", a's under the item's UID on both sides. A version changed since shown is not
+// overwritten (Changed).
+func (s *Service) KeepBoth(c engine.Conflict, shown *engine.Versions, id int) tea.Cmd {
+	return func() tea.Msg {
+		s.writers.Add(1)
+		defer s.writers.Done()
+		pair := c.Pair.Pair.Name
+		before := s.runs(pair)
+		v, sides, err := s.Engine.KeepBoth(s.ctx, c, shown)
+		msg := ConflictResultMsg{ID: id, Action: "keep both", Versions: v, Sides: sides, Err: err, Runs: s.newRuns(pair, before)}
+		switch {
+		case errors.Is(err, engine.ErrConflictChanged):
+			msg.Changed, msg.Err = true, nil
+		case err == nil && v != nil:
+			msg.Versions = after(v, *v.A.Item, sides)
+		}
+		return msg
+	}
+}
+
+// Undo reverts the trash runs of a choice just made (ConflictResultMsg.Runs) with
+// engine.Undo, newest first, as long as each is the pair's last run with writes: a
+// run written since by anything else (a sync, another process) stops it, with an
+// error naming `pimsync trash`. Each revert is conditional on the item still holding
+// what the choice wrote; what it cannot revert is reported in Undo.Refused.
+func (s *Service) Undo(pair int, runs []string, id int) tea.Cmd {
+	p := s.Pairs[pair]
+	return func() tea.Msg {
+		s.writers.Add(1)
+		defer s.writers.Done()
+		msg := ConflictResultMsg{ID: id, Action: "undo", Undo: &engine.UndoResult{}}
+		left := map[string]bool{}
+		for _, r := range runs {
+			left[r] = true
+		}
+		for len(left) > 0 {
+			last, err := lastRun(s.Engine.StatusDir, p.Name)
+			if err != nil {
+				msg.Err = err
+				break
+			}
+			if last == nil || !left[last.ID] {
+				msg.Err = fmt.Errorf("pair %s has written since that choice, so it is not undone here; `pimsync trash list %s` shows what was kept and `pimsync trash restore` puts it back", p.Name, p.Name)
+				break
+			}
+			res, err := s.Engine.Undo(s.ctx, p)
+			if res != nil {
+				msg.Undo.Run = res.Run
+				msg.Undo.Reverted = append(msg.Undo.Reverted, res.Reverted...)
+				msg.Undo.Refused = append(msg.Undo.Refused, res.Refused...)
+			}
+			if err != nil {
+				msg.Err = err
+				break
+			}
+			delete(left, last.ID)
+		}
+		return msg
+	}
+}
+
+// lastRun is the run engine.Undo would revert: the pair's newest run with writes that
+// was not undone.
+func lastRun(statusDir, pair string) (*trash.Record, error) {
+	recs, err := trash.Runs(statusDir, pair)
+	if err != nil {
+		return nil, err
+	}
+	for i := len(recs) - 1; i >= 0; i-- {
+		if !recs[i].Undone && len(recs[i].Entries) > 0 {
+			return recs[i], nil
+		}
+	}
+	return nil, nil
+}
+
+// runs lists the ids of a pair's trash runs.
+func (s *Service) runs(pair string) map[string]bool {
+	recs, _ := trash.Runs(s.Engine.StatusDir, pair)
+	out := map[string]bool{}
+	for _, r := range recs {
+		out[r.ID] = true
+	}
+	return out
+}
+
+// newRuns returns the runs with writes that are not in before, oldest first.
+func (s *Service) newRuns(pair string, before map[string]bool) []string {
+	recs, _ := trash.Runs(s.Engine.StatusDir, pair)
+	var out []string
+	for _, r := range recs {
+		if !before[r.ID] && !r.Undone && len(r.Entries) > 0 {
+			out = append(out, r.ID)
+		}
+	}
+	return out
+}
+
 // resolve runs engine.Resolve and reports the outcome with the versions as they are
-// afterwards.
+// afterwards, and the trash runs it wrote.
 func (s *Service) resolve(c engine.Conflict, action string, r engine.Resolver, id int) tea.Cmd {
 	return func() tea.Msg {
 		s.writers.Add(1)
 		defer s.writers.Done()
 		var resolved storage.Item
-		capture := engine.ResolverFunc(func(ctx context.Context, v *engine.Versions) (storage.Item, error) {
-			item, err := r.Resolve(ctx, v)
-			resolved = item
-			return item, err
-		})
-		v, sides, err := s.Engine.Resolve(s.ctx, c, capture)
+		// Engine.Resolve names the resolvers it knows in the trash journal ("keep a",
+		// "choice per property"), so those are passed as they are; their result is a
+		// pure function of the versions and is computed again below. The merge tool's
+		// result is captured as it is made.
+		res := r
+		_, pure := r.(engine.KeepSide)
+		if _, ok := r.(engine.Compose); ok {
+			pure = true
+		}
+		if !pure {
+			res = engine.ResolverFunc(func(ctx context.Context, v *engine.Versions) (storage.Item, error) {
+				item, err := r.Resolve(ctx, v)
+				resolved = item
+				return item, err
+			})
+		}
+		pair := c.Pair.Pair.Name
+		before := s.runs(pair)
+		v, sides, err := s.Engine.Resolve(s.ctx, c, res)
+		if pure && v != nil && v.A != nil && v.B != nil && len(sides) > 0 {
+			resolved, _ = r.Resolve(s.ctx, v)
+		}
 		if errors.Is(err, engine.ErrConflictChanged) {
 			return ConflictResultMsg{ID: id, Action: action, Changed: true, Versions: v}
 		}
 		if err != nil && len(sides) == 0 {
 			return ConflictResultMsg{ID: id, Action: action, Versions: v, Err: err}
 		}
-		return ConflictResultMsg{ID: id, Action: action, Versions: after(v, resolved, sides), Sides: sides, Err: err}
+		return ConflictResultMsg{ID: id, Action: action, Versions: after(v, resolved, sides), Sides: sides, Err: err,
+			Runs: s.newRuns(pair, before)}
 	}
 }
 
