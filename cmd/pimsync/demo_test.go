@@ -184,15 +184,14 @@ func TestDemoInTmux(t *testing.T) {
 		t.Errorf("the differing properties are not marked:\n%s", screen)
 	}
 	s.key("b")
-	s.wait("Resolved: kept b; uploaded to a.", "both sides hold the same version")
+	// The only conflict: the list, with what was done and how to undo it.
+	s.wait("Resolved dentist@pimsync.demo: kept b; uploaded to a. u: undo", "Done: 1 resolved, 0 skipped.", "resolved (kept b)")
 	got := itemWithUID(t, filepath.Join(local, "calendars", "work"), "dentist@pimsync.demo")
 	if !strings.Contains(got, "SUMMARY:Dentist (bring X-rays)") || !strings.Contains(got, "LOCATION:Dr. Weber, Market Square 1") {
 		t.Errorf("the local dentist is not b's version after keep b: %q", got)
 	}
 
 	// Back to the overview: nothing pending any more.
-	s.key("Escape")
-	s.wait("Conflicts (1)", "resolved (kept b)")
 	s.key("Escape")
 	screen = s.wait("pimsync demo · overview", "synced just now", "pending: nothing, in sync")
 	if n := strings.Count(screen, "in sync"); n != 6 { // 5 rows and the details

@@ -283,7 +283,7 @@ func (p *Page) what(action string) string {
 	case "merge tool":
 		return "merged"
 	case "keep both":
-		return "kept both (b's version as a conflict copy)"
+		return "kept both"
 	case "choice per property":
 		a, b, both := p.Viewer.Tally()
 		s := fmt.Sprintf("your choices, %d from a, %d from b", a, b)
@@ -302,7 +302,11 @@ func (p *Page) resolved(msg common.ConflictResultMsg) tea.Cmd {
 	what := p.what(msg.Action)
 	p.setVersions(msg.Versions)
 	p.resolve(fmt.Sprintf("resolved (%s): %s", what, written(msg.Sides)), false)
-	text := fmt.Sprintf("Resolved %s: %s; %s.", e.label(), what, written(msg.Sides))
+	long := what
+	if msg.Action == "keep both" {
+		long = "kept both (b's as a conflict copy)"
+	}
+	text := fmt.Sprintf("Resolved %s: %s; %s.", e.label(), long, written(msg.Sides))
 	p.last = nil
 	switch {
 	case len(msg.Runs) > 0:

@@ -464,7 +464,7 @@ func TestKeepBothAndUndo(t *testing.T) {
 	if item(a, "work/dentist.ics") != dentistA.Text() {
 		t.Error("a changed")
 	}
-	has(t, p.View(80, 22), "Resolved dentist: kept both (b's version as a conflict copy); uploaded to b. u: undo")
+	has(t, p.View(80, 22), "Resolved dentist: kept both (b's as a conflict copy); uploaded to b. u: undo")
 	run(p, p.Update(pagetest.Key("u")))
 	snap = b.Snapshot()["work"].Items
 	if len(snap) != 2 || snap["work/dentist.ics"] != dentistB.Text() {
