@@ -379,6 +379,9 @@ func (p *Page) undone(msg common.ConflictResultMsg) tea.Cmd {
 		bad = true
 	}
 	refresh := p.c.Go(common.RefreshMsg{Pair: last.pair})
+	if p.find(e) < 0 { // listed on an earlier visit of the page
+		p.Entries = append(p.Entries, e)
+	}
 	p.cursor = p.index(e)
 	open := p.open(e)
 	p.Message, p.Bad = text, bad
@@ -606,14 +609,18 @@ func (p *Page) viewerKey(k tea.KeyMsg) tea.Cmd {
 	return nil
 }
 
-// index returns the position of the entry (by identity of the conflict) in the list.
-func (p *Page) index(e *Entry) int {
+// index returns the position of the entry (by identity of the conflict) in the list,
+// 0 when it is not there.
+func (p *Page) index(e *Entry) int { return max(p.find(e), 0) }
+
+// find returns the position of the entry in the list, or -1.
+func (p *Page) find(e *Entry) int {
 	for i, x := range p.Entries {
 		if x.key() == e.key() {
 			return i
 		}
 	}
-	return 0
+	return -1
 }
 
 func mergeTool(pr *engine.Pair) []string {
@@ -643,6 +650,9 @@ func (p *Page) View(w, h int) string {
 	lines = append(lines, st.Section.Render(fmt.Sprintf("Conflicts (%d)", len(p.Entries)))+st.Dim.Render(" · enter: open · esc: back"))
 	if p.Summary {
 		lines = append(lines, p.summary())
+	}
+	if p.Working == "undo" {
+		lines = append(lines, st.SpinnerText.Render(p.c.Spinner+" undo: putting back what the last choice replaced…"))
 	}
 	if p.Message != "" {
 		style := st.ResultGood

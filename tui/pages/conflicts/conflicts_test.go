@@ -506,3 +506,30 @@ func TestChoiceKeysWithoutChoices(t *testing.T) {
 		has(t, p.View(80, 18), "keep a (a), keep b (b), keep both (K) or use the merge tool (e).")
 	}
 }
+
+// After the last conflict, the summary still offers the undo of the last choice.
+func TestUndoFromTheSummary(t *testing.T) {
+	c, p := setup(t)
+	_, b := stored(c)
+	p.Update(pagetest.Key("enter"))
+	run(p, func() tea.Msg { return pagetest.Msg(c.Svc.Refetch(p.current.Conflict, p.opID)) })
+	run(p, p.Update(pagetest.Key("n"))) // skip dentist
+	run(p, p.Update(pagetest.Key("a"))) // keep a for lunch: the summary
+	if p.Viewing || !p.Summary || item(b, "work/lunch.ics") != lunchA.Text() {
+		t.Fatal("not on the summary after keeping a for lunch")
+	}
+	has(t, p.View(80, 18), "Done: 1 resolved, 1 skipped. Open one with enter.", "Resolved lunch: kept a; uploaded to b. u: undo")
+	cmd := p.Update(pagetest.Key("u"))
+	if cmd == nil {
+		t.Fatal("u on the summary did nothing")
+	}
+	has(t, p.View(80, 18), "undo: putting back what the last choice replaced")
+	run(p, cmd)
+	if item(b, "work/lunch.ics") != lunchB.Text() {
+		t.Errorf("b's lunch after undo: %q", item(b, "work/lunch.ics"))
+	}
+	if !p.Viewing || p.current.label() != "lunch" {
+		t.Fatal("the undone conflict is not shown again")
+	}
+	has(t, p.View(80, 18), "Conflict 2/2 · cal/work · lunch", "Undone: lunch has both versions back (1 write reverted)")
+}
