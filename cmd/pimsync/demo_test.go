@@ -263,7 +263,8 @@ pair remote {
 	// The details of the failing pair give the whole message.
 	s.key("G")
 	// The storage is named once, by the TUI.
-	screen = s.wait("storage server (side b): OPTIONS "+srv.URL+davtest.ContextPath+": HTTP 401 Unauthorized", "check username and password")
+	screen = s.wait("storage server (side b): OPTIONS "+srv.URL+davtest.ContextPath+": HTTP 401 Unauthorized", "check username",
+		"and password, and that url is the address of your own account")
 	if strings.Count(screen, "storage server") != 1 {
 		t.Errorf("the storage is not named exactly once:\n%s", screen)
 	}

@@ -5,6 +5,7 @@ import (
 	"strings"
 
 	"github.com/pimsync-go/pimsync/engine"
+	"github.com/pimsync-go/pimsync/engine/trash"
 )
 
 const repairUsage = "pimsync repair [-n] STORAGE..."
@@ -32,7 +33,11 @@ func (a *app) cmdRepair(args []string) error {
 	for _, name := range fs.Args() {
 		st := ws.storages[name]
 		repaired := 0
-		err := engine.Repair(a.ctx, st, *dry, func(r engine.RepairResult) {
+		var tr *trash.Run
+		if !*dry && ws.statusDir != "" {
+			tr = trash.Begin(ws.statusDir, repairTrash(name))
+		}
+		err := engine.Repair(a.ctx, st, tr, *dry, func(r engine.RepairResult) {
 			switch r.Outcome {
 			case engine.Repaired:
 				repaired++
@@ -56,10 +61,14 @@ func (a *app) cmdRepair(args []string) error {
 				fmt.Fprintf(a.stderr, "error: %s: %s: writing the repaired item failed: %v\n", name, r.Href, r.Err)
 			}
 		})
+		tr.Close()
 		if err != nil {
 			failed++
 			fmt.Fprintf(a.stderr, "error: storage %s: %v\n", name, err)
 			continue
+		}
+		if repaired > 0 && !*dry && tr != nil {
+			fmt.Fprintf(a.stdout, "%s: the earlier versions are in the trash: pimsync trash list (as %s)\n", name, repairTrash(name))
 		}
 		if repaired == 0 {
 			fmt.Fprintf(a.stdout, "%s: nothing to repair\n", name)
@@ -70,6 +79,9 @@ func (a *app) cmdRepair(args []string) error {
 	}
 	return nil
 }
+
+// repairTrash is the trash name of repairs of a storage: "repair.<storage>".
+func repairTrash(storage string) string { return "repair." + storage }
 
 // listUIDs shows up to five UIDs and how many more there are.
 func listUIDs(uids []string) string {

@@ -164,7 +164,7 @@ func TestResolvePrompt(t *testing.T) {
 	if ee, ok := err.(*exec.ExitError); !ok || ee.ExitCode() != 3 {
 		t.Fatalf("want exit 3, got %v:\n%s", err, out)
 	}
-	if n := strings.Count(string(out), "resolve now? [Y/n/q]"); n != 4 {
+	if n := strings.Count(string(out), "resolve now? [Y/n/q/k]"); n != 4 {
 		t.Errorf("asked %d times:\n%s", n, out)
 	}
 	if !strings.Contains(e.read("b/c/q.ics"), "SUMMARY:a") {

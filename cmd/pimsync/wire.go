@@ -105,6 +105,9 @@ func (a *app) openStorages(names []string) (*workspace, error) {
 		return nil, err
 	}
 	ws := &workspace{cfg: cfg, log: a.logger(), storages: map[string]storage.Storage{}}
+	// Only the named storages' commands run; a status_path given as a command is not
+	// known here, and repair then keeps no trash.
+	ws.statusDir, _ = cfg.StatusPath.Known()
 	for _, w := range warnings {
 		ws.log.Warn(w.String())
 	}
