@@ -115,7 +115,7 @@ func tcanons(name string, els []string) string {
 	var out []string
 	for _, e := range els {
 		un := strings.ReplaceAll(strings.ReplaceAll(e, "\r\n ", ""), "\r\n\t", "")
-		out = append(out, canonical(name, storage.SplitLine(un)))
+		out = append(out, storage.CanonicalLine(name, storage.SplitLine(un)))
 	}
 	sort.Strings(out)
 	return strings.Join(out, "\n")

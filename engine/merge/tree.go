@@ -222,7 +222,7 @@ func SameLines(a, b []string) bool {
 		out := make([]string, len(ls))
 		for i, l := range ls {
 			cl := storage.SplitLine(l)
-			out[i] = canonical(strings.ToUpper(cl.Name), cl)
+			out[i] = storage.CanonicalLine(strings.ToUpper(cl.Name), cl)
 		}
 		sort.Strings(out)
 		return out
