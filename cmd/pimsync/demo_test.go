@@ -307,7 +307,7 @@ func TestMergeToolInATerminal(t *testing.T) {
 	if err := os.WriteFile(goOn, nil, 0o644); err != nil {
 		t.Fatal(err)
 	}
-	s.wait("pimsync · conflicts", "Resolved: merged; uploaded to b.")
+	s.wait("pimsync · conflicts", "Resolved x1: merged; uploaded to b.")
 	if got := e.read(bFile); !strings.Contains(got, "SUMMARY:One (a)") {
 		t.Errorf("b after the merge tool: %q", got)
 	}
