@@ -539,7 +539,7 @@ func (p *Page) viewerKey(k tea.KeyMsg) tea.Cmd {
 			return propOnly()
 		}
 		if !p.Viewer.Choosable() {
-			p.Message, p.Bad = "These versions cannot be aligned property by property: keep a (a), keep b (b), keep both (K) or use the merge tool (e).", true
+			p.Message, p.Bad = nothingToChoose, true
 			return nil
 		}
 		var ok bool
@@ -568,7 +568,7 @@ func (p *Page) viewerKey(k tea.KeyMsg) tea.Cmd {
 			return propOnly()
 		}
 		if !p.Viewer.Choosable() {
-			p.Message, p.Bad = "There is nothing to choose per property here: keep a (a), keep b (b), keep both (K) or use the merge tool (e).", true
+			p.Message, p.Bad = nothingToChoose, true
 			return nil
 		}
 		if _, err := p.Viewer.Composition(); err != nil {
@@ -608,6 +608,10 @@ func (p *Page) viewerKey(k tea.KeyMsg) tea.Cmd {
 	}
 	return nil
 }
+
+// nothingToChoose: the versions cannot be aligned property by property (their
+// components do not nest), or only what is decided without a choice differs.
+const nothingToChoose = "Nothing to choose property by property here: keep a (a), keep b (b), keep both (K) or use the merge tool (e)."
 
 // index returns the position of the entry (by identity of the conflict) in the list,
 // 0 when it is not there.
