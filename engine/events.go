@@ -200,3 +200,9 @@ func itemName(ident string, states ...*ItemState) string {
 }
 
 func (e *ItemError) Unwrap() error { return e.Err }
+
+// HasErrors reports whether running the mapping's plan would report an error (and
+// exit 1): a refused or protected collection, an unreadable or duplicated item.
+func (m *MappingPlan) HasErrors() bool {
+	return m.ReasonIsError || len(m.Unfetchable) > 0 || len(m.Duplicates) > 0
+}

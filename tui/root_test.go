@@ -17,6 +17,7 @@ import (
 	"github.com/muesli/termenv"
 
 	"github.com/pimsync-go/pimsync/engine"
+	"github.com/pimsync-go/pimsync/engine/present"
 	"github.com/pimsync-go/pimsync/storage"
 	"github.com/pimsync-go/pimsync/tui/common"
 )
@@ -103,7 +104,7 @@ func checkConsistent(t *testing.T, f *fixture) (created int) {
 	planned := map[string]string{}
 	for _, m := range plan.Mappings {
 		for _, a := range m.Items {
-			planned[a.Ident] = a.Label()
+			planned[a.Ident] = present.ActionLabel(a)
 		}
 	}
 	for _, uid := range []string{"offsite", "offsite2", "offsite3", "offsite4"} {

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/pimsync-go/pimsync/engine"
+	"github.com/pimsync-go/pimsync/engine/present"
 	"github.com/pimsync-go/pimsync/storage"
 	"github.com/pimsync-go/pimsync/storage/davtest"
 	"github.com/pimsync-go/pimsync/tui"
@@ -88,7 +89,7 @@ func (a *app) cmdDemo(args []string) (err error) {
 	}
 	if *noTUI {
 		plans := ws.engine(nil).Plan(a.ctx, ws.enginePairs())
-		return engine.WritePlan(a.stdout, plans)
+		return present.WritePlan(a.stdout, plans)
 	}
 	return a.runTUI(ws, sink, "pimsync demo")
 }

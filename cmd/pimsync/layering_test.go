@@ -9,7 +9,8 @@ import (
 // TestLayering enforces the package layering of docs/ARCHITECTURE.md on non-test code:
 // storage imports nothing of ours above it; status only storage; engine never the TUI,
 // the CLI or Bubble Tea; the TUI never a concrete backend or the status database; only
-// cmd/pimsync wires backends together. Test-support packages named *test are exempt.
+// cmd/pimsync wires backends together; the engine never imports its presentation
+// (engine/present). Test-support packages named *test are exempt.
 func TestLayering(t *testing.T) {
 	const mod = "github.com/pimsync-go/pimsync"
 	out, err := exec.Command("go", "list", "-f", `{{.ImportPath}} {{join .Imports " "}}`, mod+"/...").CombinedOutput()
@@ -58,6 +59,9 @@ func TestLayering(t *testing.T) {
 				}
 				if strings.HasPrefix(imp, "github.com/charmbracelet/") {
 					bad = "engine never imports Bubble Tea"
+				}
+				if dep == "engine/present" && pkg != "engine/present" {
+					bad = "the engine produces values; only front ends render them (engine/present)"
 				}
 			case strings.HasPrefix(pkg, "tui"):
 				if ours && (isBackend(dep) || dep == "status" || strings.HasPrefix(dep, "cmd")) {

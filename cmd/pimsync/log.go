@@ -6,7 +6,7 @@ import (
 	"strings"
 	"sync"
 
-	"github.com/pimsync-go/pimsync/engine"
+	"github.com/pimsync-go/pimsync/engine/present"
 	"github.com/pimsync-go/pimsync/storage"
 )
 
@@ -40,8 +40,8 @@ func (a *app) logger() *slog.Logger {
 		emit = func(level slog.Level, text string) {
 			mu.Lock()
 			defer mu.Unlock()
-			fmt.Fprintf(w, "%s: %s\n", engine.LevelName(level), text)
+			fmt.Fprintf(w, "%s: %s\n", present.LevelName(level), text)
 		}
 	}
-	return slog.New(engine.NewLineHandler(l, emit))
+	return slog.New(present.NewLineHandler(l, emit))
 }

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/pimsync-go/pimsync/engine"
+	"github.com/pimsync-go/pimsync/engine/present"
 )
 
 const syncUsage = "pimsync sync [-n] [PAIR...]"
@@ -30,12 +31,12 @@ func (a *app) cmdSync(args []string) error {
 	if *dry {
 		eng := ws.engine(nil)
 		plans := eng.Plan(a.ctx, pairs)
-		if err := engine.WritePlan(a.stdout, plans); err != nil {
+		if err := present.WritePlan(a.stdout, plans); err != nil {
 			return err
 		}
 		code := planExitStatus(plans)
 		if code == exitError {
-			for _, msg := range engine.PlanErrors(plans) {
+			for _, msg := range present.PlanErrors(plans) {
 				fmt.Fprintf(a.stderr, "error: %s\n", msg)
 			}
 		}
@@ -136,7 +137,7 @@ func (o *syncOutput) Event(ev engine.Event) {
 			fmt.Fprintf(o.stderr, "error: %v\n", err)
 		}
 		for _, m := range r.Mappings {
-			if line := m.Summary(r.Pair); line != "" {
+			if line := present.MappingSummary(m, r.Pair); line != "" {
 				fmt.Fprintln(o.stdout, line)
 			}
 		}
@@ -162,7 +163,7 @@ func (p *progress) item(pair, mapping string, a *engine.ItemAction) {
 		return
 	}
 	p.mu.Lock()
-	p.current = fmt.Sprintf("%s %s", a.Label(), a.Ident)
+	p.current = fmt.Sprintf("%s %s", present.ActionLabel(a), a.Ident)
 	p.mu.Unlock()
 }
 

@@ -6,7 +6,7 @@ import (
 	"log/slog"
 	"sync"
 
-	"github.com/pimsync-go/pimsync/engine"
+	"github.com/pimsync-go/pimsync/engine/present"
 )
 
 // LogLine is one log record shown in the log pane.
@@ -62,7 +62,7 @@ func (s *LogSink) Flush(w io.Writer) {
 	s.pending = nil
 	s.mu.Unlock()
 	for _, l := range pending {
-		fmt.Fprintf(w, "%s: %s\n", engine.LevelName(l.Level), l.Text)
+		fmt.Fprintf(w, "%s: %s\n", present.LevelName(l.Level), l.Text)
 	}
 }
 
@@ -84,4 +84,4 @@ func (s *LogSink) add(l LogLine) {
 }
 
 // Handler returns a slog.Handler that sends records to the sink.
-func (s *LogSink) Handler() slog.Handler { return engine.NewLineHandler(s.level, s.Add) }
+func (s *LogSink) Handler() slog.Handler { return present.NewLineHandler(s.level, s.Add) }

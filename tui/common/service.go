@@ -11,6 +11,7 @@ import (
 	tea "github.com/charmbracelet/bubbletea"
 
 	"github.com/pimsync-go/pimsync/engine"
+	"github.com/pimsync-go/pimsync/engine/present"
 	"github.com/pimsync-go/pimsync/storage"
 )
 
@@ -243,7 +244,7 @@ func (r *reporter) Event(ev engine.Event) {
 		msg := SyncPairPlanned{Pair: r.pair(e.Plan.Name()), Err: e.Plan.Err}
 		if e.Plan.Err == nil {
 			for _, m := range e.Plan.Mappings {
-				sm := SyncMapping{Alias: m.Alias, Label: m.CollectionLabel(), IsError: m.ReasonIsError}
+				sm := SyncMapping{Alias: m.Alias, Label: present.CollectionLabel(m), IsError: m.ReasonIsError}
 				for _, a := range m.Items {
 					switch {
 					case a.Verb == engine.VerbConflict:
@@ -272,7 +273,7 @@ func (r *reporter) Event(ev engine.Event) {
 
 // Describe renders an item action as `create on b dentist-1 "Dentist"`.
 func Describe(a *engine.ItemAction) string {
-	s := a.Label() + " " + a.Ident
+	s := present.ActionLabel(a) + " " + a.Ident
 	if sum := a.Summary(); sum != "" {
 		s += fmt.Sprintf(" %q", sum)
 	}

@@ -2,7 +2,7 @@
 package logview
 
 import (
-	"github.com/pimsync-go/pimsync/engine"
+	"github.com/pimsync-go/pimsync/engine/present"
 	"log/slog"
 	"strings"
 
@@ -48,7 +48,7 @@ func (m *Model) View(w, h int) string {
 	var out []string
 	start := max(len(m.lines)-h, 0)
 	for _, l := range m.lines[start:] {
-		text := engine.LevelName(l.Level) + ": " + strings.ReplaceAll(l.Text, "\n", " ")
+		text := present.LevelName(l.Level) + ": " + strings.ReplaceAll(l.Text, "\n", " ")
 		text = common.Trunc(text, w)
 		switch {
 		case l.Level >= slog.LevelError:

@@ -13,6 +13,7 @@ import (
 	"github.com/charmbracelet/x/ansi"
 
 	"github.com/pimsync-go/pimsync/engine"
+	"github.com/pimsync-go/pimsync/engine/present"
 	"github.com/pimsync-go/pimsync/tui/common"
 	"github.com/pimsync-go/pimsync/tui/components/pairlist"
 )
@@ -157,7 +158,7 @@ func (p *Page) details(w int) string {
 	}
 	lines = append(lines, fmt.Sprintf("%s %s  a = %s  ↔  b = %s", st.Swatch(coll.Color), st.Bold.Render(coll.Alias), side(0), side(1)))
 	if m := coll.Plan; m != nil {
-		line := fmt.Sprintf("items: a %d, b %d · collection: %s", m.Listed[0], m.Listed[1], m.CollectionLabel())
+		line := fmt.Sprintf("items: a %d, b %d · collection: %s", m.Listed[0], m.Listed[1], present.CollectionLabel(m))
 		if m.ReasonIsError {
 			line = st.Error.Render(line)
 		}

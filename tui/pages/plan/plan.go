@@ -11,6 +11,7 @@ import (
 	tea "github.com/charmbracelet/bubbletea"
 
 	"github.com/pimsync-go/pimsync/engine"
+	"github.com/pimsync-go/pimsync/engine/present"
 	"github.com/pimsync-go/pimsync/tui/common"
 )
 
@@ -187,14 +188,14 @@ func (p *Page) lines(w int) []string {
 	verbW, identW := 0, 0
 	for _, m := range p.mappings {
 		for _, a := range m.Items {
-			verbW = max(verbW, common.Width(a.Label()))
+			verbW = max(verbW, common.Width(present.ActionLabel(a)))
 			identW = max(identW, common.Width(a.Ident))
 		}
 	}
 	verbW = min(verbW, 26)
 	identW = min(identW, max(w/4, 12))
 	for _, m := range p.mappings {
-		head := fmt.Sprintf("collection %s (a: %s, b: %s): %s", m.Alias, m.HrefA, m.HrefB, m.CollectionLabel())
+		head := fmt.Sprintf("collection %s (a: %s, b: %s): %s", m.Alias, m.HrefA, m.HrefB, present.CollectionLabel(m))
 		if m.ReasonIsError {
 			out = append(out, st.Error.Render(head))
 		} else {
@@ -207,7 +208,7 @@ func (p *Page) lines(w int) []string {
 			out = append(out, st.Error.Render(fmt.Sprintf("  cannot read %s on %s: %v", u.Href, u.Side, u.Err)))
 		}
 		for _, a := range m.Items {
-			verb := verbStyle(st, a).Render(common.Pad(a.Label(), verbW))
+			verb := verbStyle(st, a).Render(common.Pad(present.ActionLabel(a), verbW))
 			line := "  " + verb + "  " + common.Pad(a.Ident, identW)
 			if s := a.Summary(); s != "" {
 				line += fmt.Sprintf("  %q", s)
@@ -222,7 +223,7 @@ func (p *Page) lines(w int) []string {
 			if pa.Verb == engine.VerbConflict {
 				style = st.Conflict
 			}
-			out = append(out, "  "+style.Render(pa.Label()))
+			out = append(out, "  "+style.Render(present.PropLabel(pa)))
 		}
 		if m.ReasonIsError && m.Action != engine.CollSkipped && m.Action != engine.CollProtected {
 			out = append(out, st.Error.Render("  error: "+m.Reason))
