@@ -18,7 +18,6 @@ import (
 	"github.com/charmbracelet/bubbles/key"
 	"github.com/charmbracelet/bubbles/spinner"
 	tea "github.com/charmbracelet/bubbletea"
-	"github.com/charmbracelet/lipgloss"
 
 	"github.com/pimsync-go/pimsync/engine"
 	"github.com/pimsync-go/pimsync/tui/common"
@@ -446,10 +445,7 @@ func (m *Model) header(w int) string {
 // program stops (killed by a signal) is cancelled and waited for, so that the writes
 // in flight are recorded in the status.
 func Run(ctx context.Context, opts Options, in io.Reader, out io.Writer) error {
-	// Ask the terminal for its colours now: once Bubble Tea reads the keyboard, the
-	// answer would arrive as key presses.
-	lipgloss.ColorProfile()
-	lipgloss.HasDarkBackground()
+	detectColors(in, out)
 	m := New(ctx, opts)
 	p := tea.NewProgram(m, tea.WithAltScreen(), tea.WithInput(in), tea.WithOutput(out), tea.WithContext(ctx))
 	_, err := p.Run()

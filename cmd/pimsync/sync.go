@@ -144,13 +144,15 @@ func (o *syncOutput) Event(ev engine.Event) {
 	}
 }
 
-// progress draws one status line on a terminal, at most ten times a second.
+// progress draws one status line on a terminal, at most ten times a second. It uses
+// only carriage returns and blanks, no escape sequence, so that even a terminal that
+// understands none shows it right (docs/DECISIONS.md, Terminal).
 type progress struct {
 	mu      sync.Mutex
 	w       io.Writer
 	enabled bool
 	last    time.Time
-	shown   bool
+	shown   int // cells of the line on screen
 	current string
 }
 
@@ -177,12 +179,13 @@ func (p *progress) step(pair, mapping string, done, total int) {
 		return
 	}
 	p.last = time.Now()
-	line := fmt.Sprintf("%s/%s: %d/%d %s", pair, mapping, done, total, p.current)
+	line := []rune(fmt.Sprintf("%s/%s: %d/%d %s", pair, mapping, done, total, p.current))
 	if len(line) > 78 {
-		line = line[:77] + "…"
+		line = append(line[:77], '…')
 	}
-	fmt.Fprintf(p.w, "\r\x1b[K%s", line)
-	p.shown = true
+	pad := max(p.shown-len(line), 0)
+	fmt.Fprintf(p.w, "\r%s%s", string(line), strings.Repeat(" ", pad))
+	p.shown = len(line) + pad
 }
 
 func (p *progress) clear() {
@@ -191,8 +194,8 @@ func (p *progress) clear() {
 	}
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	if p.shown {
-		fmt.Fprint(p.w, "\r\x1b[K")
-		p.shown = false
+	if p.shown > 0 {
+		fmt.Fprintf(p.w, "\r%s\r", strings.Repeat(" ", p.shown))
+		p.shown = 0
 	}
 }
