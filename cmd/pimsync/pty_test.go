@@ -198,7 +198,9 @@ func TestTUIStartsOnATerminalThatNeverAnswers(t *testing.T) {
 	}
 	p := newSilentPTY(t, 100, 30)
 	cmd := p.start(t, e.dir, terminalEnv(e), "-c", e.cfg)
-	if !waitFor(2*time.Minute, func() bool { return strings.Contains(p.output(), "overview") && strings.Contains(p.output(), "1 change") }) {
+	if !waitFor(2*time.Minute, func() bool {
+		return strings.Contains(p.output(), "overview") && strings.Contains(p.output(), "1 change")
+	}) {
 		cmd.Process.Kill()
 		t.Fatalf("the TUI did not draw the overview; the terminal got:\n%q", p.output())
 	}

@@ -11,7 +11,7 @@ import (
 
 func item(t *testing.T, uid, summary string) *storage.Item {
 	t.Helper()
-	it, err := storage.ParseItem([]byte("BEGIN:VCALENDAR\r\nBEGIN:VEVENT\r\nUID:" + uid + "\r\nSUMMARY:" + summary + "\r\nEND:VEVENT\r\nEND:VCALENDAR\r\n"), storage.Calendars)
+	it, err := storage.ParseItem([]byte("BEGIN:VCALENDAR\r\nBEGIN:VEVENT\r\nUID:"+uid+"\r\nSUMMARY:"+summary+"\r\nEND:VEVENT\r\nEND:VCALENDAR\r\n"), storage.Calendars)
 	if err != nil {
 		t.Fatal(err)
 	}
