@@ -15,7 +15,7 @@ import (
 	"github.com/pimsync-go/pimsync/engine"
 	"github.com/pimsync-go/pimsync/engine/present"
 	"github.com/pimsync-go/pimsync/storage"
-	"github.com/pimsync-go/pimsync/storage/davtest"
+	"github.com/pimsync-go/pimsync/storage/davserver"
 	"github.com/pimsync-go/pimsync/tui"
 )
 
@@ -120,7 +120,7 @@ func demoWorkspace(dir string) (string, error) {
 type demo struct {
 	root   string
 	config string
-	srv    *davtest.Server
+	srv    *davserver.Server
 	now    time.Time
 }
 
@@ -131,7 +131,7 @@ const (
 )
 
 func newDemo(root string) (*demo, error) {
-	srv, err := davtest.Start(davtest.Options{Username: demoUser, Password: demoPassword})
+	srv, err := davserver.Start(davserver.Options{Username: demoUser, Password: demoPassword})
 	if err != nil {
 		return nil, fmt.Errorf("starting the demo server: %w", err)
 	}
@@ -160,7 +160,7 @@ func (d *demo) writeConfig() error {
 			break
 		}
 	}
-	url := d.srv.URL + davtest.ContextPath
+	url := d.srv.URL + davserver.ContextPath
 	cfg := fmt.Sprintf(`# The pimsync demo workspace, made by `+"`pimsync demo`"+`. Safe to delete.
 # The CalDAV/CardDAV server below ran inside the demo and is gone when it ends.
 status_path %q
@@ -271,17 +271,17 @@ func (d *demo) anna(edited bool) []byte {
 // seed fills the local vdir and the server before the first sync.
 func (d *demo) seed() error {
 	s := d.srv
-	s.AddCollection(davtest.CalendarHome+"work/", storage.Calendars, map[string]string{
+	s.AddCollection(davserver.CalendarHome+"work/", storage.Calendars, map[string]string{
 		storage.PropDisplayName: "Work", storage.PropColor: "#3465A4"})
-	s.AddCollection(davtest.CalendarHome+"personal/", storage.Calendars, map[string]string{
+	s.AddCollection(davserver.CalendarHome+"personal/", storage.Calendars, map[string]string{
 		storage.PropDisplayName: "Personal", storage.PropColor: "#73D216"})
-	s.AddCollection(davtest.AddressBookHome+"contacts/", storage.Contacts, map[string]string{
+	s.AddCollection(davserver.AddressBookHome+"contacts/", storage.Contacts, map[string]string{
 		storage.PropDisplayName: "Contacts"})
-	s.PutItem(davtest.CalendarHome+"work/standup.ics", d.standup(false))
-	s.PutItem(davtest.CalendarHome+"work/dentist.ics", d.dentist(""))
-	s.PutItem(davtest.CalendarHome+"personal/birthday-mum.ics", d.event("birthday-mum", "Mum's birthday",
+	s.PutItem(davserver.CalendarHome+"work/standup.ics", d.standup(false))
+	s.PutItem(davserver.CalendarHome+"work/dentist.ics", d.dentist(""))
+	s.PutItem(davserver.CalendarHome+"personal/birthday-mum.ics", d.event("birthday-mum", "Mum's birthday",
 		d.day(12, 0, 0)[:8], d.day(13, 0, 0)[:8], "RRULE:FREQ=YEARLY"))
-	s.PutItem(davtest.AddressBookHome+"contacts/anna.vcf", d.anna(false))
+	s.PutItem(davserver.AddressBookHome+"contacts/anna.vcf", d.anna(false))
 
 	files := map[string][]byte{
 		"calendars/work/review.ics": d.event("review", "Quarterly review", d.day(2, 14, 0), d.day(2, 15, 30),
@@ -331,11 +331,11 @@ func (d *demo) initialSync(ctx context.Context, eng *engine.Engine, pairs []*eng
 // differently on both sides).
 func (d *demo) changeThings() error {
 	s := d.srv
-	s.PutItem(davtest.CalendarHome+"work/standup.ics", d.standup(true))
-	s.PutItem(davtest.CalendarHome+"work/offsite.ics", d.event("offsite", "Team offsite", d.day(7, 9, 0), d.day(7, 17, 0),
+	s.PutItem(davserver.CalendarHome+"work/standup.ics", d.standup(true))
+	s.PutItem(davserver.CalendarHome+"work/offsite.ics", d.event("offsite", "Team offsite", d.day(7, 9, 0), d.day(7, 17, 0),
 		"LOCATION:Lakeside Lodge", "DESCRIPTION:New on the server since the last sync."))
-	s.PutItem(davtest.AddressBookHome+"contacts/anna.vcf", d.anna(true))
-	s.PutItem(davtest.CalendarHome+"work/dentist.ics", d.dentist("remote"))
+	s.PutItem(davserver.AddressBookHome+"contacts/anna.vcf", d.anna(true))
+	s.PutItem(davserver.CalendarHome+"work/dentist.ics", d.dentist("remote"))
 	local, err := demoFindItem(d.path("local", "calendars", "work"), "dentist"+demoDomain)
 	if err != nil {
 		return err

@@ -17,7 +17,7 @@ func TestLayering(t *testing.T) {
 	if err != nil {
 		t.Fatalf("go list: %v\n%s", err, out)
 	}
-	backends := []string{"storage/vdir", "storage/dav", "storage/caldav", "storage/carddav", "storage/webcal", "storage/memstore", "storage/davtest"}
+	backends := []string{"storage/vdir", "storage/dav", "storage/davserver", "storage/caldav", "storage/carddav", "storage/webcal", "storage/memstore", "storage/davtest"}
 	isBackend := func(p string) bool {
 		for _, b := range backends {
 			if p == b || strings.HasPrefix(p, b+"/") {
@@ -80,5 +80,42 @@ func TestLayering(t *testing.T) {
 	}
 	if checked < 50 {
 		t.Fatalf("only %d imports checked; go list output looks wrong:\n%s", checked, out)
+	}
+}
+
+// TestNoTestCodeInTheProduct: the pimsync binary, and every package it could be built
+// from, links neither Go's testing package nor net/http/httptest (the demo's server is
+// storage/davserver; fault injection and the real-server harness stay in
+// storage/davtest). Test-support packages (*test) and benchmark tools are exempt.
+func TestNoTestCodeInTheProduct(t *testing.T) {
+	const mod = "github.com/pimsync-go/pimsync"
+	out, err := exec.Command("go", "list", "-deps", "./").CombinedOutput()
+	if err != nil {
+		t.Fatalf("go list -deps: %v\n%s", err, out)
+	}
+	deps := strings.Fields(string(out))
+	if len(deps) < 100 || !strings.Contains(string(out), mod+"/storage/davserver") {
+		t.Fatalf("go list -deps ./cmd/pimsync looks wrong:\n%s", out)
+	}
+	for _, d := range deps {
+		if d == "testing" || d == "net/http/httptest" || strings.HasPrefix(d, "testing/") || d == mod+"/storage/davtest" {
+			t.Errorf("the pimsync binary links %s", d)
+		}
+	}
+	out, err = exec.Command("go", "list", "-f", `{{.ImportPath}} {{join .Deps " "}}`, mod+"/...").CombinedOutput()
+	if err != nil {
+		t.Fatalf("go list: %v\n%s", err, out)
+	}
+	for _, line := range strings.Split(strings.TrimSpace(string(out)), "\n") {
+		fields := strings.Fields(line)
+		pkg := strings.TrimPrefix(fields[0], mod+"/")
+		if strings.HasSuffix(pkg, "test") || strings.HasPrefix(pkg, "bench/") {
+			continue
+		}
+		for _, d := range fields[1:] {
+			if d == "testing" || d == "net/http/httptest" {
+				t.Errorf("product package %s links %s", pkg, d)
+			}
+		}
 	}
 }
