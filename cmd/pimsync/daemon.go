@@ -11,21 +11,19 @@ import (
 	"github.com/pimsync-go/pimsync/engine"
 )
 
-const daemonUsage = "pimsync daemon [-r FD] [PAIR...]"
 
-func init() { extraCommands["daemon"] = (*app).cmdDaemon }
 
 func (a *app) cmdDaemon(args []string) error {
-	fs := a.newFlags("daemon")
-	readyFD := fs.String("r", "", "file descriptor for the readiness notification")
-	if err := a.parseFlags(fs, daemonUsage, args); err != nil {
+	fs := a.flags("daemon")
+	if err := a.parseFlags(fs, args); err != nil {
 		return err
 	}
+	readyFD := stringFlag(fs, "r")
 	var fd int
-	if *readyFD != "" {
-		n, err := strconv.Atoi(*readyFD)
+	if readyFD != "" {
+		n, err := strconv.Atoi(readyFD)
 		if err != nil || n < 0 {
-			return usagef("-r needs a file descriptor number, not %q", *readyFD)
+			return usagef("-r needs a file descriptor number, not %q", readyFD)
 		}
 		if n <= 2 {
 			return usagef("-r %d: file descriptors 0, 1 and 2 are stdin, stdout and stderr; use 3 or higher", n)

@@ -19,38 +19,47 @@ import (
 	"github.com/pimsync-go/pimsync/tui"
 )
 
-const demoUsage = "pimsync demo [--workspace DIR] [--no-tui]"
 
-func init() { extraCommands["demo"] = (*app).cmdDemo }
 
 // cmdDemo builds a throwaway workspace (a config, a local vdir of calendars and
 // contacts, and an embedded CalDAV/CardDAV server on 127.0.0.1), syncs it once
 // silently, then makes a remote edit, a new remote event, a new local contact and one
-// conflict, and opens the TUI on it. Nothing is written outside the workspace; its path
-// is printed at the end.
+// conflict, and opens the TUI on it. Nothing is written outside the workspace. A
+// temporary workspace is removed at the end unless --keep is given; a --workspace
+// directory is kept, and its path printed.
 func (a *app) cmdDemo(args []string) (err error) {
-	fs := a.newFlags("demo")
-	dir := fs.String("workspace", "", "create the workspace in this directory (new or empty)")
-	noTUI := fs.Bool("no-tui", false, "set up the workspace, print the plan the TUI would show, and exit")
-	if err := a.parseFlags(fs, demoUsage, args); err != nil {
+	fs := a.flags("demo")
+	if err := a.parseFlags(fs, args); err != nil {
 		return err
 	}
+	noTUI, keep, dir := boolFlag(fs, "no-tui"), boolFlag(fs, "keep"), stringFlag(fs, "workspace")
 	if fs.NArg() > 0 {
-		return usagef("demo takes no arguments\nusage: %s", demoUsage)
+		return usagef("demo takes no arguments")
 	}
 	if a.configPath != "" {
 		return usagef("demo uses a configuration of its own; -c cannot be used with it")
 	}
-	if !*noTUI && (!a.isTerminal(a.stdin) || !a.isTerminal(a.stdout)) {
+	if !noTUI && (!a.isTerminal(a.stdin) || !a.isTerminal(a.stdout)) {
 		return exitCodeError{code: exitUsage, err: errors.New("the demo opens the TUI and needs a terminal; use `pimsync demo --no-tui` to only set it up")}
 	}
-	root, err := demoWorkspace(*dir)
+	root, err := demoWorkspace(dir)
 	if err != nil {
 		return err
 	}
-	defer fmt.Fprintf(a.stdout, "\nThe demo workspace is %s\n  configuration: %s\n  local data:    %s\n"+
-		"The embedded server stopped with the demo. Delete the directory when you are done.\n",
-		root, filepath.Join(root, "pimsync.conf"), filepath.Join(root, "local"))
+	keep = keep || dir != ""
+	defer func() {
+		if !keep {
+			if rerr := os.RemoveAll(root); rerr != nil {
+				fmt.Fprintf(a.stderr, "pimsync: removing the demo workspace: %v\n", rerr)
+				return
+			}
+			fmt.Fprintf(a.stdout, "\nThe demo workspace was removed (pimsync demo --keep keeps it).\n")
+			return
+		}
+		fmt.Fprintf(a.stdout, "\nThe demo workspace is %s\n  configuration: %s\n  local data:    %s\n"+
+			"The embedded server stopped with the demo. Delete the directory when you are done.\n",
+			root, filepath.Join(root, "pimsync.conf"), filepath.Join(root, "local"))
+	}()
 
 	// Everything the demo (and a merge tool's temporary files) writes stays inside.
 	tmp := filepath.Join(root, "tmp")
@@ -61,7 +70,7 @@ func (a *app) cmdDemo(args []string) (err error) {
 
 	level, _ := parseLevel(a.logLevel)
 	var sink *tui.LogSink
-	if !*noTUI {
+	if !noTUI {
 		sink = tui.NewLogSink(level)
 		restore := a.logToPane(sink)
 		defer func() {
@@ -87,7 +96,7 @@ func (a *app) cmdDemo(args []string) (err error) {
 	if err = d.changeThings(); err != nil {
 		return err
 	}
-	if *noTUI {
+	if noTUI {
 		plans := ws.engine(nil).Plan(a.ctx, ws.enginePairs())
 		return present.WritePlan(a.stdout, plans)
 	}

@@ -9,6 +9,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -347,6 +348,26 @@ func TestDemoWithoutTUI(t *testing.T) {
 	r = e.runWith([]string{raceNoSleep}, "", "demo", "--no-tui", "--workspace", ws)
 	if r.code != 1 || !strings.Contains(r.stderr, "is not empty") {
 		t.Errorf("demo in a used workspace: %s", r)
+	}
+}
+
+// A temporary demo workspace is removed when the demo ends, unless --keep is given.
+func TestDemoWorkspaceRemovedUnlessKept(t *testing.T) {
+	e := newEnv(t)
+	env, outside := emptyDirs(t)
+	r := e.runWith(append(env, raceNoSleep), "", "demo", "--no-tui")
+	if r.code != 0 || !strings.Contains(r.stdout, "The demo workspace was removed (pimsync demo --keep keeps it).") ||
+		!strings.Contains(r.stdout, "pair calendars") {
+		t.Fatalf("demo --no-tui: %s", r)
+	}
+	outside() // TMPDIR is empty again
+	r = e.runWith(append(env, raceNoSleep), "", "demo", "--no-tui", "--keep")
+	m := regexp.MustCompile(`The demo workspace is (\S+)`).FindStringSubmatch(r.stdout)
+	if r.code != 0 || m == nil {
+		t.Fatalf("demo --no-tui --keep: %s", r)
+	}
+	if _, err := os.Stat(filepath.Join(m[1], "pimsync.conf")); err != nil {
+		t.Errorf("the kept workspace: %v", err)
 	}
 }
 

@@ -11,17 +11,15 @@ import (
 // This file implements `pimsync migrate-vdirsyncer [FILE]`: it reads a vdirsyncer
 // configuration and prints the pimsync.conf that config/vdirsyncer makes of it.
 
-const migrateUsage = "pimsync migrate-vdirsyncer [FILE]"
 
-func init() { extraCommands["migrate-vdirsyncer"] = (*app).cmdMigrate }
 
 func (a *app) cmdMigrate(args []string) error {
-	fs := a.newFlags("migrate-vdirsyncer")
-	if err := a.parseFlags(fs, migrateUsage, args); err != nil {
+	fs := a.flags("migrate-vdirsyncer")
+	if err := a.parseFlags(fs, args); err != nil {
 		return err
 	}
 	if fs.NArg() > 1 {
-		return usagef("migrate-vdirsyncer takes at most one file\nusage: %s", migrateUsage)
+		return usagef("migrate-vdirsyncer takes at most one file")
 	}
 	file := fs.Arg(0)
 	if file == "" {

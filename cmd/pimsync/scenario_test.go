@@ -758,8 +758,8 @@ func TestScenario45CLIErrors(t *testing.T) {
 		t.Errorf("stderr: %s", r.stderr)
 	}
 	r = e.mustRun(100, "frobnicate")
-	if !strings.Contains(r.stderr, "usage:") {
-		t.Errorf("stderr: %s", r.stderr)
+	if strings.Count(r.stderr, "\n") != 1 || !strings.Contains(r.stderr, `unknown command "frobnicate"`) || !strings.Contains(r.stderr, "pimsync --help") {
+		t.Errorf("want one line naming the command and the help, got stderr: %s", r.stderr)
 	}
 	e.write("bad.conf", "status_path /tmp\nfrobnicate yes\n")
 	r = e.runWith(nil, "", "-c", e.path("bad.conf"), "sync")

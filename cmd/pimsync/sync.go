@@ -11,16 +11,15 @@ import (
 	"github.com/pimsync-go/pimsync/engine/present"
 )
 
-const syncUsage = "pimsync sync [-n] [PAIR...]"
 
 func (a *app) cmdSync(args []string) error {
-	fs := a.newFlags("sync")
-	dry := fs.Bool("n", false, "dry run: print the plan, write nothing")
-	if err := a.parseFlags(fs, syncUsage, args); err != nil {
+	fs := a.flags("sync")
+	if err := a.parseFlags(fs, args); err != nil {
 		return err
 	}
+	dry := boolFlag(fs, "n")
 	open := a.openWritable
-	if *dry {
+	if dry {
 		open = a.open
 	}
 	ws, err := open(fs.Args())
@@ -28,13 +27,13 @@ func (a *app) cmdSync(args []string) error {
 		return err
 	}
 	pairs := ws.enginePairs()
-	if *dry {
+	if dry {
 		eng := ws.engine(nil)
 		plans := eng.Plan(a.ctx, pairs)
 		if err := present.WritePlan(a.stdout, plans); err != nil {
 			return err
 		}
-		code := planExitStatus(plans)
+		code := engine.PlanExitStatus(plans)
 		if code == exitError {
 			for _, msg := range present.PlanErrors(plans) {
 				fmt.Fprintf(a.stderr, "error: %s\n", msg)
@@ -85,32 +84,6 @@ func conflictsLeft(pairs []*engine.Pair, counts map[string]int) error {
 	}
 	return fmt.Errorf("%d %s left (%s): resolve them with `pimsync resolve-conflicts %s` or in the TUI (`pimsync`), or set conflict_resolution keep a|b",
 		total, plural(total, "conflict", "conflicts"), strings.Join(parts, ", "), strings.Join(names, " "))
-}
-
-// planExitStatus maps a dry-run plan to the exit status the real sync would have.
-func planExitStatus(plans []*engine.PairPlan) int {
-	code := exitOK
-	for _, p := range plans {
-		if p.Err != nil {
-			return exitError
-		}
-		for _, m := range p.Mappings {
-			if m.HasErrors() {
-				return exitError
-			}
-			for _, it := range m.Items {
-				if it.Verb == engine.VerbConflict {
-					code = exitConflict
-				}
-			}
-			for _, pr := range m.Props {
-				if pr.Verb == engine.VerbConflict {
-					code = exitConflict
-				}
-			}
-		}
-	}
-	return code
 }
 
 // syncOutput turns engine events into the sync command's output: a summary line per

@@ -7,15 +7,13 @@ import (
 	"github.com/pimsync-go/pimsync/tui"
 )
 
-const tuiUsage = "pimsync tui [PAIR...]"
 
-func init() { extraCommands["tui"] = (*app).cmdTUIRun }
 
 // cmdTUIRun opens the interactive TUI on the selected pairs (all when none). A bare
 // `pimsync` on a terminal comes here too.
 func (a *app) cmdTUIRun(args []string) error {
-	fs := a.newFlags("tui")
-	if err := a.parseFlags(fs, tuiUsage, args); err != nil {
+	fs := a.flags("tui")
+	if err := a.parseFlags(fs, args); err != nil {
 		return err
 	}
 	if !a.isTerminal(a.stdin) || !a.isTerminal(a.stdout) {
