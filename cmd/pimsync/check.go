@@ -9,7 +9,6 @@ import (
 	"github.com/pimsync-go/pimsync/storage"
 )
 
-
 // checkDetailer is implemented by storages that can say what Check verified (for
 // example the DAV context URL, principal and home sets).
 type checkDetailer interface {
@@ -89,7 +88,6 @@ func plural(n int, one, many string) string {
 	}
 	return many
 }
-
 
 func (a *app) cmdDiscover(args []string) error {
 	fs := a.flags("discover")

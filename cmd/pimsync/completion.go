@@ -11,8 +11,6 @@ import (
 // `pimsync [-c FILE] __complete pairs|storages` that the scripts call to list the names
 // defined in the configuration at completion time.
 
-
-
 // completeHelper is the hidden command the completion scripts run.
 const completeHelper = "__complete"
 

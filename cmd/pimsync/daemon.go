@@ -11,8 +11,6 @@ import (
 	"github.com/pimsync-go/pimsync/engine"
 )
 
-
-
 func (a *app) cmdDaemon(args []string) error {
 	fs := a.flags("daemon")
 	if err := a.parseFlags(fs, args); err != nil {

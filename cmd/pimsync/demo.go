@@ -19,8 +19,6 @@ import (
 	"github.com/pimsync-go/pimsync/tui"
 )
 
-
-
 // cmdDemo builds a throwaway workspace (a config, a local vdir of calendars and
 // contacts, and an embedded CalDAV/CardDAV server on 127.0.0.1), syncs it once
 // silently, then makes a remote edit, a new remote event, a new local contact and one

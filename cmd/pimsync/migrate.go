@@ -11,8 +11,6 @@ import (
 // This file implements `pimsync migrate-vdirsyncer [FILE]`: it reads a vdirsyncer
 // configuration and prints the pimsync.conf that config/vdirsyncer makes of it.
 
-
-
 func (a *app) cmdMigrate(args []string) error {
 	fs := a.flags("migrate-vdirsyncer")
 	if err := a.parseFlags(fs, args); err != nil {

@@ -7,8 +7,6 @@ import (
 	"github.com/pimsync-go/pimsync/engine"
 )
 
-
-
 // cmdRepair adds missing UIDs to the items of the named storages (engine.Repair: an item
 // holding several independent components is split into one item per component).
 // Storages must be named explicitly: repairing both sides of a pair is discouraged

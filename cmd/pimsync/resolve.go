@@ -11,8 +11,6 @@ import (
 	"github.com/pimsync-go/pimsync/engine"
 )
 
-
-
 func (a *app) cmdResolve(args []string) error {
 	fs := a.flags("resolve-conflicts")
 	if err := a.parseFlags(fs, args); err != nil {

@@ -11,7 +11,6 @@ import (
 	"github.com/pimsync-go/pimsync/engine/present"
 )
 
-
 func (a *app) cmdSync(args []string) error {
 	fs := a.flags("sync")
 	if err := a.parseFlags(fs, args); err != nil {

@@ -7,8 +7,6 @@ import (
 	"github.com/pimsync-go/pimsync/tui"
 )
 
-
-
 // cmdTUIRun opens the interactive TUI on the selected pairs (all when none). A bare
 // `pimsync` on a terminal comes here too.
 func (a *app) cmdTUIRun(args []string) error {

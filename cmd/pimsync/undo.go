@@ -9,8 +9,6 @@ import (
 	"github.com/pimsync-go/pimsync/engine/trash"
 )
 
-
-
 // cmdUndo reverts the last run with writes of each pair.
 func (a *app) cmdUndo(args []string) error {
 	fs := a.flags("undo")
