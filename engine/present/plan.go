@@ -215,3 +215,13 @@ func plural(n int, one, many string) string {
 	}
 	return many
 }
+
+// Describe renders an item action as progress shows it: `create on b dentist-1
+// "Dentist"`.
+func Describe(a *engine.ItemAction) string {
+	s := ActionLabel(a) + " " + a.Ident
+	if sum := a.Summary(); sum != "" {
+		s += fmt.Sprintf(" %q", sum)
+	}
+	return s
+}

@@ -272,10 +272,4 @@ func (r *reporter) Event(ev engine.Event) {
 }
 
 // Describe renders an item action as `create on b dentist-1 "Dentist"`.
-func Describe(a *engine.ItemAction) string {
-	s := present.ActionLabel(a) + " " + a.Ident
-	if sum := a.Summary(); sum != "" {
-		s += fmt.Sprintf(" %q", sum)
-	}
-	return s
-}
+func Describe(a *engine.ItemAction) string { return present.Describe(a) }
