@@ -98,7 +98,11 @@ func (a *app) cmdDemo(args []string) (err error) {
 		plans := ws.engine(nil).Plan(a.ctx, ws.enginePairs())
 		return present.WritePlan(a.stdout, plans)
 	}
-	return a.runTUI(ws, sink, "pimsync demo")
+	err = a.runTUI(ws, sink, "pimsync demo", nil)
+	if errors.Is(err, tui.ErrInterrupted) {
+		return exitCodeError{code: exitError, err: err}
+	}
+	return err
 }
 
 // demoWorkspace creates the workspace directory: dir (which must be new or empty) or a

@@ -102,6 +102,31 @@ func (s *tmuxSession) wait(texts ...string) string {
 	return ""
 }
 
+// waitFlat is wait on the screen with its lines joined (text wrapped at the edge is
+// found whole), and returns the screen as it is.
+func (s *tmuxSession) waitFlat(texts ...string) string {
+	s.t.Helper()
+	deadline := time.Now().Add(tmuxWait)
+	var screen string
+	for time.Now().Before(deadline) {
+		screen = s.capture()
+		flat := strings.Join(strings.Fields(screen), " ")
+		ok := true
+		for _, t := range texts {
+			if !strings.Contains(flat, strings.Join(strings.Fields(t), " ")) {
+				ok = false
+				break
+			}
+		}
+		if ok {
+			return screen
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	s.t.Fatalf("timed out waiting for %q on the screen:\n%s", texts, screen)
+	return ""
+}
+
 // emptyDirs returns directories for HOME, TMPDIR and XDG_* that must stay empty.
 func emptyDirs(t *testing.T) (env []string, check func()) {
 	root := t.TempDir()
@@ -264,10 +289,13 @@ pair remote {
 	}
 	// The details of the failing pair give the whole message.
 	s.key("G")
-	// The storage is named once, by the TUI.
-	screen = s.wait("storage server (side b): OPTIONS "+srv.URL+davtest.ContextPath+": HTTP 401 Unauthorized", "check username and password")
-	if strings.Count(screen, "storage server") != 1 {
-		t.Errorf("the storage is not named exactly once:\n%s", screen)
+	// The storage is named once, by the TUI (in the details; the log pane has the
+	// same line).
+	screen = s.waitFlat("storage server (side b): OPTIONS "+srv.URL+davtest.ContextPath+": HTTP 401 Unauthorized", "check username and password")
+	for _, line := range strings.Split(screen, "\n") {
+		if strings.Contains(line, "storage server") && strings.Count(line, "storage server") != 1 {
+			t.Errorf("the storage is not named exactly once: %q", line)
+		}
 	}
 	s.key("g")
 	s.wait("p: a = a, b = b")
@@ -313,7 +341,11 @@ func TestMergeToolInATerminal(t *testing.T) {
 		t.Errorf("b after the merge tool: %q", got)
 	}
 	s.key("q")
-	s.wait("[exit 0]")
+	screen = s.wait("[exit 0]")
+	// What the tool printed went with its screen: nothing of it is left in the shell.
+	if strings.Contains(screen, "MERGE TOOL RUNNING") {
+		t.Errorf("the merge tool's output leaked into the shell:\n%s", screen)
+	}
 }
 
 func TestDemoWithoutTUI(t *testing.T) {

@@ -29,6 +29,9 @@ type LogSink struct {
 // NewLogSink returns a sink that keeps records at or above level.
 func NewLogSink(level slog.Leveler) *LogSink { return &LogSink{level: level} }
 
+// Level is the lowest level the sink keeps.
+func (s *LogSink) Level() slog.Level { return s.level.Level() }
+
 // Attach starts delivering lines through push (the bus); lines collected so far are
 // delivered first.
 func (s *LogSink) Attach(push func(any)) {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"os/exec"
 	"sync"
 	"time"
@@ -11,6 +12,7 @@ import (
 	tea "github.com/charmbracelet/bubbletea"
 
 	"github.com/pimsync-go/pimsync/engine"
+	"github.com/pimsync-go/pimsync/engine/control"
 	"github.com/pimsync-go/pimsync/engine/present"
 	"github.com/pimsync-go/pimsync/storage"
 )
@@ -22,14 +24,22 @@ type Service struct {
 	Engine *engine.Engine
 	Pairs  []*engine.Pair
 	Bus    *Bus
-	ctx    context.Context
+	// Remote is the `pimsync daemon` the TUI is attached to (nil: none). Every write of
+	// a pair it syncs goes through it (syncs and conflict resolutions), so that it
+	// stays the only writer; reads (discovery, plans, versions) stay here.
+	Remote *control.Client
+	// LogLevel is the lowest level of the daemon's log lines shown (the TUI's -v).
+	LogLevel slog.Level
+	ctx      context.Context
 	// writers counts the commands that may write (syncs and resolutions).
 	writers sync.WaitGroup
+	// watching ends the watchers of the current pairs (see Watch).
+	watching context.CancelFunc
 }
 
 // NewService wires the engine's events to the bus. ctx bounds every operation.
 func NewService(ctx context.Context, eng *engine.Engine, pairs []*engine.Pair, bus *Bus) *Service {
-	s := &Service{Engine: eng, Pairs: pairs, Bus: bus, ctx: ctx}
+	s := &Service{Engine: eng, Pairs: pairs, Bus: bus, ctx: ctx, LogLevel: slog.LevelWarn}
 	index := map[string]int{}
 	for i, p := range pairs {
 		index[p.Name] = i
@@ -41,11 +51,16 @@ func NewService(ctx context.Context, eng *engine.Engine, pairs []*engine.Pair, b
 // Context is the context of the whole TUI.
 func (s *Service) Context() context.Context { return s.ctx }
 
-// Discover discovers a pair and reads its collections' properties.
+// Discover discovers a pair and reads its collections' properties. When one side
+// cannot be discovered, the collections of the other are listed with their item
+// counts (Partial), so that a local calendar stays in view while its server is down.
 func (s *Service) Discover(i, gen int) tea.Cmd {
 	p := s.Pairs[i]
 	return func() tea.Msg {
 		d := s.Engine.Discover(s.ctx, p)
+		if ok := partialSide(d); ok >= 0 {
+			return DiscoveredMsg{Pair: i, Gen: gen, Discovery: d, Partial: s.listSide(p, engine.Side(ok), d.Collections[ok])}
+		}
 		props := map[string][2]map[string]string{}
 		if d.Errs[0] == nil && d.Errs[1] == nil && d.Err == nil {
 			for _, m := range d.Mappings {
@@ -93,22 +108,45 @@ func (s *Service) LastRun(i, gen int) tea.Cmd {
 }
 
 // Sync syncs a scope. Progress arrives as Sync* events on the bus, ending with
-// SyncDone; cancelling ctx stops new work while the writes in flight finish.
+// SyncDone; cancelling ctx stops new work while the writes in flight finish. Pairs of
+// an attached daemon are synced by the daemon (their events come from it).
 func (s *Service) Sync(ctx context.Context, scope Scope) tea.Cmd {
 	return func() tea.Msg {
 		s.writers.Add(1)
 		defer s.writers.Done()
-		var results []*engine.PairResult
-		switch {
-		case scope.IsAll():
-			results = s.Engine.Sync(ctx, s.Pairs)
-		case scope.Alias != "":
-			results = []*engine.PairResult{s.Engine.SyncPairOnly(ctx, s.Pairs[scope.Pair], []string{scope.Alias})}
-		default:
-			results = []*engine.PairResult{s.Engine.SyncPair(ctx, s.Pairs[scope.Pair])}
+		var local []*engine.Pair
+		var remote []string
+		for i, p := range s.Pairs {
+			if !scope.IsAll() && scope.Pair != i {
+				continue
+			}
+			if s.Attached(i) {
+				remote = append(remote, p.Name)
+			} else {
+				local = append(local, p)
+			}
 		}
+		var aliases []string
+		if scope.Alias != "" {
+			aliases = []string{scope.Alias}
+		}
+		var results, remoteResults []*engine.PairResult
+		var wg sync.WaitGroup
+		if len(remote) > 0 {
+			wg.Go(func() { remoteResults = s.remoteSync(ctx, remote, aliases) })
+		}
+		switch {
+		case len(local) == 0:
+		case aliases != nil:
+			results = []*engine.PairResult{s.Engine.SyncPairOnly(ctx, local[0], aliases)}
+		case len(local) == 1:
+			results = []*engine.PairResult{s.Engine.SyncPair(ctx, local[0])}
+		default:
+			results = s.Engine.Sync(ctx, local)
+		}
+		wg.Wait()
 		// Through the bus, so that it arrives after every event of the run.
-		s.Bus.Push(SyncDone{Scope: scope, Results: results, Cancelled: ctx.Err() != nil})
+		s.Bus.Push(SyncDone{Scope: scope, Results: append(results, remoteResults...), Cancelled: ctx.Err() != nil})
 		return nil
 	}
 }
@@ -149,7 +187,12 @@ func (s *Service) KeepProperty(c engine.PropConflict, side engine.Side, id int) 
 	return func() tea.Msg {
 		s.writers.Add(1)
 		defer s.writers.Done()
-		err := s.Engine.ResolveProperty(s.ctx, c, side)
+		var err error
+		if s.attachedPair(c.Pair.Name()) {
+			err = s.remoteKeepProperty(c, side)
+		} else {
+			err = s.Engine.ResolveProperty(s.ctx, c, side)
+		}
 		msg := ConflictResultMsg{ID: id, Action: "keep " + side.String()}
 		switch {
 		case errors.Is(err, engine.ErrConflictChanged):
@@ -192,7 +235,14 @@ func (s *Service) resolve(c engine.Conflict, action string, r engine.Resolver, i
 			resolved = item
 			return item, err
 		})
-		v, sides, err := s.Engine.Resolve(s.ctx, c, capture)
+		var v *engine.Versions
+		var sides []engine.Side
+		var err error
+		if s.attachedPair(c.Pair.Name()) {
+			v, sides, err = s.remoteResolve(c, r, capture)
+		} else {
+			v, sides, err = s.Engine.Resolve(s.ctx, c, capture)
+		}
 		if errors.Is(err, engine.ErrConflictChanged) {
 			return ConflictResultMsg{ID: id, Action: action, Changed: true, Versions: v}
 		}
