@@ -314,7 +314,7 @@ func (m *Model) update(msg tea.Msg) tea.Cmd {
 		var cmds []tea.Cmd
 		now := m.c.Now()
 		for i, ps := range m.c.Store.Pairs {
-			if !ps.RetryAt.IsZero() && !now.Before(ps.RetryAt) && !ps.Busy() {
+			if !ps.RetryAt.IsZero() && !now.Before(ps.RetryAt) && !ps.Discovering {
 				cmds = append(cmds, m.refresh(i)...)
 			}
 		}

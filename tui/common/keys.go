@@ -84,9 +84,9 @@ func DefaultKeyMap() *KeyMap {
 		Cancel: b([]string{"x"}, "x", "cancel"),
 
 		Search:    b([]string{"/"}, "/", "search"),
-		NextMatch: b([]string{"n"}, "n/N", "next/previous match"),
+		NextMatch: b([]string{"n"}, "n/N", "next/prev"),
 		PrevMatch: b([]string{"N"}, "N", "previous match"),
-		SaveLog:   b([]string{"w"}, "w", "save to a file"),
+		SaveLog:   b([]string{"w"}, "w", "save"),
 
 		KeepA:    b([]string{"a"}, "a", "keep a"),
 		KeepB:    b([]string{"b"}, "b", "keep b"),

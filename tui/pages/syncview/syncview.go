@@ -397,10 +397,10 @@ func (p *Page) body2(w int) []string {
 				state = st.Error.Render("error: " + c.Label)
 			case c.Finished && c.Errors > 0:
 				state = st.Error.Render(common.Plural(c.Errors, "error", "errors"))
+			case p.Cancelled && !c.Finished && c.Bar.Done == 0:
+				state = st.Warn.Render("not synced (cancelled)")
 			case p.Cancelled && c.Bar.Done < c.Bar.Total:
 				state = st.Warn.Render(fmt.Sprintf("cancelled: %d of %d done", c.Bar.Done, c.Bar.Total))
-			case p.Cancelled && !c.Finished:
-				state = st.Warn.Render("not synced (cancelled)")
 			case c.Finished:
 				state = st.OK.Render("done")
 			}
