@@ -151,7 +151,7 @@ func New(ctx context.Context, opts Options) *Model {
 		eng = &engine.Engine{}
 	}
 	svc := common.NewService(ctx, eng, opts.Pairs, bus)
-	svc.Remote = opts.Daemon
+	svc.SetRemote(opts.Daemon)
 	if opts.Logs != nil {
 		svc.LogLevel = opts.Logs.Level()
 	}
@@ -579,7 +579,7 @@ func (m *Model) busItem(it any) tea.Cmd {
 		}
 		return nil
 	case common.DaemonGoneMsg:
-		m.c.Svc.Remote = nil
+		m.c.Svc.SetRemote(nil)
 		for _, ps := range m.c.Store.Pairs {
 			ps.Daemon = nil
 		}
@@ -780,9 +780,9 @@ func (m *Model) reloaded(msg reloadedMsg) tea.Cmd {
 		base = max(base, ps.Gen)
 	}
 	svc := m.c.Svc
-	follow := svc.Remote == nil && msg.r.Daemon != nil
+	follow := svc.Remote() == nil && msg.r.Daemon != nil
 	svc.Replace(msg.r.Engine, msg.r.Pairs)
-	svc.Remote = msg.r.Daemon
+	svc.SetRemote(msg.r.Daemon)
 	m.c.Store = common.NewStore(msg.r.Pairs)
 	for _, ps := range m.c.Store.Pairs {
 		ps.Gen = base // results of before the reload are stale
@@ -952,7 +952,7 @@ func (m *Model) header(w int) string {
 		pageSetup:     "getting started",
 	}[m.page]
 	title := m.title
-	if r := m.c.Svc.Remote; r != nil {
+	if r := m.c.Svc.Remote(); r != nil {
 		title += fmt.Sprintf(" (attached to daemon %d)", r.Hello.PID)
 	}
 	left := st.Header.Render(title) + st.HeaderDim.Render(" · "+crumb)

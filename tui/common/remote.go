@@ -19,18 +19,35 @@ import (
 // discovery when one side is down, and replacing the engine after the configuration
 // was read again.
 
+// Remote is the attached daemon (nil: none).
+func (s *Service) Remote() *control.Client {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.remote
+}
+
+// SetRemote attaches to a daemon (nil: detaches).
+func (s *Service) SetRemote(c *control.Client) {
+	s.mu.Lock()
+	s.remote = c
+	s.mu.Unlock()
+}
+
 // Attached reports whether pair i is synced by the attached daemon.
 func (s *Service) Attached(i int) bool {
-	return s.Remote != nil && i >= 0 && i < len(s.Pairs) && s.Remote.Runs(s.Pairs[i].Name)
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.remote != nil && i >= 0 && i < len(s.Pairs) && s.remote.Runs(s.Pairs[i].Name)
 }
 
 func (s *Service) attachedPair(name string) bool {
-	return s.Remote != nil && s.Remote.Runs(name)
+	r := s.Remote()
+	return r != nil && r.Runs(name)
 }
 
 // remoteSync has the daemon sync pairs and returns their results.
 func (s *Service) remoteSync(ctx context.Context, names, aliases []string) []*engine.PairResult {
-	res, err := s.Remote.Sync(ctx, names, aliases)
+	res, err := s.Remote().Sync(ctx, names, aliases)
 	var out []*engine.PairResult
 	if err != nil {
 		if ctx.Err() != nil {
@@ -51,7 +68,7 @@ func (s *Service) remoteSync(ctx context.Context, names, aliases []string) []*en
 // or the merge tool on this terminal), and has the daemon upload the result,
 // conditional on the versions that were decided on.
 func (s *Service) remoteResolve(c engine.Conflict, r engine.Resolver, capture engine.Resolver) (*engine.Versions, []engine.Side, error) {
-	v, err := s.Engine.Refetch(s.ctx, c)
+	v, err := s.engine().Refetch(s.ctx, c)
 	if err != nil {
 		return v, nil, err
 	}
@@ -64,7 +81,7 @@ func (s *Service) remoteResolve(c engine.Conflict, r engine.Resolver, capture en
 	if k, ok := r.(engine.KeepSide); ok {
 		req.Keep, req.Item = k.Side.String(), ""
 	}
-	ans, err := s.Remote.Resolve(s.ctx, req)
+	ans, err := s.Remote().Resolve(s.ctx, req)
 	if err != nil {
 		return v, nil, err
 	}
@@ -79,7 +96,7 @@ func (s *Service) remoteResolve(c engine.Conflict, r engine.Resolver, capture en
 	if err := ans.Error(); err != nil {
 		if errors.Is(err, engine.ErrConflictChanged) {
 			// Shown as they are now.
-			if nv, rerr := s.Engine.Refetch(s.ctx, c); rerr == nil {
+			if nv, rerr := s.engine().Refetch(s.ctx, c); rerr == nil {
 				v = nv
 			}
 		}
@@ -91,7 +108,7 @@ func (s *Service) remoteResolve(c engine.Conflict, r engine.Resolver, capture en
 // remoteKeepProperty has the daemon settle a property conflict.
 func (s *Service) remoteKeepProperty(c engine.PropConflict, side engine.Side) error {
 	a := c.Action
-	ans, err := s.Remote.ResolveProperty(s.ctx, control.PropertyRequest{Pair: c.Pair.Name(), Alias: c.Mapping.Alias,
+	ans, err := s.Remote().ResolveProperty(s.ctx, control.PropertyRequest{Pair: c.Pair.Name(), Alias: c.Mapping.Alias,
 		Name: a.Name, Keep: side.String(), A: a.A, B: a.B, HasA: a.HasA, HasB: a.HasB})
 	if err != nil {
 		return err
@@ -103,7 +120,7 @@ func (s *Service) remoteKeepProperty(c engine.PropConflict, side engine.Side) er
 // as DaemonStateMsg and the Sync* messages, its log lines as LogLine; DaemonGoneMsg
 // when it stops. A client the daemon dropped for falling behind reconnects.
 func (s *Service) Follow() {
-	remote := s.Remote
+	remote := s.Remote()
 	if remote == nil {
 		return
 	}
@@ -131,6 +148,8 @@ func (s *Service) Follow() {
 }
 
 func (s *Service) index(name string) int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
 	for i, p := range s.Pairs {
 		if p.Name == name {
 			return i
@@ -218,7 +237,7 @@ func partialSide(d *engine.Discovery) int {
 }
 
 // listSide lists the collections of one side: their properties and item counts.
-func (s *Service) listSide(p *engine.Pair, side engine.Side, colls []storage.Collection) []PartialColl {
+func listSide(ctx context.Context, p *engine.Pair, side engine.Side, colls []storage.Collection) []PartialColl {
 	st := p.A
 	if side == engine.B {
 		st = p.B
@@ -226,10 +245,10 @@ func (s *Service) listSide(p *engine.Pair, side engine.Side, colls []storage.Col
 	var out []PartialColl
 	for _, c := range colls {
 		pc := PartialColl{Side: side, ID: c.ID, Href: c.Href, Items: -1}
-		if props, err := st.Properties(s.ctx, c.Href); err == nil {
+		if props, err := st.Properties(ctx, c.Href); err == nil {
 			pc.Name, pc.Color = props[storage.PropDisplayName], props[storage.PropColor]
 		}
-		if refs, err := st.List(s.ctx, c.Href); err == nil {
+		if refs, err := st.List(ctx, c.Href); err == nil {
 			pc.Items = len(refs)
 		}
 		out = append(out, pc)
@@ -245,13 +264,16 @@ const watchDebounce = 500 * time.Millisecond
 // changes have been quiet for a moment. It stops on Replace or when the TUI ends.
 // Pairs of an attached daemon are not watched: the daemon syncs them and reports.
 func (s *Service) Watch() {
+	s.mu.Lock()
 	if s.watching != nil {
 		s.watching()
 	}
 	ctx, cancel := context.WithCancel(s.ctx)
 	s.watching = cancel
-	for i, p := range s.Pairs {
-		if s.Attached(i) {
+	pairs, remote, log := s.Pairs, s.remote, s.Engine.Log
+	s.mu.Unlock()
+	for i, p := range pairs {
+		if remote != nil && remote.Runs(p.Name) {
 			continue
 		}
 		changed := make(chan struct{}, 1)
@@ -269,8 +291,8 @@ func (s *Service) Watch() {
 			}
 			watched = true
 			go func() {
-				if err := w.Watch(ctx, notify); err != nil && ctx.Err() == nil && !errors.Is(err, storage.ErrUnsupported) && s.Engine.Log != nil {
-					s.Engine.Log.Debug("not watching storage " + [2]string{p.NameA, p.NameB}[side] + " for changes: " + err.Error())
+				if err := w.Watch(ctx, notify); err != nil && ctx.Err() == nil && !errors.Is(err, storage.ErrUnsupported) && log != nil {
+					log.Debug("not watching storage " + [2]string{p.NameA, p.NameB}[side] + " for changes: " + err.Error())
 				}
 			}()
 		}
@@ -306,6 +328,8 @@ func (s *Service) Watch() {
 // Replace switches to another engine and pairs (the configuration was read again).
 // Watchers of the old pairs stop; events of the new engine reach the bus.
 func (s *Service) Replace(eng *engine.Engine, pairs []*engine.Pair) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
 	if s.watching != nil {
 		s.watching()
 		s.watching = nil
@@ -330,3 +354,10 @@ func (f execFunc) Run() error        { return f() }
 func (execFunc) SetStdin(io.Reader)  {}
 func (execFunc) SetStdout(io.Writer) {}
 func (execFunc) SetStderr(io.Writer) {}
+
+// engine is the current engine (Replace may change it while a command runs).
+func (s *Service) engine() *engine.Engine {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.Engine
+}

@@ -24,10 +24,12 @@ type Service struct {
 	Engine *engine.Engine
 	Pairs  []*engine.Pair
 	Bus    *Bus
-	// Remote is the `pimsync daemon` the TUI is attached to (nil: none). Every write of
+	// remote is the `pimsync daemon` the TUI is attached to (nil: none). Every write of
 	// a pair it syncs goes through it (syncs and conflict resolutions), so that it
-	// stays the only writer; reads (discovery, plans, versions) stay here.
-	Remote *control.Client
+	// stays the only writer; reads (discovery, plans, versions) stay here. mu guards
+	// it and Pairs against the goroutines that outlive one command (Follow, Watch).
+	remote *control.Client
+	mu     sync.Mutex
 	// LogLevel is the lowest level of the daemon's log lines shown (the TUI's -v).
 	LogLevel slog.Level
 	ctx      context.Context
@@ -55,19 +57,19 @@ func (s *Service) Context() context.Context { return s.ctx }
 // cannot be discovered, the collections of the other are listed with their item
 // counts (Partial), so that a local calendar stays in view while its server is down.
 func (s *Service) Discover(i, gen int) tea.Cmd {
-	p := s.Pairs[i]
+	p, eng := s.Pairs[i], s.Engine
 	return func() tea.Msg {
-		d := s.Engine.Discover(s.ctx, p)
+		d := eng.Discover(s.ctx, p)
 		if ok := partialSide(d); ok >= 0 {
-			return DiscoveredMsg{Pair: i, Gen: gen, Discovery: d, Partial: s.listSide(p, engine.Side(ok), d.Collections[ok])}
+			return DiscoveredMsg{Pair: i, Gen: gen, Discovery: d, Partial: listSide(s.ctx, p, engine.Side(ok), d.Collections[ok])}
 		}
 		props := map[string][2]map[string]string{}
 		if d.Errs[0] == nil && d.Errs[1] == nil && d.Err == nil {
 			for _, m := range d.Mappings {
-				pr, errs := s.Engine.CollectionProperties(s.ctx, p, m)
+				pr, errs := eng.CollectionProperties(s.ctx, p, m)
 				for side, err := range errs {
-					if err != nil && s.Engine.Log != nil {
-						s.Engine.Log.Debug(fmt.Sprintf("%s/%s: reading the properties of side %s: %v",
+					if err != nil && eng.Log != nil {
+						eng.Log.Debug(fmt.Sprintf("%s/%s: reading the properties of side %s: %v",
 							p.Name, m.Alias, engine.Side(side), err))
 					}
 				}
@@ -80,25 +82,25 @@ func (s *Service) Discover(i, gen int) tea.Cmd {
 
 // Plan plans a pair without writing anything.
 func (s *Service) Plan(i, gen int) tea.Cmd {
-	p := s.Pairs[i]
+	p, eng := s.Pairs[i], s.Engine
 	return func() tea.Msg {
-		return PlannedMsg{Pair: i, Gen: gen, Plan: s.Engine.Plan(s.ctx, []*engine.Pair{p})[0]}
+		return PlannedMsg{Pair: i, Gen: gen, Plan: eng.Plan(s.ctx, []*engine.Pair{p})[0]}
 	}
 }
 
 // Preview plans a pair for the plan preview.
 func (s *Service) Preview(i, id int) tea.Cmd {
-	p := s.Pairs[i]
+	p, eng := s.Pairs[i], s.Engine
 	return func() tea.Msg {
-		return PreviewMsg{ID: id, Plan: s.Engine.Plan(s.ctx, []*engine.Pair{p})[0]}
+		return PreviewMsg{ID: id, Plan: eng.Plan(s.ctx, []*engine.Pair{p})[0]}
 	}
 }
 
 // LastRun reads the record of a pair's last sync.
 func (s *Service) LastRun(i, gen int) tea.Cmd {
-	p := s.Pairs[i]
+	p, eng := s.Pairs[i], s.Engine
 	return func() tea.Msg {
-		run, ok, err := s.Engine.LastRun(p.Name)
+		run, ok, err := eng.LastRun(p.Name)
 		msg := LastRunMsg{Pair: i, Gen: gen, Err: err}
 		if ok {
 			msg.Run = &run
@@ -167,7 +169,7 @@ func (s *Service) Wait(d time.Duration) bool {
 // Refetch reads both current versions of a conflict.
 func (s *Service) Refetch(c engine.Conflict, id int) tea.Cmd {
 	return func() tea.Msg {
-		v, err := s.Engine.Refetch(s.ctx, c)
+		v, err := s.engine().Refetch(s.ctx, c)
 		return ConflictLoadedMsg{ID: id, Versions: v, Err: err}
 	}
 }
@@ -191,7 +193,7 @@ func (s *Service) KeepProperty(c engine.PropConflict, side engine.Side, id int) 
 		if s.attachedPair(c.Pair.Name()) {
 			err = s.remoteKeepProperty(c, side)
 		} else {
-			err = s.Engine.ResolveProperty(s.ctx, c, side)
+			err = s.engine().ResolveProperty(s.ctx, c, side)
 		}
 		msg := ConflictResultMsg{ID: id, Action: "keep " + side.String()}
 		switch {
@@ -241,7 +243,7 @@ func (s *Service) resolve(c engine.Conflict, action string, r engine.Resolver, i
 		if s.attachedPair(c.Pair.Name()) {
 			v, sides, err = s.remoteResolve(c, r, capture)
 		} else {
-			v, sides, err = s.Engine.Resolve(s.ctx, c, capture)
+			v, sides, err = s.engine().Resolve(s.ctx, c, capture)
 		}
 		if errors.Is(err, engine.ErrConflictChanged) {
 			return ConflictResultMsg{ID: id, Action: action, Changed: true, Versions: v}
