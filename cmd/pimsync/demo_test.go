@@ -283,10 +283,15 @@ pair remote {
 	e.write("a/work/standup.ics", event("standup", "Standup"))
 	s := startTmux(t, 100, 24, e.dir, []string{"HOME=" + e.home, raceNoSleep}, binPath, "-v", "debug", "-c", e.cfg)
 	screen := s.wait("pimsync · overview", "never synced", "1 change", "work",
-		"b (server): error: OPTIONS "+srv.URL+davtest.ContextPath+": HTTP 401 Unauthorized", "debug: http storage=server")
+		"b (server): error: OPTIONS "+srv.URL+davtest.ContextPath+": HTTP 401 Unauthorized", "─ log (l)", "debug: http")
 	if !strings.HasPrefix(screen, "pimsync · overview") {
 		t.Fatalf("the screen does not start with the header:\n%s", screen)
 	}
+	// The whole log: the -v debug lines, and the error the TUI logs whatever the level.
+	s.key("l")
+	s.waitFlat("log · l/esc: back", "debug: http storage=server method=OPTIONS", "error: pair remote: storage server (side b): OPTIONS")
+	s.key("l")
+	s.wait("p plan")
 	// The details of the failing pair give the whole message.
 	s.key("G")
 	// The storage is named once, by the TUI (in the details; the log pane has the
