@@ -202,6 +202,11 @@ func TestFirstRunInTmux(t *testing.T) {
 	conf := e.path("home/.config/pimsync/pimsync.conf")
 	s.wait("Welcome to pimsync", "There is no configuration file at", "d  try the demo", "v  convert your vdirsyncer configuration",
 		"f  write a first configuration with a short form")
+	// The vdirsyncer configuration, converted (and not saved unless checked).
+	s.key("v")
+	s.wait("Your vdirsyncer configuration as pimsync.conf", "status_path", "c: check it, then save it to "+conf)
+	s.key("Escape")
+	s.wait("Welcome to pimsync")
 
 	s.key("f")
 	s.wait("A first configuration", "Server URL")
