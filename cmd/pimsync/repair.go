@@ -8,22 +8,18 @@ import (
 	"github.com/pimsync-go/pimsync/engine/trash"
 )
 
-const repairUsage = "pimsync repair [-n] STORAGE..."
-
-func init() { extraCommands["repair"] = (*app).cmdRepair }
-
 // cmdRepair adds missing UIDs to the items of the named storages (engine.Repair: an item
 // holding several independent components is split into one item per component).
 // Storages must be named explicitly: repairing both sides of a pair is discouraged
 // (pimsync(1)). A read-only storage is an error, also with -n.
 func (a *app) cmdRepair(args []string) error {
-	fs := a.newFlags("repair")
-	dry := fs.Bool("n", false, "report what would be repaired, write nothing")
-	if err := a.parseFlags(fs, repairUsage, args); err != nil {
+	fs := a.flags("repair")
+	if err := a.parseFlags(fs, args); err != nil {
 		return err
 	}
+	dry := boolFlag(fs, "n")
 	if fs.NArg() == 0 {
-		return usagef("repair needs the names of the storages to repair\nusage: %s", repairUsage)
+		return usagef("repair needs the names of the storages to repair")
 	}
 	ws, err := a.openStorages(fs.Args())
 	if err != nil {
@@ -34,22 +30,22 @@ func (a *app) cmdRepair(args []string) error {
 		st := ws.storages[name]
 		repaired := 0
 		var tr *trash.Run
-		if !*dry && ws.statusDir != "" {
+		if !dry && ws.statusDir != "" {
 			tr = trash.Begin(ws.statusDir, repairTrash(name))
 		}
-		err := engine.Repair(a.ctx, st, tr, *dry, func(r engine.RepairResult) {
+		err := engine.Repair(a.ctx, st, tr, dry, func(r engine.RepairResult) {
 			switch r.Outcome {
 			case engine.Repaired:
 				repaired++
 				verb := "added"
-				if *dry {
+				if dry {
 					verb = "would add"
 				}
 				fmt.Fprintf(a.stdout, "%s: %s: %s UID %s\n", name, r.Href, verb, r.UID)
 			case engine.Split:
 				repaired++
 				verb := "split into"
-				if *dry {
+				if dry {
 					verb = "would split into"
 				}
 				fmt.Fprintf(a.stdout, "%s: %s: %s %d items, one per component, with UIDs %s\n", name, r.Href, verb, len(r.UIDs), listUIDs(r.UIDs))
@@ -67,7 +63,7 @@ func (a *app) cmdRepair(args []string) error {
 			fmt.Fprintf(a.stderr, "error: storage %s: %v\n", name, err)
 			continue
 		}
-		if repaired > 0 && !*dry && tr != nil {
+		if repaired > 0 && !dry && tr != nil {
 			fmt.Fprintf(a.stdout, "%s: the earlier versions are in the trash: pimsync trash list (as %s)\n", name, repairTrash(name))
 		}
 		if repaired == 0 {

@@ -12,16 +12,12 @@ import (
 	"github.com/pimsync-go/pimsync/engine/present"
 )
 
-const resolveUsage = "pimsync resolve-conflicts [-n] [PAIR...]"
-
-func init() { extraCommands["resolve-conflicts"] = (*app).cmdResolve }
-
 func (a *app) cmdResolve(args []string) error {
-	fs := a.newFlags("resolve-conflicts")
-	dry := fs.Bool("n", false, "list the conflicts, change nothing")
-	if err := a.parseFlags(fs, resolveUsage, args); err != nil {
+	fs := a.flags("resolve-conflicts")
+	if err := a.parseFlags(fs, args); err != nil {
 		return err
 	}
+	dry := boolFlag(fs, "n")
 	ws, err := a.open(fs.Args())
 	if err != nil {
 		return err
@@ -45,7 +41,7 @@ func (a *app) cmdResolve(args []string) error {
 			fmt.Fprintf(a.stderr, "error: %v\n", plan.Err)
 			continue
 		}
-		if *dry {
+		if dry {
 			r.list(plan)
 			continue
 		}

@@ -11,20 +11,10 @@ import (
 	"github.com/pimsync-go/pimsync/engine/trash"
 )
 
-const (
-	undoUsage  = "pimsync undo [PAIR...]"
-	trashUsage = "pimsync trash list [PAIR...] | trash show PAIR ID | trash restore PAIR ID"
-)
-
-func init() {
-	extraCommands["undo"] = (*app).cmdUndo
-	extraCommands["trash"] = (*app).cmdTrash
-}
-
 // cmdUndo reverts the last run with writes of each pair.
 func (a *app) cmdUndo(args []string) error {
-	fs := a.newFlags("undo")
-	if err := a.parseFlags(fs, undoUsage, args); err != nil {
+	fs := a.flags("undo")
+	if err := a.parseFlags(fs, args); err != nil {
 		return err
 	}
 	ws, err := a.openWritable(fs.Args())
@@ -82,13 +72,13 @@ func describeEntry(e trash.Entry) string {
 
 // cmdTrash lists, shows and restores what pimsync overwrote or deleted.
 func (a *app) cmdTrash(args []string) error {
-	fs := a.newFlags("trash")
-	if err := a.parseFlags(fs, trashUsage, args); err != nil {
+	fs := a.flags("trash")
+	if err := a.parseFlags(fs, args); err != nil {
 		return err
 	}
 	rest := fs.Args()
 	if len(rest) == 0 {
-		return usagef("trash needs list, show or restore; usage: %s", trashUsage)
+		return usagef("trash needs list, show or restore")
 	}
 	switch rest[0] {
 	case "list":
@@ -99,7 +89,7 @@ func (a *app) cmdTrash(args []string) error {
 		return a.trashList(ws)
 	case "show", "restore":
 		if len(rest) != 3 {
-			return usagef("trash %s needs a pair and an entry id; usage: %s", rest[0], trashUsage)
+			return usagef("trash %s needs a pair and an entry id", rest[0])
 		}
 		name := rest[1]
 		if strings.HasPrefix(name, "repair.") {
@@ -135,7 +125,7 @@ func (a *app) cmdTrash(args []string) error {
 		fmt.Fprintf(a.stdout, "restored %s on %s (storage %s); the next sync takes it as unsynced\n", describeEntry(res.Reverted[0]), res.Reverted[0].Side, res.Reverted[0].Storage)
 		return nil
 	}
-	return usagef("unknown trash command %q; usage: %s", rest[0], trashUsage)
+	return usagef("unknown trash command %q (want list, show or restore)", rest[0])
 }
 
 // trashShow prints the content an entry kept.

@@ -1,9 +1,3 @@
-// Package present is presentation shared by the CLI and the TUI: conflict alignment,
-// value rendering, plan text.
-//
-// Nothing here is ever written to a storage: values are decoded with go-ical and
-// go-vcard for people to read, and only this package imports them. The engine does not
-// import this package (cmd/pimsync/layering_test.go).
 package present
 
 import (

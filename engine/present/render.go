@@ -269,10 +269,10 @@ func duration(d time.Duration) string {
 	}
 	var parts []string
 	if w := d / (7 * 24 * time.Hour); w > 0 && d%(7*24*time.Hour) == 0 {
-		return plural(int(w), "week")
+		return count(int(w), "week")
 	}
 	if days := d / (24 * time.Hour); days > 0 {
-		parts = append(parts, plural(int(days), "day"))
+		parts = append(parts, count(int(days), "day"))
 		d -= days * 24 * time.Hour
 	}
 	if h := d / time.Hour; h > 0 {
@@ -289,7 +289,8 @@ func duration(d time.Duration) string {
 	return strings.Join(parts, " ")
 }
 
-func plural(n int, unit string) string {
+// count renders "1 unit" or "n units".
+func count(n int, unit string) string {
 	if n == 1 {
 		return "1 " + unit
 	}
@@ -366,7 +367,7 @@ func rrule(p *ical.Prop) (string, bool) {
 		s += " (only the " + strings.Join(ps, ", ") + " of these)"
 	}
 	if r.Count > 0 {
-		s += ", " + plural(r.Count, "time")
+		s += ", " + count(r.Count, "time")
 	}
 	if !r.Until.IsZero() {
 		s += ", until " + r.Until.Format("2006-01-02")
