@@ -12,10 +12,10 @@ import (
 	tea "github.com/charmbracelet/bubbletea"
 
 	"github.com/pimsync-go/pimsync/engine"
-	"github.com/pimsync-go/pimsync/engine/merge"
-	"github.com/pimsync-go/pimsync/engine/trash"
 	"github.com/pimsync-go/pimsync/engine/control"
+	"github.com/pimsync-go/pimsync/engine/merge"
 	"github.com/pimsync-go/pimsync/engine/present"
+	"github.com/pimsync-go/pimsync/engine/trash"
 	"github.com/pimsync-go/pimsync/storage"
 )
 
