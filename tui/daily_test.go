@@ -167,7 +167,7 @@ func TestFlowAttachedResolvesThroughTheDaemon(t *testing.T) {
 	s.keys("c", "enter")
 	s.waitText("Conflict 1/1", "b: cal_b")
 	s.keys("b")
-	s.waitText("Resolved: kept b; uploaded to a.")
+	s.waitText("Resolved dentist: kept b; uploaded to a.")
 	if got := f.read(f.find("a/cal/work", "dentist")); !strings.Contains(got, "SUMMARY:Dentist (bring X-rays)") {
 		t.Errorf("a after keep b: %q", got)
 	}

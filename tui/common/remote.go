@@ -105,6 +105,33 @@ func (s *Service) remoteResolve(c engine.Conflict, r engine.Resolver, capture en
 	return v, sides, nil
 }
 
+// remoteKeepBoth has the daemon keep both versions of a conflict, if neither changed
+// since shown.
+func (s *Service) remoteKeepBoth(c engine.Conflict, shown *engine.Versions) (*engine.Versions, []engine.Side, error) {
+	v, err := s.engine().Refetch(s.ctx, c)
+	if err != nil {
+		return v, nil, err
+	}
+	if shown != nil && (v.A.Hash != shown.A.Hash || v.B.Hash != shown.B.Hash) {
+		return v, nil, engine.ErrConflictChanged
+	}
+	req := control.ResolveRequest{Pair: c.Pair.Name(), Alias: c.Mapping.Alias, CollA: c.Mapping.HrefA, CollB: c.Mapping.HrefB,
+		HrefA: v.A.Href, HrefB: v.B.Href, Ident: v.Ident, HashA: v.A.Hash, HashB: v.B.Hash, Keep: "both"}
+	ans, err := s.Remote().Resolve(s.ctx, req)
+	if err != nil {
+		return v, nil, err
+	}
+	var sides []engine.Side
+	for _, sd := range ans.Sides {
+		if sd == "a" {
+			sides = append(sides, engine.A)
+		} else {
+			sides = append(sides, engine.B)
+		}
+	}
+	return v, sides, ans.Error()
+}
+
 // remoteKeepProperty has the daemon settle a property conflict.
 func (s *Service) remoteKeepProperty(c engine.PropConflict, side engine.Side) error {
 	a := c.Action

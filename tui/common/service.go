@@ -243,7 +243,14 @@ func (s *Service) KeepBoth(c engine.Conflict, shown *engine.Versions, id int) te
 		defer s.writers.Done()
 		pair := c.Pair.Pair.Name
 		before := s.runs(pair)
-		v, sides, err := s.engine().KeepBoth(s.ctx, c, shown)
+		var v *engine.Versions
+		var sides []engine.Side
+		var err error
+		if s.attachedPair(c.Pair.Name()) {
+			v, sides, err = s.remoteKeepBoth(c, shown)
+		} else {
+			v, sides, err = s.engine().KeepBoth(s.ctx, c, shown)
+		}
 		msg := ConflictResultMsg{ID: id, Action: "keep both", Versions: v, Sides: sides, Err: err, Runs: s.newRuns(pair, before)}
 		switch {
 		case errors.Is(err, engine.ErrConflictChanged):
