@@ -227,6 +227,15 @@ type Incremental interface {
 	ListSince(ctx context.Context, collection string, saved Token) (Listing, error)
 }
 
+// Streamer is implemented by storages that can list a collection one item at a time
+// without building the listing in memory (vdir). ListEach calls fn once for every
+// entry List would return, in no particular order, and stops at the first error fn
+// returns (which it returns). href and etag are only valid during the call: fn copies
+// what it keeps. Errors are those of List.
+type Streamer interface {
+	ListEach(ctx context.Context, collection string, fn func(href, etag []byte) error) error
+}
+
 // Durable is implemented by storages that batch durability: after Flush returns, every
 // write that has returned before the call is durable. The engine calls it before it
 // commits the status rows of a batch of writes.

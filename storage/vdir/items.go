@@ -8,6 +8,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -24,51 +25,84 @@ var hardLink = os.Link
 var openItem = os.OpenFile
 
 // List implements storage.Storage with a directory scan that stats but never reads item
-// files (storages.md §1.7). Entries whose target cannot be stat'ed (a dangling symlink,
-// a symlink loop, no permission) are listed with etag "", so that the engine treats them
-// as listed but not fetchable rather than deleted. Our temporary files older than 24 h
-// are removed on the way.
+// files (storages.md §1.7), sorted by href. Entries whose target cannot be stat'ed (a
+// dangling symlink, a symlink loop, no permission) are listed with etag "", so that the
+// engine treats them as listed but not fetchable rather than deleted. Our temporary
+// files older than 24 h are removed on the way.
 func (s *Storage) List(ctx context.Context, collection string) ([]storage.ItemRef, error) {
-	const op = "list"
-	name, dir, err := s.collectionDir(ctx, op, collection)
+	var refs []storage.ItemRef
+	err := s.ListEach(ctx, collection, func(href, etag []byte) error {
+		refs = append(refs, storage.ItemRef{Href: string(href), ETag: string(etag)})
+		return nil
+	})
 	if err != nil {
 		return nil, err
 	}
-	entries, err := os.ReadDir(dir)
-	if err != nil {
-		return nil, s.collectionError(op, name, err)
-	}
-	refs := make([]storage.ItemRef, 0, len(entries))
-	for i, e := range entries {
-		if i%256 == 0 {
-			if err := ctx.Err(); err != nil {
-				return nil, err
-			}
-		}
-		file := e.Name()
-		p := filepath.Join(dir, file)
-		switch {
-		case strings.HasPrefix(file, "."):
-			if isTmpName(file) {
-				removeStaleTmp(p)
-			}
-			continue
-		case !strings.HasSuffix(file, "."+s.ext), e.IsDir(), !s.validName(dir, file):
-			continue
-		}
-		fi, err := os.Stat(p)
-		switch {
-		case err == nil && !fi.Mode().IsRegular():
-			continue // sub-directory, FIFO, socket, device
-		case err == nil:
-			refs = append(refs, storage.ItemRef{Href: name + "/" + file, ETag: etagOf(fi)})
-		case errors.Is(err, fs.ErrNotExist) && e.Type()&fs.ModeSymlink == 0:
-			continue // removed since ReadDir
-		default:
-			refs = append(refs, storage.ItemRef{Href: name + "/" + file})
-		}
-	}
+	slices.SortFunc(refs, func(a, b storage.ItemRef) int { return strings.Compare(a.Href, b.Href) })
 	return refs, nil
+}
+
+// listChunk is how many directory entries ListEach reads at a time.
+const listChunk = 1024
+
+// ListEach implements storage.Streamer: List without building the listing, in
+// directory order. Each entry costs one stat relative to the open directory (no path
+// lookup from the root), and no allocation of its own beyond the directory read.
+func (s *Storage) ListEach(ctx context.Context, collection string, fn func(href, etag []byte) error) error {
+	const op = "list"
+	name, dir, err := s.collectionDir(ctx, op, collection)
+	if err != nil {
+		return err
+	}
+	d, err := os.Open(dir)
+	if err != nil {
+		return s.collectionError(op, name, err)
+	}
+	defer d.Close()
+	href := make([]byte, 0, 256)
+	href = append(append(href, name...), '/')
+	prefix := len(href)
+	etag := make([]byte, 0, 64)
+	for first := true; ; first = false {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		entries, rerr := d.ReadDir(listChunk)
+		for _, e := range entries {
+			file := e.Name()
+			switch {
+			case strings.HasPrefix(file, "."):
+				if isTmpName(file) {
+					removeStaleTmp(filepath.Join(dir, file))
+				}
+				continue
+			case !strings.HasSuffix(file, "."+s.ext), e.IsDir(), !s.validName(dir, file):
+				continue
+			}
+			st, err := statAt(d, dir, file)
+			etag = etag[:0]
+			switch {
+			case err == nil && !st.regular:
+				continue // sub-directory, FIFO, socket, device
+			case err == nil:
+				etag = st.appendETag(etag)
+			case errors.Is(err, fs.ErrNotExist) && e.Type()&fs.ModeSymlink == 0:
+				continue // removed since it was read
+			}
+			href = append(href[:prefix], file...)
+			if err := fn(href, etag); err != nil {
+				return err
+			}
+		}
+		switch {
+		case rerr == io.EOF:
+			return nil
+		case rerr != nil && first:
+			return s.collectionError(op, name, rerr) // not a directory, gone
+		case rerr != nil:
+			return fsError(op, name, rerr)
+		}
+	}
 }
 
 // Get implements storage.Storage. Files are read with bounded concurrency; each one is

@@ -6,6 +6,8 @@ import (
 	"io/fs"
 	"os"
 	"syscall"
+
+	"golang.org/x/sys/unix"
 )
 
 // openItemFlags opens item files without blocking on FIFOs; the caller rejects
@@ -32,4 +34,26 @@ func syncDir(path string) error {
 		err = cerr
 	}
 	return err
+}
+
+// statAt stats name in the open directory d (whose path is dir), following symlinks,
+// without a path lookup from the root.
+func statAt(d *os.File, dir, name string) (fileStat, error) {
+	var st unix.Stat_t
+	for {
+		err := unix.Fstatat(int(d.Fd()), name, &st, 0)
+		if err == unix.EINTR {
+			continue
+		}
+		if err != nil {
+			return fileStat{}, &fs.PathError{Op: "stat", Path: dir + "/" + name, Err: err}
+		}
+		break
+	}
+	return fileStat{
+		mtime:   st.Mtim.Sec*1e9 + st.Mtim.Nsec,
+		size:    st.Size,
+		ino:     uint64(st.Ino),
+		regular: uint32(st.Mode)&unix.S_IFMT == unix.S_IFREG,
+	}, nil
 }
