@@ -37,6 +37,9 @@ type mappingInput struct {
 	side        [2]sideInput
 	inStatus    bool
 	rows        []status.Row
+	// clean is the number of status rows left out of rows because both sides list
+	// their item exactly as recorded, so that they need no action (planMapping).
+	clean       int
 	statusProps map[string]string
 	// aliases translate values a storage reports into what they stand for (applied to
 	// side props before deciding); refused are values a storage would not store.
@@ -52,7 +55,7 @@ type mappingInput struct {
 // function: no I/O, no clock.
 func decide(m *MappingPlan, in *mappingInput, pol policy) {
 	m.in, m.pol = in, pol
-	m.StatusRows = len(in.rows)
+	m.StatusRows = len(in.rows) + in.clean
 	m.Unfetchable = in.unfetchable
 	if !decideCollection(m, in, pol) {
 		return
@@ -186,7 +189,7 @@ func isHashIdent(ident string, items []*ItemState) bool {
 
 // guard implements the on_empty protection of sync.md §7.
 func guard(m *MappingPlan, in *mappingInput, pol policy) bool {
-	nA, nB, nS := in.side[A].listed, in.side[B].listed, len(in.rows)
+	nA, nB, nS := in.side[A].listed, in.side[B].listed, len(in.rows)+in.clean
 	if pol.onEmptySync {
 		return false
 	}

@@ -63,8 +63,8 @@ type mappingExec struct {
 	db   *status.DB
 	res  *MappingResult
 
-	// cur is the mapping's status as it is after the writes so far.
-	cur      map[string]status.Row
+	// stats counts the mapping's status rows as they are after the writes so far.
+	stats    rowStats
 	leftover bool // an error, conflict, skip or guard: tokens must not be saved
 	w        *statusWriter
 	done     int
@@ -145,10 +145,7 @@ func (x *mappingExec) run(ctx context.Context) error {
 	}); err != nil {
 		return err
 	}
-	x.cur = make(map[string]status.Row, len(m.rows))
-	for _, r := range m.rows {
-		x.cur[r.Ident] = r
-	}
+	x.stats = m.rowStats
 	if err := x.items(ctx); err != nil {
 		return err
 	}
@@ -339,7 +336,10 @@ func (x *mappingExec) recover() error {
 		if err != nil {
 			return err
 		}
-		x.cur[a.Ident] = next
+		if a.Status != nil {
+			x.stats.add(*a.Status, -1)
+		}
+		x.stats.add(next, 1)
 		a.Status = &next
 		x.e.log().Info(fmt.Sprintf("%s/%s: %s: recorded an earlier upload whose answer was lost", x.pair.Name, x.m.Alias, a.Ident))
 	}
@@ -797,7 +797,7 @@ func (x *mappingExec) record(r actionResult) error {
 			if a.Status == nil {
 				return nil
 			}
-			delete(x.cur, a.Ident)
+			x.stats.add(*a.Status, -1)
 			if x.m.pol.merge {
 				if err := tx.DeleteBase(uid, a.Ident); err != nil {
 					return err
@@ -805,15 +805,16 @@ func (x *mappingExec) record(r actionResult) error {
 			}
 			return tx.Delete(uid, a.Ident)
 		case a.Status != nil:
-			x.cur[a.Ident] = r.row
 			if err := tx.Update(uid, *a.Status, r.row); err != nil {
 				return err
 			}
+			x.stats.add(*a.Status, -1)
+			x.stats.add(r.row, 1)
 		default:
-			x.cur[a.Ident] = r.row
 			if err := tx.Insert(uid, r.row); err != nil {
 				return err
 			}
+			x.stats.add(r.row, 1)
 		}
 		if err := x.keepBase(tx, a, r.row); err != nil {
 			return err
@@ -1018,17 +1019,10 @@ func (x *mappingExec) tokens() error {
 		// may leave out of a later delta an item created and deleted since the token
 		// (RFC 6578 §3.5; Xandikos does), and the deletion would be missed. The next
 		// run lists the collection in full and saves a fresh token.
-		save := !x.leftover && len(x.res.Errors) == 0 && !t.IsZero() && x.res.Counts[s].Created == 0
-		if save {
-			for _, r := range x.cur {
-				if rowETag(&r, s) == "" {
-					save = false
-					break
-				}
-			}
-		}
+		save := !x.leftover && len(x.res.Errors) == 0 && !t.IsZero() && x.res.Counts[s].Created == 0 &&
+			x.stats.emptyETag[s] == 0
 		href := x.href(s)
-		want := status.Token{Href: href, Kind: t.Kind, Value: t.Value, ItemCount: len(x.cur)}
+		want := status.Token{Href: href, Kind: t.Kind, Value: t.Value, ItemCount: x.stats.n}
 		switch {
 		case save && m.hasSaved[s] && m.saved[s] == want:
 			// unchanged: no write
