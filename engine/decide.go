@@ -34,9 +34,9 @@ type sideInput struct {
 
 // mappingInput is everything the pure decision step needs for one mapping.
 type mappingInput struct {
-	side        [2]sideInput
-	inStatus    bool
-	rows        []status.Row
+	side     [2]sideInput
+	inStatus bool
+	rows     []status.Row
 	// clean is the number of status rows left out of rows because both sides list
 	// their item exactly as recorded, so that they need no action (planMapping).
 	clean       int

@@ -19,10 +19,10 @@ type RowSet struct {
 	// etag_a, href_b, etag_b), then the hash (32 bytes). A row never spans chunks.
 	chunks [][]byte
 	off    []uint32 // where each row starts: chunk<<chunkBits | offset
-	href  [2][]uint32
-	ident []uint32 // hash tables: row+1, 0 for an empty slot; sizes are powers of two
-	seed  maphash.Seed
-	empty [2]int // rows with an empty etag on each side
+	href   [2][]uint32
+	ident  []uint32 // hash tables: row+1, 0 for an empty slot; sizes are powers of two
+	seed   maphash.Seed
+	empty  [2]int // rows with an empty etag on each side
 }
 
 // Field numbers of a row in the arena.
@@ -276,9 +276,9 @@ func (db *DB) RowSets() (map[int64]*RowSet, error) {
 	defer rows.Close()
 	seed := maphash.MakeSeed()
 	var (
-		uid                                      int64
-		last                                     *RowSet
-		lastUID                                  int64 = -1
+		uid                                     int64
+		last                                    *RowSet
+		lastUID                                 int64 = -1
 		ident, hash, hrefA, etagA, hrefB, etagB string
 	)
 	for rows.Next() {
