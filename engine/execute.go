@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -262,28 +263,59 @@ func (x *mappingExec) items(ctx context.Context) error {
 	if err := x.recover(); err != nil {
 		return err
 	}
-	if err := x.loadTargets(ctx, first); err != nil {
-		return err
-	}
-	if err := x.runActions(ctx, first); err != nil {
-		return err
+	x.added = map[pendingKey]bool{}
+	for chunk := range slices.Chunk(first, execChunk) {
+		if ctx.Err() != nil {
+			break
+		}
+		loaded, err := x.loadTargets(ctx, chunk)
+		if err != nil {
+			return err
+		}
+		if err := x.runActions(ctx, chunk); err != nil {
+			return err
+		}
+		release(loaded)
 	}
 	if err := x.freeHrefs(second); err != nil {
 		return err
 	}
-	if err := x.loadSources(ctx, second); err != nil {
-		return err
-	}
-	if err := x.loadTargets(ctx, second); err != nil {
-		return err
-	}
-	if err := x.recordPending(second); err != nil {
-		return err
-	}
-	if err := x.runActions(ctx, second); err != nil {
-		return err
+	for chunk := range slices.Chunk(second, execChunk) {
+		if ctx.Err() != nil {
+			break
+		}
+		sources, err := x.loadSources(ctx, chunk)
+		if err != nil {
+			return err
+		}
+		targets, err := x.loadTargets(ctx, chunk)
+		if err != nil {
+			return err
+		}
+		if err := x.recordPending(chunk); err != nil {
+			return err
+		}
+		if err := x.runActions(ctx, chunk); err != nil {
+			return err
+		}
+		release(sources)
+		release(targets)
 	}
 	return x.clearPending()
+}
+
+// execChunk is how many item actions are loaded, recorded as pending and run at a
+// time: the executor holds the text of at most that many items it had to read.
+const execChunk = 1024
+
+// release lets go of the text of items the executor read, once their actions ran.
+func release(states []*ItemState) {
+	for _, st := range states {
+		if st.Item != nil {
+			st.sum = storage.Summary(st.Item.Text())
+			st.Item = nil
+		}
+	}
 }
 
 // freeHrefs moves the status rows of records that change their href on side A out of
@@ -350,13 +382,14 @@ func (x *mappingExec) recover() error {
 // a write whose answer never arrives is recognised next time, whatever happened to
 // either side meanwhile (applyPending).
 func (x *mappingExec) recordPending(acts []*ItemAction) error {
-	x.added = map[pendingKey]bool{}
+	added := 0
 	for _, a := range acts {
 		if a.Skip != "" || (a.Verb != VerbCreate && a.Verb != VerbUpdate) {
 			continue
 		}
 		k := pendingKey{a.Ident, a.Target.status()}
 		x.added[k] = true
+		added++
 		src := a.Source()
 		p := status.Pending{Ident: a.Ident, Side: k.side, Hash: src.Item.Hash(), Fingerprint: storage.Fingerprint(src.Item.Text()),
 			Create: a.Verb == VerbCreate, SrcHref: src.Href, SrcETag: src.ETag}
@@ -376,7 +409,7 @@ func (x *mappingExec) recordPending(acts []*ItemAction) error {
 			}
 		}
 	}
-	if len(x.added) == 0 {
+	if added == 0 {
 		return nil
 	}
 	return x.w.commit()
@@ -407,7 +440,7 @@ type pendingKey struct {
 // status (token fast path, one_way reverts), and loadTargets those of items about to be
 // replaced or deleted (their bytes go to the trash first). A body that changed since it
 // was listed fails that action, which is retried next run.
-func (x *mappingExec) loadSources(ctx context.Context, acts []*ItemAction) error {
+func (x *mappingExec) loadSources(ctx context.Context, acts []*ItemAction) ([]*ItemState, error) {
 	return x.load(ctx, acts, func(a *ItemAction) (Side, *ItemState) {
 		if a.Verb == VerbCreate || a.Verb == VerbUpdate {
 			return a.Target.Other(), a.Source()
@@ -416,7 +449,7 @@ func (x *mappingExec) loadSources(ctx context.Context, acts []*ItemAction) error
 	})
 }
 
-func (x *mappingExec) loadTargets(ctx context.Context, acts []*ItemAction) error {
+func (x *mappingExec) loadTargets(ctx context.Context, acts []*ItemAction) ([]*ItemState, error) {
 	return x.load(ctx, acts, func(a *ItemAction) (Side, *ItemState) {
 		if a.Verb == VerbUpdate || a.Verb == VerbDelete {
 			return a.Target, a.TargetItem()
@@ -425,7 +458,8 @@ func (x *mappingExec) loadTargets(ctx context.Context, acts []*ItemAction) error
 	})
 }
 
-func (x *mappingExec) load(ctx context.Context, acts []*ItemAction, pick func(*ItemAction) (Side, *ItemState)) error {
+// load reads the items that pick names and the plan has no text of, and returns them.
+func (x *mappingExec) load(ctx context.Context, acts []*ItemAction, pick func(*ItemAction) (Side, *ItemState)) ([]*ItemState, error) {
 	need := map[Side][]string{}
 	for _, a := range acts {
 		if s, st := pick(a); st != nil && st.Item == nil && a.Skip == "" {
@@ -433,8 +467,9 @@ func (x *mappingExec) load(ctx context.Context, acts []*ItemAction, pick func(*I
 		}
 	}
 	if len(need) == 0 {
-		return nil
+		return nil, nil
 	}
+	var loaded []*ItemState
 	got := map[Side]map[string]storage.Fetched{}
 	stores := x.pair.storages()
 	for s, hrefs := range need {
@@ -471,8 +506,9 @@ func (x *mappingExec) load(ctx context.Context, acts []*ItemAction, pick func(*I
 		}
 		item := f.Item
 		st.Item = &item
+		loaded = append(loaded, st)
 	}
-	return nil
+	return loaded, nil
 }
 
 type actionResult struct {

@@ -227,9 +227,10 @@ func (s *Storage) readItem(path string) ([]byte, string, error) {
 }
 
 // Create implements storage.Storage (storages.md §1.3, §1.4): the item is written to a
-// temporary file, fsynced, and hard-linked to the first free name of FileNames, so an
-// existing file is never overwritten. Where hard links are not supported the target is
-// created with O_EXCL instead. The returned etag is that of the file we wrote.
+// file that has no name yet (O_TMPFILE where the system offers it, else a temporary
+// file), fsynced, and hard-linked to the first free name of FileNames, so an existing
+// file is never overwritten. Where hard links are not supported the target is created
+// with O_EXCL instead. The returned etag is that of the file we wrote.
 func (s *Storage) Create(ctx context.Context, collection string, item storage.Item) (href, etag string, err error) {
 	const op = "create"
 	name, dir, err := s.collectionDir(ctx, op, collection)
@@ -237,18 +238,21 @@ func (s *Storage) Create(ctx context.Context, collection string, item storage.It
 		return "", "", err
 	}
 	data := item.Bytes()
-	tmp, tmpTag, err := writeTmp(dir, data, 0o600)
+	w, err := writeUnnamed(dir, data)
+	if w == nil && err == nil {
+		w, err = writeNamed(dir, data)
+	}
 	if err != nil {
 		return "", "", s.collectionError(op, name, err)
 	}
-	defer os.Remove(tmp) // the link (or a failure) leaves it behind
+	defer w.close() // the link (or a failure) leaves it behind
 	var taken []string
 	for _, file := range FileNames(item, s.ext) {
 		href := name + "/" + file
 		if _, _, err := SplitItemHref(href, s.ext); err != nil { // only a bad fileext gets here
 			return "", "", &storage.Error{Kind: storage.ErrInvalidData, Op: op, Href: href, Err: err}
 		}
-		created, newTag, err := s.link(tmp, filepath.Join(dir, file), data, tmpTag)
+		created, newTag, err := s.link(w, filepath.Join(dir, file), data)
 		if err != nil {
 			return "", "", fsError(op, href, err)
 		}
@@ -263,15 +267,39 @@ func (s *Storage) Create(ctx context.Context, collection string, item storage.It
 		Err: fmt.Errorf("%w: file names already taken: %s", storage.ErrPrecondition, strings.Join(taken, ", "))}
 }
 
-// link makes tmp (holding data, with etag tmpTag) appear at path unless path exists. It
-// reports whether it created path, and the etag of the new file.
-func (s *Storage) link(tmp, path string, data []byte, tmpTag string) (created bool, etag string, err error) {
+// written is an item file written and fsynced, but not yet visible under its name.
+type written interface {
+	etag() string
+	// linkTo gives the file the name path; it fails with fs.ErrExist if path exists.
+	linkTo(path string) error
+	// close lets go of the file; a file never linked disappears.
+	close()
+}
+
+// namedTmp is a temporary file (writeTmp) to be hard-linked into place.
+type namedTmp struct{ path, tag string }
+
+func writeNamed(dir string, data []byte) (written, error) {
+	tmp, tag, err := writeTmp(dir, data, 0o600)
+	if err != nil {
+		return nil, err
+	}
+	return &namedTmp{tmp, tag}, nil
+}
+
+func (t *namedTmp) etag() string             { return t.tag }
+func (t *namedTmp) linkTo(path string) error { return hardLink(t.path, path) }
+func (t *namedTmp) close()                   { os.Remove(t.path) }
+
+// link makes w (holding data) appear at path unless path exists. It reports whether it
+// created path, and the etag of the new file.
+func (s *Storage) link(w written, path string, data []byte) (created bool, etag string, err error) {
 	defer s.locks.lock(path)()
-	undo := s.own.expect(path, tmpTag)
-	err = hardLink(tmp, path)
+	undo := s.own.expect(path, w.etag())
+	err = w.linkTo(path)
 	switch {
 	case err == nil:
-		return true, tmpTag, nil
+		return true, w.etag(), nil
 	case errors.Is(err, fs.ErrExist):
 		undo()
 		return false, "", nil
