@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strconv"
 	"testing"
 
 	"github.com/pimsync-go/pimsync/config"
@@ -54,7 +55,11 @@ func vdirPair(b *testing.B, n int) (*engine.Engine, *engine.Pair, *vdir.Storage,
 	bs := vdir.New(filepath.Join(dir, "b"), storage.Calendars, "ics")
 	cfg := &config.Pair{Name: "bench", Collections: []string{config.CollectionsAll}}
 	p := &engine.Pair{Name: "bench", Config: cfg, A: a, B: bs, NameA: "a", NameB: "b"}
-	return &engine.Engine{StatusDir: filepath.Join(dir, "status")}, p, a, bs
+	e := &engine.Engine{StatusDir: filepath.Join(dir, "status")}
+	if w, err := strconv.Atoi(os.Getenv("PIMSYNC_BENCH_WORKERS")); err == nil {
+		e.Workers = w // an experiment: concurrent item writes per collection
+	}
+	return e, p, a, bs
 }
 
 func syncOK(b *testing.B, e *engine.Engine, p *engine.Pair) {

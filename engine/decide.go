@@ -329,7 +329,9 @@ func applyPending(a, b *ItemState, s *status.Row, pend map[status.Side]status.Pe
 			if p.Fingerprint != "" {
 				mine = storage.Fingerprint(t.Item.Text()) == p.Fingerprint
 			} else if src := cur[target.Other()]; src != nil && src.Hash == p.Hash && src.Item != nil {
-				// A record of an older version without fingerprint.
+				// A record without fingerprint: an older version's, or a write to a
+				// storage that keeps the bytes written (storage.Verbatim), where only a
+				// change of form by someone else gets here.
 				mine = SameProperties(src.Item.Text(), t.Item.Text())
 			}
 		}

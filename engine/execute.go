@@ -383,6 +383,8 @@ func (x *mappingExec) recover() error {
 // either side meanwhile (applyPending).
 func (x *mappingExec) recordPending(acts []*ItemAction) error {
 	added := 0
+	st := x.pair.storages()
+	verbatim := [2]bool{storage.StoresVerbatim(st[A]), storage.StoresVerbatim(st[B])}
 	for _, a := range acts {
 		if a.Skip != "" || (a.Verb != VerbCreate && a.Verb != VerbUpdate) {
 			continue
@@ -391,12 +393,17 @@ func (x *mappingExec) recordPending(acts []*ItemAction) error {
 		x.added[k] = true
 		added++
 		src := a.Source()
-		p := status.Pending{Ident: a.Ident, Side: k.side, Hash: src.Item.Hash(), Fingerprint: storage.Fingerprint(src.Item.Text()),
+		p := status.Pending{Ident: a.Ident, Side: k.side, Hash: src.Item.Hash(),
 			Create: a.Verb == VerbCreate, SrcHref: src.Href, SrcETag: src.ETag}
+		if !verbatim[a.Target] {
+			// Only a storage that may re-serialise what it is sent needs the fingerprint
+			// (8 µs an item); on one that keeps the bytes, the hash recognises our write.
+			p.Fingerprint = storage.Fingerprint(src.Item.Text())
+		}
 		if t := a.TargetItem(); t != nil && a.Verb == VerbUpdate {
 			p.TgtHref, p.TgtETag = t.Href, t.ETag
 		}
-		if err := x.w.do(func(tx *status.Tx) error { return tx.AddPending(x.m.MappingUID, p) }); err != nil {
+		if err := x.w.stage(func(tx *status.Tx) error { return tx.AddPending(x.m.MappingUID, p) }); err != nil {
 			return err
 		}
 		if m := x.m; a.Verb == VerbCreate && m.hasSaved[a.Target] {
@@ -404,7 +411,7 @@ func (x *mappingExec) recordPending(acts []*ItemAction) error {
 			// it before the first create, so that a run killed midway cannot leave it
 			// behind for the next run's delta.
 			m.hasSaved[a.Target] = false
-			if err := x.w.do(func(tx *status.Tx) error { return tx.DeleteToken(m.MappingUID, a.Target.status()) }); err != nil {
+			if err := x.w.stage(func(tx *status.Tx) error { return tx.DeleteToken(m.MappingUID, a.Target.status()) }); err != nil {
 				return err
 			}
 		}
@@ -525,7 +532,9 @@ func (x *mappingExec) runActions(ctx context.Context, acts []*ItemAction) error 
 		workers = 8
 	}
 	jobs := make(chan *ItemAction)
-	results := make(chan actionResult)
+	// Workers go on while a commit of the status (and the durability barrier before
+	// it) is under way.
+	results := make(chan actionResult, 4*workers)
 	wctx, cancel := graceContext(ctx, writeGrace)
 	defer cancel()
 	var wg sync.WaitGroup
@@ -1075,8 +1084,8 @@ func (x *mappingExec) tokens() error {
 	return nil
 }
 
-// statusWriter groups status writes into transactions of up to 100 actions or one
-// second, making the storages' writes durable before each commit.
+// statusWriter groups status writes into transactions of up to statusBatch actions or
+// one second, making the storages' writes durable before each commit.
 type statusWriter struct {
 	db      *status.DB
 	durable []storage.Durable
@@ -1085,7 +1094,25 @@ type statusWriter struct {
 	started time.Time
 }
 
+// statusBatch is how many status writes a transaction groups at most. A crash loses at
+// most the status of the writes since the last commit, and the pending-write records
+// (committed before those writes began) let the next run record them.
+const statusBatch = 1000
+
+// do runs fn in the current transaction and commits once the batch is full.
 func (w *statusWriter) do(fn func(*status.Tx) error) error {
+	if err := w.stage(fn); err != nil {
+		return err
+	}
+	w.n++
+	if w.n >= statusBatch || time.Since(w.started) > time.Second {
+		return w.commit()
+	}
+	return nil
+}
+
+// stage runs fn in the current transaction, leaving the commit to the caller.
+func (w *statusWriter) stage(fn func(*status.Tx) error) error {
 	if w.tx == nil {
 		tx, err := w.db.Begin()
 		if err != nil {
@@ -1096,10 +1123,6 @@ func (w *statusWriter) do(fn func(*status.Tx) error) error {
 	if err := fn(w.tx); err != nil {
 		cerr := w.commit()
 		return errFatal{errors.Join(fmt.Errorf("writing status: %w", err), cerr)}
-	}
-	w.n++
-	if w.n >= 100 || time.Since(w.started) > time.Second {
-		return w.commit()
 	}
 	return nil
 }

@@ -236,6 +236,20 @@ type Streamer interface {
 	ListEach(ctx context.Context, collection string, fn func(href, etag []byte) error) error
 }
 
+// Verbatim is implemented by storages that keep an item exactly as it was written
+// (vdir): until someone else changes it, reading it back gives the bytes written, so
+// the item's hash alone recognises a write of ours. A server may re-serialise what it
+// is sent (storage.Fingerprint recognises that); a Verbatim storage never does.
+type Verbatim interface {
+	StoresVerbatim() bool
+}
+
+// StoresVerbatim reports whether s keeps items exactly as written (Verbatim).
+func StoresVerbatim(s Storage) bool {
+	v, ok := s.(Verbatim)
+	return ok && v.StoresVerbatim()
+}
+
 // Durable is implemented by storages that batch durability: after Flush returns, every
 // write that has returned before the call is durable. The engine calls it before it
 // commits the status rows of a batch of writes.

@@ -57,6 +57,10 @@ type Entry struct {
 	HrefAfter string `json:"href_after,omitempty"`
 	ETagAfter string `json:"etag_after,omitempty"`
 	HashAfter string `json:"hash_after,omitempty"`
+
+	// deferred: the entry's line is written with its Done line (a create keeps no
+	// bytes, and a reader takes only writes that are done).
+	deferred bool
 }
 
 // Run is the trash of one run of one pair.
@@ -104,6 +108,11 @@ func (r *Run) Keep(e Entry, before []byte) (*Entry, error) {
 	if e.Time.IsZero() {
 		e.Time = time.Now().UTC()
 	}
+	if before == nil && e.Op == OpCreate {
+		// Nothing is kept: the line goes out with the Done line, in one write.
+		e.deferred = true
+		return &e, nil
+	}
 	if before != nil {
 		if err := os.WriteFile(filepath.Join(r.dir, fmt.Sprint(r.n)), before, 0o600); err != nil {
 			return nil, fmt.Errorf("trash: %w", err)
@@ -126,15 +135,23 @@ func (r *Run) Done(e *Entry, href, etag, hash string) error {
 	defer r.mu.Unlock()
 	d := *e
 	d.Done, d.HrefAfter, d.ETagAfter, d.HashAfter = true, href, etag, hash
+	if e.deferred {
+		return r.append(*e, d)
+	}
 	return r.append(d)
 }
 
-func (r *Run) append(e Entry) error {
-	b, err := json.Marshal(e)
-	if err != nil {
-		return err
+// append writes the lines of entries in one write.
+func (r *Run) append(entries ...Entry) error {
+	var b []byte
+	for _, e := range entries {
+		line, err := json.Marshal(e)
+		if err != nil {
+			return err
+		}
+		b = append(append(b, line...), '\n')
 	}
-	n, err := r.file.Write(append(b, '\n'))
+	n, err := r.file.Write(b)
 	r.size += int64(n)
 	if err != nil {
 		return fmt.Errorf("trash: %w", err)

@@ -117,3 +117,34 @@ func TestSizeFile(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// TestCreateLines: a create keeps no bytes; its journal line goes out with its Done
+// line (both lines, the entry first), and a create that never finishes leaves none.
+func TestCreateLines(t *testing.T) {
+	dir := t.TempDir()
+	r := Begin(dir, "p")
+	e, err := r.Keep(Entry{Side: "b", Collection: "c", Ident: "new", Op: OpCreate, Why: "sync"}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := r.Keep(Entry{Side: "b", Collection: "c", Ident: "failed", Op: OpCreate, Why: "sync"}, nil); err != nil {
+		t.Fatal(err)
+	}
+	if err := r.Done(e, "c/new.ics", "e1", "H1"); err != nil {
+		t.Fatal(err)
+	}
+	r.Close()
+	b, err := os.ReadFile(filepath.Join(Dir(dir, "p"), r.ID, "journal.jsonl"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	lines := strings.Split(strings.TrimSuffix(string(b), "\n"), "\n")
+	if len(lines) != 2 || strings.Contains(lines[0], `"done"`) || !strings.Contains(lines[1], `"done":true`) ||
+		!strings.Contains(lines[0], `"ident":"new"`) || strings.Contains(string(b), "failed") {
+		t.Fatalf("journal:\n%s", b)
+	}
+	runs, err := Runs(dir, "p")
+	if err != nil || len(runs) != 1 || len(runs[0].Entries) != 1 || runs[0].Entries[0].HrefAfter != "c/new.ics" {
+		t.Fatalf("runs = %+v, %v", runs, err)
+	}
+}

@@ -8,8 +8,8 @@ import (
 // SetOpenItem replaces the function that opens item files, for tests; the returned
 // function restores it.
 func SetOpenItem(f func(string, int, os.FileMode) (*os.File, error)) (restore func()) {
-	openItem = f
-	return func() { openItem = os.OpenFile }
+	openItem, openItemHooked = f, true
+	return func() { openItem, openItemHooked = os.OpenFile, false }
 }
 
 // DirtyDirs reports how many directories wait for the next Flush.

@@ -93,11 +93,3 @@ func linkError(path string, err error) error {
 	}
 	return &os.LinkError{Op: "link", New: path, Err: err}
 }
-
-func retry(fn func() error) error {
-	for {
-		if err := fn(); err != unix.EINTR {
-			return err
-		}
-	}
-}
