@@ -24,7 +24,7 @@ func (e *Engine) planPair(ctx context.Context, p *Pair, db *status.DB) *PairPlan
 	// The status rows of every mapping are read once, in one pass, while the
 	// collections are discovered and listed.
 	rows := readRowSets(db)
-	defer rows.wait()
+	defer rows.close() // once every mapping is planned: nothing refers to them then
 	st, names := p.storages(), p.names()
 	var disc [2][]storage.Collection
 	var errs [2]error
@@ -226,7 +226,13 @@ func readRowSets(db *status.DB) *rowSets {
 	return r
 }
 
-func (r *rowSets) wait() { <-r.done }
+// close gives back the rows' memory (status.RowSet.Close).
+func (r *rowSets) close() {
+	<-r.done
+	for _, rs := range r.sets {
+		rs.Close()
+	}
+}
 
 // get returns the rows of mapping uid (nil when it has none).
 func (r *rowSets) get(uid int64) (*status.RowSet, error) {

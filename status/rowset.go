@@ -6,6 +6,7 @@ import (
 	"encoding/binary"
 	"fmt"
 	"hash/maphash"
+	"runtime"
 	"unsafe"
 )
 
@@ -13,8 +14,15 @@ import (
 // collections: every row lives in one byte arena (its hash in binary), and hash tables
 // of row numbers find a row by its href on either side or by its ident without a
 // string or map entry per row. Rows are numbered from 0 to Len()-1, in no particular
-// order. A RowSet is read-only once built, and safe for concurrent use.
+// order. A RowSet is read-only once built, and safe for concurrent use until Close.
+//
+// Large arenas live outside the Go heap (allocArena). Close gives them back; a RowSet
+// that is dropped without Close gives them back when the garbage collector finds it
+// unreachable. Nothing a method returns points into the arena.
 type RowSet struct {
+	mapped  [][]byte // arena memory to give back (freeArena)
+	cleanup runtime.Cleanup
+
 	// chunks hold the rows: per row five uvarint-prefixed fields (ident, href_a,
 	// etag_a, href_b, etag_b), then the hash (32 bytes). A row never spans chunks.
 	chunks [][]byte
@@ -120,23 +128,40 @@ func (rs *RowSet) Row(i int) Row {
 		out[f] = all[at : at+len(fs[f])]
 		at += len(fs[f])
 	}
+	runtime.KeepAlive(rs) // the arena is read above: see RowSet
 	return Row{Hash: all[:64], Ident: out[fIdent], HrefA: out[fHrefA], ETagA: out[fETagA], HrefB: out[fHrefB], ETagB: out[fETagB]}
 }
 
+// Every method that reads the arena keeps rs alive until it is done with it
+// (runtime.KeepAlive): the arena may live outside the Go heap, and the cleanup that
+// gives it back must not run while a view into it is in use.
+
 // Ident returns the ident of row i.
-func (rs *RowSet) Ident(i int) string { return string(rs.field(i, fIdent)) }
+func (rs *RowSet) Ident(i int) string {
+	v := string(rs.field(i, fIdent))
+	runtime.KeepAlive(rs)
+	return v
+}
 
 // Href returns the href of row i on side s.
-func (rs *RowSet) Href(i int, s Side) string { return string(rs.field(i, fHrefA+2*sideIndex(s))) }
+func (rs *RowSet) Href(i int, s Side) string {
+	v := string(rs.field(i, fHrefA+2*sideIndex(s)))
+	runtime.KeepAlive(rs)
+	return v
+}
 
 // ETagIs reports whether row i has etag on side s.
 func (rs *RowSet) ETagIs(i int, s Side, etag []byte) bool {
-	return bytes.Equal(rs.field(i, fETagA+2*sideIndex(s)), etag)
+	v := bytes.Equal(rs.field(i, fETagA+2*sideIndex(s)), etag)
+	runtime.KeepAlive(rs)
+	return v
 }
 
 // HrefIs reports whether row i has href on side s.
 func (rs *RowSet) HrefIs(i int, s Side, href string) bool {
-	return string(rs.field(i, fHrefA+2*sideIndex(s))) == href
+	v := string(rs.field(i, fHrefA+2*sideIndex(s))) == href
+	runtime.KeepAlive(rs)
+	return v
 }
 
 // FindHref returns the row whose href on side s is href.
@@ -145,7 +170,9 @@ func (rs *RowSet) FindHref(s Side, href []byte) (int, bool) {
 		return 0, false
 	}
 	f := fHrefA + 2*sideIndex(s)
-	return rs.find(rs.href[sideIndex(s)], maphash.Bytes(rs.seed, href), func(i int) bool { return bytes.Equal(rs.field(i, f), href) })
+	i, ok := rs.find(rs.href[sideIndex(s)], maphash.Bytes(rs.seed, href), func(i int) bool { return bytes.Equal(rs.field(i, f), href) })
+	runtime.KeepAlive(rs)
+	return i, ok
 }
 
 // FindIdent returns the row of ident.
@@ -153,7 +180,9 @@ func (rs *RowSet) FindIdent(ident string) (int, bool) {
 	if rs.Len() == 0 {
 		return 0, false
 	}
-	return rs.find(rs.ident, maphash.String(rs.seed, ident), func(i int) bool { return string(rs.field(i, fIdent)) == ident })
+	i, ok := rs.find(rs.ident, maphash.String(rs.seed, ident), func(i int) bool { return string(rs.field(i, fIdent)) == ident })
+	runtime.KeepAlive(rs)
+	return i, ok
 }
 
 func (rs *RowSet) find(table []uint32, h uint64, eq func(int) bool) (int, bool) {
@@ -185,7 +214,7 @@ func (rs *RowSet) add(ident, hash, hrefA, etagA, hrefB, etagB string) error {
 		if len(rs.chunks) == maxChunks {
 			return fmt.Errorf("status: more than %d chunks of rows", maxChunks)
 		}
-		rs.chunks = append(rs.chunks, make([]byte, 0, max(c, size)))
+		rs.chunks = append(rs.chunks, rs.alloc(max(c, size))[:0])
 		last++
 	}
 	p := rs.chunks[last]
@@ -235,6 +264,35 @@ func upperNibble(c byte) (byte, bool) {
 	return 0, false
 }
 
+// alloc returns n zeroed bytes of arena.
+func (rs *RowSet) alloc(n int) []byte {
+	b, mapped := allocArena(n)
+	if mapped {
+		rs.mapped = append(rs.mapped, b)
+	}
+	return b
+}
+
+// table returns a zeroed hash table of n slots.
+func (rs *RowSet) table(n int) []uint32 {
+	b := rs.alloc(4 * n)
+	return unsafe.Slice((*uint32)(unsafe.Pointer(unsafe.SliceData(b))), n)
+}
+
+// Close gives back the arena memory; the RowSet must not be used afterwards. It is
+// safe to call on a nil RowSet and more than once.
+func (rs *RowSet) Close() {
+	if rs == nil {
+		return
+	}
+	rs.cleanup.Stop() // so that nothing is given back twice
+	for _, b := range rs.mapped {
+		freeArena(b)
+	}
+	rs.mapped, rs.chunks, rs.off = nil, nil, nil
+	rs.href, rs.ident = [2][]uint32{}, nil
+}
+
 // index builds the hash tables once every row is in.
 func (rs *RowSet) index() {
 	n := len(rs.off)
@@ -250,7 +308,7 @@ func (rs *RowSet) index() {
 		}
 		table[j] = uint32(i + 1)
 	}
-	rs.href[0], rs.href[1], rs.ident = make([]uint32, size), make([]uint32, size), make([]uint32, size)
+	rs.href[0], rs.href[1], rs.ident = rs.table(size), rs.table(size), rs.table(size)
 	for i := range n {
 		insert(rs.href[0], maphash.Bytes(rs.seed, rs.field(i, fHrefA)), i)
 		insert(rs.href[1], maphash.Bytes(rs.seed, rs.field(i, fHrefB)), i)
@@ -283,6 +341,7 @@ func (db *DB) RowSets() (map[int64]*RowSet, error) {
 	)
 	for rows.Next() {
 		if err := rows.Scan(&uid, &ident, &hash, &hrefA, &etagA, &hrefB, &etagB); err != nil {
+			closeAll(out)
 			return nil, fmt.Errorf("status: reading items: %w", err)
 		}
 		if uid != lastUID {
@@ -294,14 +353,30 @@ func (db *DB) RowSets() (map[int64]*RowSet, error) {
 			lastUID = uid
 		}
 		if err := last.add(ident, hash, hrefA, etagA, hrefB, etagB); err != nil {
+			closeAll(out)
 			return nil, fmt.Errorf("%w (mapping %d)", err, uid)
 		}
 	}
 	if err := rows.Err(); err != nil {
+		closeAll(out)
 		return nil, fmt.Errorf("status: reading items: %w", err)
 	}
 	for _, rs := range out {
 		rs.index()
+		if len(rs.mapped) > 0 {
+			rs.cleanup = runtime.AddCleanup(rs, func(mapped [][]byte) {
+				for _, b := range mapped {
+					freeArena(b)
+				}
+			}, rs.mapped)
+		}
 	}
 	return out, nil
+}
+
+// closeAll closes every RowSet of sets.
+func closeAll(sets map[int64]*RowSet) {
+	for _, rs := range sets {
+		rs.Close()
+	}
 }
