@@ -2,8 +2,14 @@ package bench
 
 import (
 	"context"
+	"log/slog"
+	"os"
 	"path/filepath"
+	"strings"
+	"sync/atomic"
+	"syscall"
 	"testing"
+	"time"
 
 	"github.com/pimsync-go/pimsync/config"
 	"github.com/pimsync-go/pimsync/engine"
@@ -62,4 +68,87 @@ func BenchmarkRadicaleFirstSync(b *testing.B) {
 		uploadEvents(b, dav.Options{URL: srv.URL, Username: srv.Username, Password: srv.Password}, filepath.Base(coll))
 		b.StartTimer()
 	}
+}
+
+// BenchmarkRadicaleNoop re-syncs an unchanged 1,000-event Radicale calendar with a
+// vdir, with the collection named (`collection ID`) and discovered (`collections
+// all`). It reports the client's CPU per run (getrusage of this process: Radicale is
+// another process) and the HTTP requests per run, and fails if a no-op sends more than
+// one request. The process start-up of the real binary comes on top (see
+// docs/BENCHMARKS.md).
+func BenchmarkRadicaleNoop(b *testing.B) {
+	srv := davtest.StartRadicale(b, davtest.RadicaleOptions{})
+	coll := srv.NewCalendar(b)
+	id := filepath.Base(coll)
+	// Seed Radicale's storage directly: uploading would take half a minute.
+	if err := WriteEvents(filepath.Join(srv.Dir, "collections", "collection-root", strings.Trim(coll, "/")), 1000); err != nil {
+		b.Fatal(err)
+	}
+	for _, mode := range []string{"named", "all"} {
+		b.Run(mode, func(b *testing.B) {
+			dir := b.TempDir()
+			if err := os.MkdirAll(filepath.Join(dir, "a"), 0o700); err != nil {
+				b.Fatal(err)
+			}
+			var requests atomic.Int64
+			remote, err := caldav.New(dav.Options{URL: srv.URL, Username: srv.Username, Password: srv.Password, Name: "remote",
+				Logger: slog.New(&requestCounter{n: &requests})})
+			if err != nil {
+				b.Fatal(err)
+			}
+			cfg := &config.Pair{Name: "bench", Explicit: []config.Mapping{{Alias: id, IDA: id, IDB: id}}}
+			if mode == "all" {
+				cfg = &config.Pair{Name: "bench", Collections: []string{config.CollectionsAll}}
+			}
+			p := &engine.Pair{Name: "bench", Config: cfg, A: vdir.New(filepath.Join(dir, "a"), storage.Calendars, "ics"), B: remote, NameA: "a", NameB: "remote"}
+			e := &engine.Engine{StatusDir: filepath.Join(dir, "status")}
+			syncOK(b, e, p) // 1,000 items into the vdir
+			syncOK(b, e, p) // a fresh token after the creates
+			if n := len(mustGlob(b, filepath.Join(dir, "a", id, "*.ics"))); n != 1000 {
+				b.Fatalf("%d items in the vdir", n)
+			}
+			requests.Store(0)
+			cpu0 := cpuTime()
+			profiled(b, "radicale-noop-"+mode, func() {
+				for b.Loop() {
+					syncOK(b, e, p)
+				}
+			})
+			cpu := cpuTime() - cpu0
+			b.ReportMetric(float64(cpu.Microseconds())/1000/float64(b.N), "cpu-ms/op")
+			reqs := float64(requests.Load()) / float64(b.N)
+			b.ReportMetric(reqs, "requests/op")
+			if reqs > 1 {
+				b.Fatalf("a no-op sent %.1f requests per run, want 1", reqs)
+			}
+		})
+	}
+}
+
+// requestCounter is a slog handler that counts the DAV client's request log records.
+type requestCounter struct{ n *atomic.Int64 }
+
+func (c *requestCounter) Enabled(context.Context, slog.Level) bool { return true }
+func (c *requestCounter) Handle(_ context.Context, r slog.Record) error {
+	if r.Message == "http" {
+		c.n.Add(1)
+	}
+	return nil
+}
+func (c *requestCounter) WithAttrs([]slog.Attr) slog.Handler { return c }
+func (c *requestCounter) WithGroup(string) slog.Handler      { return c }
+
+// cpuTime returns the CPU time (user and system) this process has used.
+func cpuTime() time.Duration {
+	var ru syscall.Rusage
+	syscall.Getrusage(syscall.RUSAGE_SELF, &ru)
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+}
+
+func mustGlob(b *testing.B, pattern string) []string {
+	m, err := filepath.Glob(pattern)
+	if err != nil {
+		b.Fatal(err)
+	}
+	return m
 }

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strconv"
 	"testing"
 
 	"github.com/pimsync-go/pimsync/config"
@@ -12,8 +13,6 @@ import (
 	"github.com/pimsync-go/pimsync/storage"
 	"github.com/pimsync-go/pimsync/storage/vdir"
 )
-
-var sizes = []int{1000, 10000}
 
 // template returns a directory holding n generated events, made once per size.
 func template(b *testing.B, n int) string {
@@ -56,7 +55,11 @@ func vdirPair(b *testing.B, n int) (*engine.Engine, *engine.Pair, *vdir.Storage,
 	bs := vdir.New(filepath.Join(dir, "b"), storage.Calendars, "ics")
 	cfg := &config.Pair{Name: "bench", Collections: []string{config.CollectionsAll}}
 	p := &engine.Pair{Name: "bench", Config: cfg, A: a, B: bs, NameA: "a", NameB: "b"}
-	return &engine.Engine{StatusDir: filepath.Join(dir, "status")}, p, a, bs
+	e := &engine.Engine{StatusDir: filepath.Join(dir, "status")}
+	if w, err := strconv.Atoi(os.Getenv("PIMSYNC_BENCH_WORKERS")); err == nil {
+		e.Workers = w // an experiment: concurrent item writes per collection
+	}
+	return e, p, a, bs
 }
 
 func syncOK(b *testing.B, e *engine.Engine, p *engine.Pair) {
@@ -69,13 +72,13 @@ func syncOK(b *testing.B, e *engine.Engine, p *engine.Pair) {
 
 // BenchmarkVdirFirstSync copies n events from one vdir to an empty one.
 func BenchmarkVdirFirstSync(b *testing.B) {
-	for _, n := range sizes {
+	for _, n := range benchSizes(b) {
 		b.Run(fmt.Sprint(n), func(b *testing.B) {
 			for b.Loop() {
 				b.StopTimer()
 				e, p, _, _ := vdirPair(b, n)
 				b.StartTimer()
-				syncOK(b, e, p)
+				profiled(b, fmt.Sprint("first-", n), func() { syncOK(b, e, p) })
 			}
 			b.ReportMetric(float64(n), "items")
 		})
@@ -85,15 +88,17 @@ func BenchmarkVdirFirstSync(b *testing.B) {
 // BenchmarkVdirNoop re-syncs an unchanged pair of n events, and fails if any item file
 // is read: a no-op run lists and stats only.
 func BenchmarkVdirNoop(b *testing.B) {
-	for _, n := range sizes {
+	for _, n := range benchSizes(b) {
 		b.Run(fmt.Sprint(n), func(b *testing.B) {
 			e, p, a, bs := vdirPair(b, n)
 			syncOK(b, e, p)
 			syncOK(b, e, p) // records etags written by the first run
 			reads := a.ItemReads() + bs.ItemReads()
-			for b.Loop() {
-				syncOK(b, e, p)
-			}
+			profiled(b, fmt.Sprint("noop-", n), func() {
+				for b.Loop() {
+					syncOK(b, e, p)
+				}
+			})
 			if got := a.ItemReads() + bs.ItemReads() - reads; got != 0 {
 				b.Fatalf("no-op re-syncs read %d item files", got)
 			}

@@ -34,9 +34,12 @@ type sideInput struct {
 
 // mappingInput is everything the pure decision step needs for one mapping.
 type mappingInput struct {
-	side        [2]sideInput
-	inStatus    bool
-	rows        []status.Row
+	side     [2]sideInput
+	inStatus bool
+	rows     []status.Row
+	// clean is the number of status rows left out of rows because both sides list
+	// their item exactly as recorded, so that they need no action (planMapping).
+	clean       int
 	statusProps map[string]string
 	// aliases translate values a storage reports into what they stand for (applied to
 	// side props before deciding); refused are values a storage would not store.
@@ -52,7 +55,7 @@ type mappingInput struct {
 // function: no I/O, no clock.
 func decide(m *MappingPlan, in *mappingInput, pol policy) {
 	m.in, m.pol = in, pol
-	m.StatusRows = len(in.rows)
+	m.StatusRows = len(in.rows) + in.clean
 	m.Unfetchable = in.unfetchable
 	if !decideCollection(m, in, pol) {
 		return
@@ -186,7 +189,7 @@ func isHashIdent(ident string, items []*ItemState) bool {
 
 // guard implements the on_empty protection of sync.md §7.
 func guard(m *MappingPlan, in *mappingInput, pol policy) bool {
-	nA, nB, nS := in.side[A].listed, in.side[B].listed, len(in.rows)
+	nA, nB, nS := in.side[A].listed, in.side[B].listed, len(in.rows)+in.clean
 	if pol.onEmptySync {
 		return false
 	}
@@ -326,7 +329,9 @@ func applyPending(a, b *ItemState, s *status.Row, pend map[status.Side]status.Pe
 			if p.Fingerprint != "" {
 				mine = storage.Fingerprint(t.Item.Text()) == p.Fingerprint
 			} else if src := cur[target.Other()]; src != nil && src.Hash == p.Hash && src.Item != nil {
-				// A record of an older version without fingerprint.
+				// A record without fingerprint: an older version's, or a write to a
+				// storage that keeps the bytes written (storage.Verbatim), where only a
+				// change of form by someone else gets here.
 				mine = storage.Equivalent(src.Item.Text(), t.Item.Text())
 			}
 		}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -63,8 +64,8 @@ type mappingExec struct {
 	db   *status.DB
 	res  *MappingResult
 
-	// cur is the mapping's status as it is after the writes so far.
-	cur      map[string]status.Row
+	// stats counts the mapping's status rows as they are after the writes so far.
+	stats    rowStats
 	leftover bool // an error, conflict, skip or guard: tokens must not be saved
 	w        *statusWriter
 	done     int
@@ -145,10 +146,7 @@ func (x *mappingExec) run(ctx context.Context) error {
 	}); err != nil {
 		return err
 	}
-	x.cur = make(map[string]status.Row, len(m.rows))
-	for _, r := range m.rows {
-		x.cur[r.Ident] = r
-	}
+	x.stats = m.rowStats
 	if err := x.items(ctx); err != nil {
 		return err
 	}
@@ -265,28 +263,59 @@ func (x *mappingExec) items(ctx context.Context) error {
 	if err := x.recover(); err != nil {
 		return err
 	}
-	if err := x.loadTargets(ctx, first); err != nil {
-		return err
-	}
-	if err := x.runActions(ctx, first); err != nil {
-		return err
+	x.added = map[pendingKey]bool{}
+	for chunk := range slices.Chunk(first, execChunk) {
+		if ctx.Err() != nil {
+			break
+		}
+		loaded, err := x.loadTargets(ctx, chunk)
+		if err != nil {
+			return err
+		}
+		if err := x.runActions(ctx, chunk); err != nil {
+			return err
+		}
+		release(loaded)
 	}
 	if err := x.freeHrefs(second); err != nil {
 		return err
 	}
-	if err := x.loadSources(ctx, second); err != nil {
-		return err
-	}
-	if err := x.loadTargets(ctx, second); err != nil {
-		return err
-	}
-	if err := x.recordPending(second); err != nil {
-		return err
-	}
-	if err := x.runActions(ctx, second); err != nil {
-		return err
+	for chunk := range slices.Chunk(second, execChunk) {
+		if ctx.Err() != nil {
+			break
+		}
+		sources, err := x.loadSources(ctx, chunk)
+		if err != nil {
+			return err
+		}
+		targets, err := x.loadTargets(ctx, chunk)
+		if err != nil {
+			return err
+		}
+		if err := x.recordPending(chunk); err != nil {
+			return err
+		}
+		if err := x.runActions(ctx, chunk); err != nil {
+			return err
+		}
+		release(sources)
+		release(targets)
 	}
 	return x.clearPending()
+}
+
+// execChunk is how many item actions are loaded, recorded as pending and run at a
+// time: the executor holds the text of at most that many items it had to read.
+const execChunk = 1024
+
+// release lets go of the text of items the executor read, once their actions ran.
+func release(states []*ItemState) {
+	for _, st := range states {
+		if st.Item != nil {
+			st.sum = storage.Summary(st.Item.Text())
+			st.Item = nil
+		}
+	}
 }
 
 // freeHrefs moves the status rows of records that change their href on side A out of
@@ -339,7 +368,10 @@ func (x *mappingExec) recover() error {
 		if err != nil {
 			return err
 		}
-		x.cur[a.Ident] = next
+		if a.Status != nil {
+			x.stats.add(*a.Status, -1)
+		}
+		x.stats.add(next, 1)
 		a.Status = &next
 		x.e.log().Info(fmt.Sprintf("%s/%s: %s: recorded an earlier upload whose answer was lost", x.pair.Name, x.m.Alias, a.Ident))
 	}
@@ -350,20 +382,28 @@ func (x *mappingExec) recover() error {
 // a write whose answer never arrives is recognised next time, whatever happened to
 // either side meanwhile (applyPending).
 func (x *mappingExec) recordPending(acts []*ItemAction) error {
-	x.added = map[pendingKey]bool{}
+	added := 0
+	st := x.pair.storages()
+	verbatim := [2]bool{storage.StoresVerbatim(st[A]), storage.StoresVerbatim(st[B])}
 	for _, a := range acts {
 		if a.Skip != "" || (a.Verb != VerbCreate && a.Verb != VerbUpdate) {
 			continue
 		}
 		k := pendingKey{a.Ident, a.Target.status()}
 		x.added[k] = true
+		added++
 		src := a.Source()
-		p := status.Pending{Ident: a.Ident, Side: k.side, Hash: src.Item.Hash(), Fingerprint: storage.Fingerprint(src.Item.Text()),
+		p := status.Pending{Ident: a.Ident, Side: k.side, Hash: src.Item.Hash(),
 			Create: a.Verb == VerbCreate, SrcHref: src.Href, SrcETag: src.ETag}
+		if !verbatim[a.Target] {
+			// Only a storage that may re-serialise what it is sent needs the fingerprint
+			// (8 µs an item); on one that keeps the bytes, the hash recognises our write.
+			p.Fingerprint = storage.Fingerprint(src.Item.Text())
+		}
 		if t := a.TargetItem(); t != nil && a.Verb == VerbUpdate {
 			p.TgtHref, p.TgtETag = t.Href, t.ETag
 		}
-		if err := x.w.do(func(tx *status.Tx) error { return tx.AddPending(x.m.MappingUID, p) }); err != nil {
+		if err := x.w.stage(func(tx *status.Tx) error { return tx.AddPending(x.m.MappingUID, p) }); err != nil {
 			return err
 		}
 		if m := x.m; a.Verb == VerbCreate && m.hasSaved[a.Target] {
@@ -371,12 +411,12 @@ func (x *mappingExec) recordPending(acts []*ItemAction) error {
 			// it before the first create, so that a run killed midway cannot leave it
 			// behind for the next run's delta.
 			m.hasSaved[a.Target] = false
-			if err := x.w.do(func(tx *status.Tx) error { return tx.DeleteToken(m.MappingUID, a.Target.status()) }); err != nil {
+			if err := x.w.stage(func(tx *status.Tx) error { return tx.DeleteToken(m.MappingUID, a.Target.status()) }); err != nil {
 				return err
 			}
 		}
 	}
-	if len(x.added) == 0 {
+	if added == 0 {
 		return nil
 	}
 	return x.w.commit()
@@ -407,7 +447,7 @@ type pendingKey struct {
 // status (token fast path, one_way reverts), and loadTargets those of items about to be
 // replaced or deleted (their bytes go to the trash first). A body that changed since it
 // was listed fails that action, which is retried next run.
-func (x *mappingExec) loadSources(ctx context.Context, acts []*ItemAction) error {
+func (x *mappingExec) loadSources(ctx context.Context, acts []*ItemAction) ([]*ItemState, error) {
 	return x.load(ctx, acts, func(a *ItemAction) (Side, *ItemState) {
 		if a.Verb == VerbCreate || a.Verb == VerbUpdate {
 			return a.Target.Other(), a.Source()
@@ -416,7 +456,7 @@ func (x *mappingExec) loadSources(ctx context.Context, acts []*ItemAction) error
 	})
 }
 
-func (x *mappingExec) loadTargets(ctx context.Context, acts []*ItemAction) error {
+func (x *mappingExec) loadTargets(ctx context.Context, acts []*ItemAction) ([]*ItemState, error) {
 	return x.load(ctx, acts, func(a *ItemAction) (Side, *ItemState) {
 		if a.Verb == VerbUpdate || a.Verb == VerbDelete {
 			return a.Target, a.TargetItem()
@@ -425,7 +465,8 @@ func (x *mappingExec) loadTargets(ctx context.Context, acts []*ItemAction) error
 	})
 }
 
-func (x *mappingExec) load(ctx context.Context, acts []*ItemAction, pick func(*ItemAction) (Side, *ItemState)) error {
+// load reads the items that pick names and the plan has no text of, and returns them.
+func (x *mappingExec) load(ctx context.Context, acts []*ItemAction, pick func(*ItemAction) (Side, *ItemState)) ([]*ItemState, error) {
 	need := map[Side][]string{}
 	for _, a := range acts {
 		if s, st := pick(a); st != nil && st.Item == nil && a.Skip == "" {
@@ -433,8 +474,9 @@ func (x *mappingExec) load(ctx context.Context, acts []*ItemAction, pick func(*I
 		}
 	}
 	if len(need) == 0 {
-		return nil
+		return nil, nil
 	}
+	var loaded []*ItemState
 	got := map[Side]map[string]storage.Fetched{}
 	stores := x.pair.storages()
 	for s, hrefs := range need {
@@ -471,8 +513,9 @@ func (x *mappingExec) load(ctx context.Context, acts []*ItemAction, pick func(*I
 		}
 		item := f.Item
 		st.Item = &item
+		loaded = append(loaded, st)
 	}
-	return nil
+	return loaded, nil
 }
 
 type actionResult struct {
@@ -489,7 +532,9 @@ func (x *mappingExec) runActions(ctx context.Context, acts []*ItemAction) error 
 		workers = 8
 	}
 	jobs := make(chan *ItemAction)
-	results := make(chan actionResult)
+	// Workers go on while a commit of the status (and the durability barrier before
+	// it) is under way.
+	results := make(chan actionResult, 4*workers)
 	wctx, cancel := graceContext(ctx, writeGrace)
 	defer cancel()
 	var wg sync.WaitGroup
@@ -797,7 +842,7 @@ func (x *mappingExec) record(r actionResult) error {
 			if a.Status == nil {
 				return nil
 			}
-			delete(x.cur, a.Ident)
+			x.stats.add(*a.Status, -1)
 			if x.m.pol.merge {
 				if err := tx.DeleteBase(uid, a.Ident); err != nil {
 					return err
@@ -805,15 +850,16 @@ func (x *mappingExec) record(r actionResult) error {
 			}
 			return tx.Delete(uid, a.Ident)
 		case a.Status != nil:
-			x.cur[a.Ident] = r.row
 			if err := tx.Update(uid, *a.Status, r.row); err != nil {
 				return err
 			}
+			x.stats.add(*a.Status, -1)
+			x.stats.add(r.row, 1)
 		default:
-			x.cur[a.Ident] = r.row
 			if err := tx.Insert(uid, r.row); err != nil {
 				return err
 			}
+			x.stats.add(r.row, 1)
 		}
 		if err := x.keepBase(tx, a, r.row); err != nil {
 			return err
@@ -1018,17 +1064,10 @@ func (x *mappingExec) tokens() error {
 		// may leave out of a later delta an item created and deleted since the token
 		// (RFC 6578 §3.5; Xandikos does), and the deletion would be missed. The next
 		// run lists the collection in full and saves a fresh token.
-		save := !x.leftover && len(x.res.Errors) == 0 && !t.IsZero() && x.res.Counts[s].Created == 0
-		if save {
-			for _, r := range x.cur {
-				if rowETag(&r, s) == "" {
-					save = false
-					break
-				}
-			}
-		}
+		save := !x.leftover && len(x.res.Errors) == 0 && !t.IsZero() && x.res.Counts[s].Created == 0 &&
+			x.stats.emptyETag[s] == 0
 		href := x.href(s)
-		want := status.Token{Href: href, Kind: t.Kind, Value: t.Value, ItemCount: len(x.cur)}
+		want := status.Token{Href: href, Kind: t.Kind, Value: t.Value, ItemCount: x.stats.n}
 		switch {
 		case save && m.hasSaved[s] && m.saved[s] == want:
 			// unchanged: no write
@@ -1045,8 +1084,8 @@ func (x *mappingExec) tokens() error {
 	return nil
 }
 
-// statusWriter groups status writes into transactions of up to 100 actions or one
-// second, making the storages' writes durable before each commit.
+// statusWriter groups status writes into transactions of up to statusBatch actions or
+// one second, making the storages' writes durable before each commit.
 type statusWriter struct {
 	db      *status.DB
 	durable []storage.Durable
@@ -1055,7 +1094,25 @@ type statusWriter struct {
 	started time.Time
 }
 
+// statusBatch is how many status writes a transaction groups at most. A crash loses at
+// most the status of the writes since the last commit, and the pending-write records
+// (committed before those writes began) let the next run record them.
+const statusBatch = 1000
+
+// do runs fn in the current transaction and commits once the batch is full.
 func (w *statusWriter) do(fn func(*status.Tx) error) error {
+	if err := w.stage(fn); err != nil {
+		return err
+	}
+	w.n++
+	if w.n >= statusBatch || time.Since(w.started) > time.Second {
+		return w.commit()
+	}
+	return nil
+}
+
+// stage runs fn in the current transaction, leaving the commit to the caller.
+func (w *statusWriter) stage(fn func(*status.Tx) error) error {
 	if w.tx == nil {
 		tx, err := w.db.Begin()
 		if err != nil {
@@ -1066,10 +1123,6 @@ func (w *statusWriter) do(fn func(*status.Tx) error) error {
 	if err := fn(w.tx); err != nil {
 		cerr := w.commit()
 		return errFatal{errors.Join(fmt.Errorf("writing status: %w", err), cerr)}
-	}
-	w.n++
-	if w.n >= 100 || time.Since(w.started) > time.Second {
-		return w.commit()
 	}
 	return nil
 }

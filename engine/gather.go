@@ -2,9 +2,11 @@ package engine
 
 import (
 	"context"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"maps"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -19,6 +21,10 @@ import (
 // writes.
 func (e *Engine) planPair(ctx context.Context, p *Pair, db *status.DB) *PairPlan {
 	pp := &PairPlan{Pair: p}
+	// The status rows of every mapping are read once, in one pass, while the
+	// collections are discovered and listed.
+	rows := readRowSets(db)
+	defer rows.close() // once every mapping is planned: nothing refers to them then
 	st, names := p.storages(), p.names()
 	var disc [2][]storage.Collection
 	var errs [2]error
@@ -62,6 +68,7 @@ func (e *Engine) planPair(ctx context.Context, p *Pair, db *status.DB) *PairPlan
 		return pp
 	}
 	pp.Mappings = make([]*MappingPlan, len(specs))
+	budget := &bodyBudget{left: maxPlanBodies}
 	var mu sync.Mutex // guards the first status error
 	sem := make(chan struct{}, 4)
 	for i, spec := range specs {
@@ -69,7 +76,7 @@ func (e *Engine) planPair(ctx context.Context, p *Pair, db *status.DB) *PairPlan
 		sem <- struct{}{}
 		go func() {
 			defer func() { <-sem; wg.Done() }()
-			mp, err := e.planMapping(ctx, p, db, spec, pol, pendingColls)
+			mp, err := e.planMapping(ctx, p, db, rows, budget, spec, pol, pendingColls)
 			pp.Mappings[i] = mp
 			if err != nil {
 				mu.Lock()
@@ -87,8 +94,14 @@ func (e *Engine) planPair(ctx context.Context, p *Pair, db *status.DB) *PairPlan
 // planMapping gathers one mapping's listings and decides its actions. A returned error
 // is a pair-level failure (status unreadable); collection-level problems are recorded
 // in the plan.
-func (e *Engine) planMapping(ctx context.Context, p *Pair, db *status.DB, spec *mappingSpec, pol policy,
-	pendingColls map[status.Side]map[string]map[string]string) (*MappingPlan, error) {
+//
+// Both sides are listed while the mapping's status is read. An item whose href and etag
+// on a side are those of its status row is not read (sync.md §6.1); a row that is so
+// on both sides, with no pending write and no other item of its ident, needs no action
+// and is left out of the decision altogether (mappingInput.clean), so that an unchanged
+// collection costs a listing and a lookup per item, and no object per item.
+func (e *Engine) planMapping(ctx context.Context, p *Pair, db *status.DB, rows *rowSets, budget *bodyBudget,
+	spec *mappingSpec, pol policy, pendingColls map[status.Side]map[string]map[string]string) (*MappingPlan, error) {
 	m := &MappingPlan{Alias: spec.alias, HrefA: spec.href[A], HrefB: spec.href[B]}
 	fail := func(format string, args ...any) (*MappingPlan, error) {
 		m.Action, m.ReasonIsError = CollSkipped, true
@@ -97,35 +110,10 @@ func (e *Engine) planMapping(ctx context.Context, p *Pair, db *status.DB, spec *
 	}
 	in := &mappingInput{}
 	st, names := p.storages(), p.names()
-	if spec.href[A] != "" && spec.href[B] != "" {
-		uid, ok, err := db.FindMapping(spec.href[A], spec.href[B])
-		if err != nil {
-			return m, &StatusError{fmt.Errorf("pair %s: reading status: %w", p.Name, err)}
-		}
-		if ok {
-			m.MappingUID, in.inStatus = uid, true
-			if in.rows, err = db.Rows(uid); err != nil {
-				return m, &StatusError{fmt.Errorf("pair %s: reading status: %w", p.Name, err)}
-			}
-			if in.statusProps, err = db.Properties(uid); err != nil {
-				return m, &StatusError{fmt.Errorf("pair %s: reading status: %w", p.Name, err)}
-			}
-			if in.pending, err = db.Pending(uid); err != nil {
-				return m, &StatusError{fmt.Errorf("pair %s: reading status: %w", p.Name, err)}
-			}
-			if in.aliases, err = db.PropertyAliases(uid); err != nil {
-				return m, &StatusError{fmt.Errorf("pair %s: reading status: %w", p.Name, err)}
-			}
-			if in.refused, err = db.PropertyRefusals(uid); err != nil {
-				return m, &StatusError{fmt.Errorf("pair %s: reading status: %w", p.Name, err)}
-			}
-		}
-	}
-	m.rows, m.pending = in.rows, in.pending
-	// Both sides are read at the same time, so a local listing overlaps the server's
-	// answer.
+	ready := make(chan struct{}) // closed once the mapping's status is read
+	var rs *status.RowSet
 	var failed [2]string
-	var unf [2][]Unfetchable
+	var listers [2]*sideLister
 	var wg sync.WaitGroup
 	for s := range 2 {
 		side := &in.side[s]
@@ -134,8 +122,10 @@ func (e *Engine) planMapping(ctx context.Context, p *Pair, db *status.DB, spec *
 		if spec.href[s] == "" || (!spec.exists[s] && !spec.probe[s]) {
 			continue // a missing collection costs no request (sync.md §6.1)
 		}
+		l := &sideLister{e: e, st: st[s], side: Side(s), coll: spec.href[s], m: m, in: in, db: db, ready: ready, rs: &rs, budget: budget}
+		listers[s] = l
 		wg.Go(func() {
-			l, err := e.listSide(ctx, st[s], Side(s), spec.href[s], m, in, db)
+			err := l.list(ctx)
 			switch {
 			case spec.probe[s] && (errors.Is(err, storage.ErrNotFound) || errors.Is(err, storage.ErrAccessDenied)):
 				return
@@ -144,7 +134,6 @@ func (e *Engine) planMapping(ctx context.Context, p *Pair, db *status.DB, spec *
 				return
 			}
 			side.exists = true
-			side.items, side.listed, unf[s] = l.items, l.listed, l.unfetchable
 			if pol.props {
 				props, err := st[s].Properties(ctx, spec.href[s])
 				if err != nil {
@@ -155,12 +144,21 @@ func (e *Engine) planMapping(ctx context.Context, p *Pair, db *status.DB, spec *
 			}
 		})
 	}
+	serr := e.readMappingStatus(db, rows, spec, m, in, &rs)
+	close(ready)
 	wg.Wait()
+	if serr != nil {
+		return m, &StatusError{fmt.Errorf("pair %s: reading status: %w", p.Name, serr)}
+	}
 	for s := range 2 {
 		if failed[s] != "" {
 			return fail("%s", failed[s])
 		}
-		in.unfetchable = append(in.unfetchable, unf[s]...)
+	}
+	if err := e.join(ctx, m, in, rs, listers); err != nil {
+		return m, &StatusError{fmt.Errorf("pair %s: reading status: %w", p.Name, err)}
+	}
+	for s := range 2 {
 		if sent, ok := pendingColls[Side(s).status()][spec.href[s]]; ok && in.side[s].exists {
 			// An earlier run created this collection and stopped before recording what
 			// the server made of the properties it sent.
@@ -181,6 +179,470 @@ func (e *Engine) planMapping(ctx context.Context, p *Pair, db *status.DB, spec *
 	m.ExistsA, m.ExistsB = in.side[A].exists, in.side[B].exists
 	m.Listed = [2]int{in.side[A].listed, in.side[B].listed}
 	return m, nil
+}
+
+// readMappingStatus reads what the status holds for a mapping (its rows, properties,
+// pending writes, property aliases and refusals).
+func (e *Engine) readMappingStatus(db *status.DB, rows *rowSets, spec *mappingSpec, m *MappingPlan, in *mappingInput, rs **status.RowSet) error {
+	if spec.href[A] == "" || spec.href[B] == "" {
+		return nil
+	}
+	uid, ok, err := db.FindMapping(spec.href[A], spec.href[B])
+	if err != nil || !ok {
+		return err
+	}
+	m.MappingUID, in.inStatus = uid, true
+	if *rs, err = rows.get(uid); err != nil {
+		return err
+	}
+	m.rowStats = rowStats{n: (*rs).Len(), emptyETag: [2]int{(*rs).EmptyETags(status.SideA), (*rs).EmptyETags(status.SideB)}}
+	if in.statusProps, err = db.Properties(uid); err != nil {
+		return err
+	}
+	if in.pending, err = db.Pending(uid); err != nil {
+		return err
+	}
+	if in.aliases, err = db.PropertyAliases(uid); err != nil {
+		return err
+	}
+	in.refused, err = db.PropertyRefusals(uid)
+	m.pending = in.pending
+	return err
+}
+
+// rowSets reads the status rows of every mapping of a pair in the background.
+type rowSets struct {
+	done chan struct{}
+	sets map[int64]*status.RowSet
+	err  error
+}
+
+func readRowSets(db *status.DB) *rowSets {
+	r := &rowSets{done: make(chan struct{})}
+	go func() {
+		defer close(r.done)
+		r.sets, r.err = db.RowSets()
+	}()
+	return r
+}
+
+// close gives back the rows' memory (status.RowSet.Close).
+func (r *rowSets) close() {
+	<-r.done
+	for _, rs := range r.sets {
+		rs.Close()
+	}
+}
+
+// get returns the rows of mapping uid (nil when it has none).
+func (r *rowSets) get(uid int64) (*status.RowSet, error) {
+	<-r.done
+	return r.sets[uid], r.err
+}
+
+// rowStats counts a mapping's status rows, and those with an empty etag on each side,
+// as the executor's writes change them (for the token checks of sync.md §3.7).
+type rowStats struct {
+	n         int
+	emptyETag [2]int
+}
+
+func (c *rowStats) add(r status.Row, d int) {
+	c.n += d
+	for s := range 2 {
+		if rowETag(&r, Side(s)) == "" {
+			c.emptyETag[s] += d
+		}
+	}
+}
+
+// maxPlanBodies bounds the bytes of item text a pair's plan keeps from its listings.
+// Beyond it, an item read to learn its ident and hash keeps only those (and its
+// summary), and the executor reads it again, a batch at a time, when it copies it: a
+// first sync of a large collection never holds the whole collection's text.
+const maxPlanBodies = 4 << 20
+
+// bodyBudget is what is left of maxPlanBodies for one pair.
+type bodyBudget struct {
+	mu   sync.Mutex
+	left int
+}
+
+// take reports whether n more bytes may be kept.
+func (b *bodyBudget) take(n int) bool {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if n > b.left {
+		return false
+	}
+	b.left -= n
+	return true
+}
+
+// sideLister lists one side of a mapping and matches the listing with the status rows.
+type sideLister struct {
+	e      *Engine
+	st     storage.Storage
+	side   Side
+	coll   string
+	m      *MappingPlan
+	in     *mappingInput
+	db     *status.DB
+	ready  chan struct{}   // closed when *rs and the mapping's status are known
+	rs     **status.RowSet // the mapping's rows
+	budget *bodyBudget
+
+	isReady  bool
+	rows     *status.RowSet
+	matched  []bool // rows whose href and etag on this side are listed as they are
+	listed   int
+	queue    []storage.ItemRef // listed items to read
+	buffered []byte            // entries streamed before the status was read: href, etag
+	sortQ    bool              // the listing came in no particular order
+	fetched  []*ItemState
+	unf      []Unfetchable
+}
+
+// list lists the side (sync.md §6.1): token fast path or delta where the storage offers
+// it, otherwise a full listing (streamed where the storage can); then it reads the
+// items whose href and etag are not in the status.
+func (l *sideLister) list(ctx context.Context) error {
+	switch st := l.st.(type) {
+	case storage.Incremental:
+		l.await()
+		saved := l.e.savedToken(l.db, l.m, l.in, l.rows, l.side, l.coll)
+		lst, err := st.ListSince(ctx, l.coll, saved)
+		if err != nil {
+			return err
+		}
+		l.m.tokens[l.side] = lst.Token
+		switch {
+		case lst.Unchanged:
+			for i := range l.matched {
+				l.matched[i] = true
+			}
+			l.listed = len(l.matched)
+			return nil
+		case lst.Delta:
+			l.applyDelta(lst.Refs, lst.Removed)
+		default:
+			l.joinRefs(lst.Refs)
+		}
+	case storage.Streamer:
+		l.sortQ = true
+		err := st.ListEach(ctx, l.coll, func(href, etag []byte) error {
+			if !l.isReady {
+				select {
+				case <-l.ready:
+					l.await()
+				default:
+					l.buffered = binary.AppendUvarint(l.buffered, uint64(len(href)))
+					l.buffered = append(l.buffered, href...)
+					l.buffered = binary.AppendUvarint(l.buffered, uint64(len(etag)))
+					l.buffered = append(l.buffered, etag...)
+					return nil
+				}
+			}
+			l.join(href, etag)
+			return nil
+		})
+		if err != nil {
+			return err
+		}
+		l.await()
+	default:
+		refs, err := l.st.List(ctx, l.coll)
+		if err != nil {
+			return err
+		}
+		l.await()
+		l.joinRefs(refs)
+	}
+	return l.fetch(ctx)
+}
+
+// await waits for the status and then matches what was listed before it came.
+func (l *sideLister) await() {
+	if l.isReady {
+		return
+	}
+	<-l.ready
+	l.isReady = true
+	l.rows = *l.rs
+	l.matched = make([]bool, l.rows.Len())
+	p := l.buffered
+	l.buffered = nil
+	for len(p) > 0 {
+		n, w := binary.Uvarint(p)
+		href := p[w : w+int(n)]
+		p = p[w+int(n):]
+		n, w = binary.Uvarint(p)
+		etag := p[w : w+int(n)]
+		p = p[w+int(n):]
+		l.join(href, etag)
+	}
+}
+
+// joinRefs matches a listing that may name an href twice (a server's): the first
+// entry is kept (sync.md §6.3).
+func (l *sideLister) joinRefs(refs []storage.ItemRef) {
+	seen := make(map[string]bool, len(refs))
+	for _, r := range refs {
+		if seen[r.Href] {
+			l.e.log().Warn("storage listed an href twice; keeping the first", "href", r.Href)
+			continue
+		}
+		seen[r.Href] = true
+		l.joinRef(r)
+	}
+}
+
+// join matches one listed item with the status: an href and etag as the status has
+// them need no read.
+func (l *sideLister) join(href, etag []byte) {
+	l.listed++
+	if i, ok := l.rows.FindHref(l.side.status(), href); ok && len(etag) > 0 && l.rows.ETagIs(i, l.side.status(), etag) {
+		l.matched[i] = true
+		return
+	}
+	l.queue = append(l.queue, storage.ItemRef{Href: string(href), ETag: string(etag)})
+}
+
+func (l *sideLister) joinRef(r storage.ItemRef) {
+	l.listed++
+	if i, ok := l.rows.FindHref(l.side.status(), []byte(r.Href)); ok && r.ETag != "" && l.rows.ETagIs(i, l.side.status(), []byte(r.ETag)) {
+		l.matched[i] = true
+		return
+	}
+	l.queue = append(l.queue, r)
+}
+
+// applyDelta takes the status rows plus a sync-collection delta for the listing.
+func (l *sideLister) applyDelta(changed []storage.ItemRef, removed []string) {
+	gone := make(map[string]bool, len(removed))
+	for _, h := range removed {
+		gone[h] = true
+	}
+	delta := make(map[string]bool, len(changed))
+	for _, r := range changed {
+		delta[r.Href] = true
+	}
+	side := l.side.status()
+	for i := range l.matched {
+		h := l.rows.Href(i, side)
+		if gone[h] || delta[h] {
+			continue
+		}
+		l.listed++
+		if !l.rows.ETagIs(i, side, nil) {
+			l.matched[i] = true
+			continue
+		}
+		l.queue = append(l.queue, storage.ItemRef{Href: h}) // no etag known: read it
+	}
+	seen := make(map[string]bool, len(changed))
+	for _, r := range changed {
+		if gone[r.Href] || seen[r.Href] {
+			continue
+		}
+		seen[r.Href] = true
+		l.joinRef(r)
+	}
+}
+
+// fetchChunk is how many items one read asks for: what planning holds of item text at
+// once beyond the body budget.
+const fetchChunk = 1024
+
+// fetch reads the queued items, a chunk at a time.
+func (l *sideLister) fetch(ctx context.Context) error {
+	if l.sortQ {
+		slices.SortFunc(l.queue, func(a, b storage.ItemRef) int { return strings.Compare(a.Href, b.Href) })
+	}
+	queue := l.queue
+	l.queue = nil
+	for len(queue) > 0 {
+		n := min(len(queue), fetchChunk)
+		chunk := queue[:n]
+		queue = queue[n:]
+		hrefs := make([]string, n)
+		for i, r := range chunk {
+			hrefs[i] = r.Href
+		}
+		fetched, err := l.st.Get(ctx, l.coll, hrefs)
+		if err != nil {
+			return err
+		}
+		got := make(map[string]bool, n) // asked for, then false once answered
+		for _, h := range hrefs {
+			got[h] = true
+		}
+		for _, f := range fetched {
+			if !got[f.Href] {
+				continue // not asked for, or answered twice
+			}
+			got[f.Href] = false
+			if f.Err != nil {
+				l.unf = append(l.unf, l.unfetchable(f.Href, f.Err))
+				continue
+			}
+			l.fetched = append(l.fetched, l.keep(f))
+		}
+		for _, h := range hrefs {
+			if got[h] {
+				l.unf = append(l.unf, l.unfetchable(h, errors.New("the storage did not return it")))
+			}
+		}
+	}
+	return nil
+}
+
+// keep makes the state of a fetched item, keeping its text while the pair's body
+// budget lasts.
+func (l *sideLister) keep(f storage.Fetched) *ItemState {
+	item := f.Item
+	st := &ItemState{Href: f.Href, ETag: f.ETag, Ident: item.Ident(), Hash: item.Hash(), Item: &item}
+	if !l.budget.take(len(item.Text())) {
+		st.Ident = strings.Clone(st.Ident) // a UID shares the text's memory
+		st.sum = storage.Summary(item.Text())
+		st.Item, st.dropped = nil, true
+	}
+	return st
+}
+
+func (l *sideLister) unfetchable(href string, err error) Unfetchable {
+	u := Unfetchable{Side: l.side, Href: href, Err: err}
+	if i, ok := l.rows.FindHref(l.side.status(), []byte(href)); ok {
+		u.Ident = l.rows.Ident(i)
+	}
+	return u
+}
+
+// join builds the decision's input from both sides' listings and the status rows. A
+// row listed as it is on both sides needs no action (see planMapping) unless an earlier
+// write of its ident is pending, or another item on either side carries its ident (a
+// copy, a rename): everything else goes to decide as before.
+func (e *Engine) join(ctx context.Context, m *MappingPlan, in *mappingInput, rs *status.RowSet, ls [2]*sideLister) error {
+	for s := range 2 {
+		if ls[s] != nil && !in.side[s].exists {
+			ls[s] = nil // probed, and not there
+		}
+	}
+	n := rs.Len()
+	dirty := make([]bool, n)
+	for i := range n {
+		for s := range 2 {
+			if ls[s] == nil || !ls[s].matched[i] {
+				dirty[i] = true
+			}
+		}
+	}
+	for ident := range in.pending {
+		if i, ok := rs.FindIdent(ident); ok {
+			dirty[i] = true
+		}
+	}
+	for _, l := range ls {
+		if l == nil {
+			continue
+		}
+		for _, it := range l.fetched {
+			if i, ok := rs.FindIdent(it.Ident); ok {
+				dirty[i] = true
+			}
+		}
+	}
+	var items [2][]*ItemState
+	for i := range n {
+		if !dirty[i] {
+			in.clean++
+			continue
+		}
+		r := rs.Row(i)
+		in.rows = append(in.rows, r)
+		for s := range 2 {
+			if ls[s] != nil && ls[s].matched[i] {
+				items[s] = append(items[s], &ItemState{Href: rowHref(&r, Side(s)), ETag: rowETag(&r, Side(s)), Ident: r.Ident, Hash: r.Hash})
+			}
+		}
+	}
+	slices.SortFunc(in.rows, func(a, b status.Row) int { return strings.Compare(a.Ident, b.Ident) })
+	for s, l := range ls {
+		if l == nil {
+			continue
+		}
+		side := &in.side[s]
+		side.items = append(items[s], l.fetched...)
+		slices.SortFunc(side.items, func(a, b *ItemState) int { return strings.Compare(a.Href, b.Href) })
+		side.listed = l.listed
+		in.unfetchable = append(in.unfetchable, l.unf...)
+	}
+	return e.hydrate(ctx, m, in, ls)
+}
+
+// hydrate reads again the items whose text planning dropped (bodyBudget) when the
+// decision or the plan needs it: an ident with a pending write (its fingerprint), an
+// ident on both sides with different content (a conflict to show, merge or keep), and
+// duplicated idents.
+func (e *Engine) hydrate(ctx context.Context, m *MappingPlan, in *mappingInput, ls [2]*sideLister) error {
+	var byIdent [2]map[string][]*ItemState
+	dropped := false
+	for s := range 2 {
+		byIdent[s] = map[string][]*ItemState{}
+		for _, it := range in.side[s].items {
+			dropped = dropped || it.dropped
+		}
+	}
+	if !dropped {
+		return nil
+	}
+	for s := range 2 {
+		for _, it := range in.side[s].items {
+			byIdent[s][it.Ident] = append(byIdent[s][it.Ident], it)
+		}
+	}
+	var need [2][]*ItemState
+	for s := range 2 {
+		for ident, its := range byIdent[s] {
+			other := byIdent[1-s][ident]
+			_, pending := in.pending[ident]
+			want := pending || len(its) > 1 || len(other) > 1 || (len(other) == 1 && other[0].Hash != its[0].Hash)
+			for _, it := range its {
+				if want && it.dropped {
+					need[s] = append(need[s], it)
+				}
+			}
+		}
+	}
+	for s, its := range need {
+		if len(its) == 0 {
+			continue
+		}
+		hrefs := make([]string, len(its))
+		for i, it := range its {
+			hrefs[i] = it.Href
+		}
+		fs, err := ls[s].st.Get(ctx, ls[s].coll, hrefs)
+		if err != nil {
+			return err
+		}
+		got := map[string]storage.Fetched{}
+		for _, f := range fs {
+			got[f.Href] = f
+		}
+		for _, it := range its {
+			f, ok := got[it.Href]
+			if !ok || f.Err != nil || f.ETag != it.ETag || f.Item.Hash() != it.Hash {
+				// Changed since it was listed: plan without it; the next run sees the change.
+				in.unfetchable = append(in.unfetchable, Unfetchable{Side: Side(s), Href: it.Href, Ident: it.Ident,
+					Err: fmt.Errorf("%s changed while it was being read", it.Href)})
+				continue
+			}
+			item := f.Item
+			it.Item, it.dropped = &item, false
+		}
+	}
+	return nil
 }
 
 // autoMerge turns conflicts into merges where the two sides changed different things
@@ -280,103 +742,9 @@ func needDiscovery(cfg *config.Pair, st [2]storage.Storage) [2]bool {
 	return need
 }
 
-type sideListing struct {
-	items       []*ItemState
-	listed      int
-	unfetchable []Unfetchable
-}
-
-// listSide lists one side of a mapping (sync.md §6.1): token fast path or delta where
-// the storage offers it, otherwise a full listing; then it fetches only the items whose
-// href and etag are not already in the status.
-func (e *Engine) listSide(ctx context.Context, st storage.Storage, side Side, coll string, m *MappingPlan, in *mappingInput, db *status.DB) (*sideListing, error) {
-	rows := in.rows
-	byHref := make(map[string]*status.Row, len(rows))
-	for i := range rows {
-		byHref[rowHref(&rows[i], side)] = &rows[i]
-	}
-	var refs []storage.ItemRef
-	out := &sideListing{}
-	if inc, ok := st.(storage.Incremental); ok {
-		saved := e.savedToken(db, m, in, side, coll)
-		l, err := inc.ListSince(ctx, coll, saved)
-		if err != nil {
-			return nil, err
-		}
-		m.tokens[side] = l.Token
-		switch {
-		case l.Unchanged:
-			for i := range rows {
-				r := &rows[i]
-				out.items = append(out.items, &ItemState{Href: rowHref(r, side), ETag: rowETag(r, side), Ident: r.Ident, Hash: r.Hash})
-			}
-			out.listed = len(out.items)
-			return out, nil
-		case l.Delta:
-			refs = applyDelta(rows, side, l.Refs, l.Removed)
-		default:
-			refs = l.Refs
-		}
-	} else {
-		var err error
-		if refs, err = st.List(ctx, coll); err != nil {
-			return nil, err
-		}
-	}
-	var queue []string
-	seen := make(map[string]bool, len(refs))
-	for _, r := range refs {
-		if seen[r.Href] {
-			e.log().Warn("storage listed an href twice; keeping the first", "href", r.Href)
-			continue
-		}
-		seen[r.Href] = true
-		out.listed++
-		if row := byHref[r.Href]; row != nil && r.ETag != "" && rowETag(row, side) == r.ETag {
-			out.items = append(out.items, &ItemState{Href: r.Href, ETag: r.ETag, Ident: row.Ident, Hash: row.Hash})
-			continue
-		}
-		queue = append(queue, r.Href)
-	}
-	if len(queue) == 0 {
-		return out, nil
-	}
-	fetched, err := st.Get(ctx, coll, queue)
-	if err != nil {
-		return nil, err
-	}
-	got := make(map[string]bool, len(fetched))
-	for _, f := range fetched {
-		if !seen[f.Href] || got[f.Href] {
-			continue
-		}
-		got[f.Href] = true
-		if f.Err != nil {
-			out.unfetchable = append(out.unfetchable, unfetchable(side, f.Href, byHref, f.Err))
-			continue
-		}
-		item := f.Item
-		out.items = append(out.items, &ItemState{Href: f.Href, ETag: f.ETag, Ident: item.Ident(), Hash: item.Hash(), Item: &item})
-	}
-	for _, h := range queue {
-		if !got[h] {
-			out.unfetchable = append(out.unfetchable, unfetchable(side, h, byHref, errors.New("the storage did not return it")))
-		}
-	}
-	return out, nil
-}
-
-func unfetchable(side Side, href string, byHref map[string]*status.Row, err error) Unfetchable {
-	u := Unfetchable{Side: side, Href: href, Err: err}
-	if row := byHref[href]; row != nil {
-		u.Ident = row.Ident
-	}
-	return u
-}
-
 // savedToken returns the saved token of a side if it may be used (sync.md §3.7), and
 // marks an unusable saved row for deletion.
-func (e *Engine) savedToken(db *status.DB, m *MappingPlan, in *mappingInput, side Side, coll string) storage.Token {
+func (e *Engine) savedToken(db *status.DB, m *MappingPlan, in *mappingInput, rs *status.RowSet, side Side, coll string) storage.Token {
 	if !in.inStatus {
 		return storage.Token{}
 	}
@@ -385,49 +753,10 @@ func (e *Engine) savedToken(db *status.DB, m *MappingPlan, in *mappingInput, sid
 		return storage.Token{}
 	}
 	m.saved[side], m.hasSaved[side] = t, true
-	usable := t.Href == coll && t.ItemCount == len(in.rows)
-	for i := range in.rows {
-		if rowETag(&in.rows[i], side) == "" {
-			usable = false
-			break
-		}
-	}
-	if !usable {
+	if t.Href != coll || t.ItemCount != rs.Len() || rs.EmptyETags(side.status()) > 0 {
 		return storage.Token{}
 	}
 	return storage.Token{Kind: t.Kind, Value: t.Value}
-}
-
-// applyDelta turns the status rows plus a sync-collection delta into a full listing.
-func applyDelta(rows []status.Row, side Side, changed []storage.ItemRef, removed []string) []storage.ItemRef {
-	gone := make(map[string]bool, len(removed))
-	for _, h := range removed {
-		gone[h] = true
-	}
-	etags := make(map[string]string, len(changed))
-	for _, r := range changed {
-		etags[r.Href] = r.ETag
-	}
-	out := make([]storage.ItemRef, 0, len(rows)+len(changed))
-	for i := range rows {
-		h := rowHref(&rows[i], side)
-		if gone[h] {
-			continue
-		}
-		if et, ok := etags[h]; ok {
-			out = append(out, storage.ItemRef{Href: h, ETag: et})
-			delete(etags, h)
-			continue
-		}
-		out = append(out, storage.ItemRef{Href: h, ETag: rowETag(&rows[i], side)})
-	}
-	for _, r := range changed {
-		if _, ok := etags[r.Href]; ok && !gone[r.Href] {
-			out = append(out, r)
-			delete(etags, r.Href)
-		}
-	}
-	return out
 }
 
 func rowHref(r *status.Row, s Side) string {

@@ -39,15 +39,23 @@ type ItemState struct {
 	Ident string
 	Hash  string
 	// Item is the fetched item, or nil when the item is known only from the status
-	// (its href and etag matched, so it was not read). The executor fetches bodies it
-	// needs but does not have.
+	// (its href and etag matched, so it was not read) or its text was not kept (a
+	// large collection: see maxPlanBodies). The executor fetches bodies it needs but
+	// does not have.
 	Item *storage.Item
+	// sum is the summary of an item that was read but whose text was not kept, or was
+	// let go after it was written; dropped says that planning let it go.
+	sum     string
+	dropped bool
 }
 
 // Summary returns the item's SUMMARY/FN, or "" if unknown.
 func (s *ItemState) Summary() string {
-	if s == nil || s.Item == nil {
+	if s == nil {
 		return ""
+	}
+	if s.Item == nil {
+		return s.sum
 	}
 	return storage.Summary(s.Item.Text())
 }
@@ -229,7 +237,7 @@ type MappingPlan struct {
 	// saved holds the token rows found in the status (hasSaved says which exist).
 	saved    [2]status.Token
 	hasSaved [2]bool
-	rows     []status.Row
+	rowStats rowStats // the mapping's status rows when planned
 	pending  map[string]map[status.Side]status.Pending
 	// in and pol are what decide used; the executor decides the properties again
 	// for a collection it created (with what the new collection really holds).

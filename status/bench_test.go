@@ -56,6 +56,35 @@ func BenchmarkInsert10k(b *testing.B) {
 
 // BenchmarkRows10k measures reading all 10,000 rows of a mapping.
 func BenchmarkRows10k(b *testing.B) {
+	db, uid := rows10k(b)
+	for b.Loop() {
+		rs, err := db.Rows(uid)
+		if err != nil {
+			b.Fatal(err)
+		}
+		if len(rs) != benchRows {
+			b.Fatalf("%d rows", len(rs))
+		}
+	}
+}
+
+// BenchmarkRowSets10k measures reading the same rows (and the other mapping's) into
+// RowSets.
+func BenchmarkRowSets10k(b *testing.B) {
+	db, uid := rows10k(b)
+	for b.Loop() {
+		sets, err := db.RowSets()
+		if err != nil {
+			b.Fatal(err)
+		}
+		if sets[uid].Len() != benchRows {
+			b.Fatalf("%d rows", sets[uid].Len())
+		}
+	}
+}
+
+// rows10k makes a status with a mapping of 10,000 rows and another of 1,000.
+func rows10k(b *testing.B) (*status.DB, int64) {
 	db := openWrite(b, statusFile(b))
 	var uid int64
 	update(b, db, func(tx *status.Tx) (err error) {
@@ -79,13 +108,5 @@ func BenchmarkRows10k(b *testing.B) {
 		}
 		return nil
 	})
-	for b.Loop() {
-		rs, err := db.Rows(uid)
-		if err != nil {
-			b.Fatal(err)
-		}
-		if len(rs) != benchRows {
-			b.Fatalf("%d rows", len(rs))
-		}
-	}
+	return db, uid
 }

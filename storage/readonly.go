@@ -45,6 +45,24 @@ func (r readOnly) ListSince(ctx context.Context, coll string, saved Token) (List
 	return Listing{Refs: refs}, err
 }
 
+// ListEach forwards to the wrapped storage when it is a Streamer, and otherwise walks
+// its List.
+func (r readOnly) ListEach(ctx context.Context, coll string, fn func(href, etag []byte) error) error {
+	if st, ok := r.Storage.(Streamer); ok {
+		return st.ListEach(ctx, coll, fn)
+	}
+	refs, err := r.Storage.List(ctx, coll)
+	if err != nil {
+		return err
+	}
+	for _, ref := range refs {
+		if err := fn([]byte(ref.Href), []byte(ref.ETag)); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
 // HasProperties forwards to the wrapped storage.
 func (r readOnly) HasProperties() bool { return HasProperties(r.Storage) }
 

@@ -227,6 +227,29 @@ type Incremental interface {
 	ListSince(ctx context.Context, collection string, saved Token) (Listing, error)
 }
 
+// Streamer is implemented by storages that can list a collection one item at a time
+// without building the listing in memory (vdir). ListEach calls fn once for every
+// entry List would return, in no particular order, and stops at the first error fn
+// returns (which it returns). href and etag are only valid during the call: fn copies
+// what it keeps. Errors are those of List.
+type Streamer interface {
+	ListEach(ctx context.Context, collection string, fn func(href, etag []byte) error) error
+}
+
+// Verbatim is implemented by storages that keep an item exactly as it was written
+// (vdir): until someone else changes it, reading it back gives the bytes written, so
+// the item's hash alone recognises a write of ours. A server may re-serialise what it
+// is sent (storage.Fingerprint recognises that); a Verbatim storage never does.
+type Verbatim interface {
+	StoresVerbatim() bool
+}
+
+// StoresVerbatim reports whether s keeps items exactly as written (Verbatim).
+func StoresVerbatim(s Storage) bool {
+	v, ok := s.(Verbatim)
+	return ok && v.StoresVerbatim()
+}
+
 // Durable is implemented by storages that batch durability: after Flush returns, every
 // write that has returned before the call is durable. The engine calls it before it
 // commits the status rows of a batch of writes.

@@ -17,6 +17,7 @@ import (
 	"os"
 	"path/filepath"
 	"sort"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -56,6 +57,10 @@ type Entry struct {
 	HrefAfter string `json:"href_after,omitempty"`
 	ETagAfter string `json:"etag_after,omitempty"`
 	HashAfter string `json:"hash_after,omitempty"`
+
+	// deferred: the entry's line is written with its Done line (a create keeps no
+	// bytes, and a reader takes only writes that are done).
+	deferred bool
 }
 
 // Run is the trash of one run of one pair.
@@ -66,6 +71,7 @@ type Run struct {
 	mu   sync.Mutex
 	n    int
 	file *os.File
+	size int64 // bytes written to the run's directory
 }
 
 // Dir is the trash directory of a pair.
@@ -122,10 +128,16 @@ func (r *Run) Keep(e Entry, before []byte) (*Entry, error) {
 	if e.Time.IsZero() {
 		e.Time = time.Now().UTC()
 	}
+	if before == nil && e.Op == OpCreate {
+		// Nothing is kept: the line goes out with the Done line, in one write.
+		e.deferred = true
+		return &e, nil
+	}
 	if before != nil {
 		if err := os.WriteFile(filepath.Join(r.dir, fmt.Sprint(r.n)), before, 0o600); err != nil {
 			return nil, fmt.Errorf("trash: %w", err)
 		}
+		r.size += int64(len(before))
 	}
 	if err := r.append(e); err != nil {
 		return nil, err
@@ -143,21 +155,32 @@ func (r *Run) Done(e *Entry, href, etag, hash string) error {
 	defer r.mu.Unlock()
 	d := *e
 	d.Done, d.HrefAfter, d.ETagAfter, d.HashAfter = true, href, etag, hash
+	if e.deferred {
+		return r.append(*e, d)
+	}
 	return r.append(d)
 }
 
-func (r *Run) append(e Entry) error {
-	b, err := json.Marshal(e)
-	if err != nil {
-		return err
+// append writes the lines of entries in one write.
+func (r *Run) append(entries ...Entry) error {
+	var b []byte
+	for _, e := range entries {
+		line, err := json.Marshal(e)
+		if err != nil {
+			return err
+		}
+		b = append(append(b, line...), '\n')
 	}
-	if _, err := r.file.Write(append(b, '\n')); err != nil {
+	n, err := r.file.Write(b)
+	r.size += int64(n)
+	if err != nil {
 		return fmt.Errorf("trash: %w", err)
 	}
 	return nil
 }
 
-// Close closes the journal.
+// Close closes the journal and writes down the run's size (sizeFile), so that pruning
+// need not look at every file of the run again.
 func (r *Run) Close() error {
 	if r == nil {
 		return nil
@@ -169,7 +192,32 @@ func (r *Run) Close() error {
 	}
 	err := r.file.Close()
 	r.file = nil
+	if werr := os.WriteFile(filepath.Join(r.dir, sizeFile), []byte(strconv.FormatInt(r.size, 10)), 0o600); err == nil {
+		err = werr
+	}
 	return err
+}
+
+// sizeFile holds the number of bytes a finished run wrote to its directory (its journal
+// and the bytes it kept), in decimal.
+const sizeFile = "size"
+
+// runSize returns the bytes held by a run directory: what its size file says, or, for a
+// run that never finished (or a trash from before size files), the sum of its files.
+func runSize(dir string) int64 {
+	if b, err := os.ReadFile(filepath.Join(dir, sizeFile)); err == nil {
+		if n, err := strconv.ParseInt(string(b), 10, 64); err == nil && n >= 0 {
+			return n
+		}
+	}
+	var size int64
+	ents, _ := os.ReadDir(dir)
+	for _, d := range ents {
+		if info, err := d.Info(); err == nil {
+			size += info.Size()
+		}
+	}
+	return size
 }
 
 // Record is a run read back from disk.
@@ -277,11 +325,23 @@ func read(dir string) (*Record, error) {
 }
 
 // Prune removes runs older than maxAge, then the oldest runs until the pair's trash
-// is at most maxSize bytes (the newest run is always kept).
+// is at most maxSize bytes (the newest run is always kept). It reads no journal: a
+// run's size comes from its size file.
 func Prune(statusDir, pair string, maxAge time.Duration, maxSize int64, now time.Time) error {
-	runs, err := Runs(statusDir, pair)
+	dir := Dir(statusDir, pair)
+	ents, err := os.ReadDir(dir) // sorted: run ids sort by time
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil
+	}
 	if err != nil {
-		return err
+		return fmt.Errorf("trash: %w", err)
+	}
+	var runs []*Record
+	for _, d := range ents {
+		if d.IsDir() {
+			p := filepath.Join(dir, d.Name())
+			runs = append(runs, &Record{ID: d.Name(), Dir: p, Size: runSize(p)})
+		}
 	}
 	var total int64
 	for _, r := range runs {

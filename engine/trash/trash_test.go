@@ -84,3 +84,80 @@ func TestRunsSortInTheOrderBegun(t *testing.T) {
 		}
 	}
 }
+
+// TestSizeFile: a finished run writes down how many bytes it holds, and pruning goes by
+// that figure (it reads no journal); a run without one is measured file by file.
+func TestSizeFile(t *testing.T) {
+	dir := t.TempDir()
+	r := Begin(dir, "p")
+	e, err := r.Keep(Entry{Side: "b", Collection: "c", Href: "c/x.ics", Ident: "x", Op: OpUpdate}, []byte("0123456789"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := r.Done(e, "c/x.ics", "e2", "H2"); err != nil {
+		t.Fatal(err)
+	}
+	if err := r.Close(); err != nil {
+		t.Fatal(err)
+	}
+	run := filepath.Join(Dir(dir, "p"), r.ID)
+	var files int64
+	ents, _ := os.ReadDir(run)
+	for _, d := range ents {
+		if d.Name() != sizeFile {
+			fi, _ := d.Info()
+			files += fi.Size()
+		}
+	}
+	if got := runSize(run); got != files || files == 0 {
+		t.Fatalf("size file says %d, the files hold %d", got, files)
+	}
+	// A size file is believed: this run claims to be huge, so a newer one pushes it out.
+	os.WriteFile(filepath.Join(run, sizeFile), []byte("1000000"), 0o600)
+	newer := filepath.Join(Dir(dir, "p"), "29991231T000000.000Z-ffffff")
+	os.MkdirAll(newer, 0o700)
+	os.WriteFile(filepath.Join(newer, "1"), make([]byte, 5), 0o600) // no size file: measured
+	if got := runSize(newer); got != 5 {
+		t.Fatalf("a run without size file measures %d bytes, want 5", got)
+	}
+	if err := Prune(dir, "p", 0, 1000, time.Now()); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(run); !os.IsNotExist(err) {
+		t.Fatalf("the run whose size file says 1000000 bytes was kept (%v)", err)
+	}
+	if _, err := os.Stat(newer); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// TestCreateLines: a create keeps no bytes; its journal line goes out with its Done
+// line (both lines, the entry first), and a create that never finishes leaves none.
+func TestCreateLines(t *testing.T) {
+	dir := t.TempDir()
+	r := Begin(dir, "p")
+	e, err := r.Keep(Entry{Side: "b", Collection: "c", Ident: "new", Op: OpCreate, Why: "sync"}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := r.Keep(Entry{Side: "b", Collection: "c", Ident: "failed", Op: OpCreate, Why: "sync"}, nil); err != nil {
+		t.Fatal(err)
+	}
+	if err := r.Done(e, "c/new.ics", "e1", "H1"); err != nil {
+		t.Fatal(err)
+	}
+	r.Close()
+	b, err := os.ReadFile(filepath.Join(Dir(dir, "p"), r.ID, "journal.jsonl"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	lines := strings.Split(strings.TrimSuffix(string(b), "\n"), "\n")
+	if len(lines) != 2 || strings.Contains(lines[0], `"done"`) || !strings.Contains(lines[1], `"done":true`) ||
+		!strings.Contains(lines[0], `"ident":"new"`) || strings.Contains(string(b), "failed") {
+		t.Fatalf("journal:\n%s", b)
+	}
+	runs, err := Runs(dir, "p")
+	if err != nil || len(runs) != 1 || len(runs[0].Entries) != 1 || runs[0].Entries[0].HrefAfter != "c/new.ics" {
+		t.Fatalf("runs = %+v, %v", runs, err)
+	}
+}

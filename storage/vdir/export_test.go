@@ -1,12 +1,15 @@
 package vdir
 
-import "os"
+import (
+	"os"
+	"testing"
+)
 
 // SetOpenItem replaces the function that opens item files, for tests; the returned
 // function restores it.
 func SetOpenItem(f func(string, int, os.FileMode) (*os.File, error)) (restore func()) {
-	openItem = f
-	return func() { openItem = os.OpenFile }
+	openItem, openItemHooked = f, true
+	return func() { openItem, openItemHooked = os.OpenFile, false }
 }
 
 // DirtyDirs reports how many directories wait for the next Flush.
@@ -15,3 +18,7 @@ func (s *Storage) DirtyDirs() int {
 	defer s.dirty.mu.Unlock()
 	return len(s.dirty.m)
 }
+
+// NoUnnamedFiles makes Create write temporary files instead of O_TMPFILE ones for
+// the rest of the test.
+func NoUnnamedFiles(t *testing.T) { noUnnamedFiles(t) }

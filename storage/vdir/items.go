@@ -8,6 +8,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -23,52 +24,89 @@ var hardLink = os.Link
 // permission error when the tests run as root).
 var openItem = os.OpenFile
 
+// openItemHooked is set while a test replaces openItem; otherwise items are read with
+// readItemFile.
+var openItemHooked bool
+
 // List implements storage.Storage with a directory scan that stats but never reads item
-// files (storages.md §1.7). Entries whose target cannot be stat'ed (a dangling symlink,
-// a symlink loop, no permission) are listed with etag "", so that the engine treats them
-// as listed but not fetchable rather than deleted. Our temporary files older than 24 h
-// are removed on the way.
+// files (storages.md §1.7), sorted by href. Entries whose target cannot be stat'ed (a
+// dangling symlink, a symlink loop, no permission) are listed with etag "", so that the
+// engine treats them as listed but not fetchable rather than deleted. Our temporary
+// files older than 24 h are removed on the way.
 func (s *Storage) List(ctx context.Context, collection string) ([]storage.ItemRef, error) {
-	const op = "list"
-	name, dir, err := s.collectionDir(ctx, op, collection)
+	var refs []storage.ItemRef
+	err := s.ListEach(ctx, collection, func(href, etag []byte) error {
+		refs = append(refs, storage.ItemRef{Href: string(href), ETag: string(etag)})
+		return nil
+	})
 	if err != nil {
 		return nil, err
 	}
-	entries, err := os.ReadDir(dir)
-	if err != nil {
-		return nil, s.collectionError(op, name, err)
-	}
-	refs := make([]storage.ItemRef, 0, len(entries))
-	for i, e := range entries {
-		if i%256 == 0 {
-			if err := ctx.Err(); err != nil {
-				return nil, err
-			}
-		}
-		file := e.Name()
-		p := filepath.Join(dir, file)
-		switch {
-		case strings.HasPrefix(file, "."):
-			if isTmpName(file) {
-				removeStaleTmp(p)
-			}
-			continue
-		case !strings.HasSuffix(file, "."+s.ext), e.IsDir(), !s.validName(dir, file):
-			continue
-		}
-		fi, err := os.Stat(p)
-		switch {
-		case err == nil && !fi.Mode().IsRegular():
-			continue // sub-directory, FIFO, socket, device
-		case err == nil:
-			refs = append(refs, storage.ItemRef{Href: name + "/" + file, ETag: etagOf(fi)})
-		case errors.Is(err, fs.ErrNotExist) && e.Type()&fs.ModeSymlink == 0:
-			continue // removed since ReadDir
-		default:
-			refs = append(refs, storage.ItemRef{Href: name + "/" + file})
-		}
-	}
+	slices.SortFunc(refs, func(a, b storage.ItemRef) int { return strings.Compare(a.Href, b.Href) })
 	return refs, nil
+}
+
+// listChunk is how many directory entries ListEach reads at a time.
+const listChunk = 1024
+
+// ListEach implements storage.Streamer: List without building the listing, in
+// directory order. Each entry costs one stat relative to the open directory (no path
+// lookup from the root), and no allocation of its own beyond the directory read.
+func (s *Storage) ListEach(ctx context.Context, collection string, fn func(href, etag []byte) error) error {
+	const op = "list"
+	name, dir, err := s.collectionDir(ctx, op, collection)
+	if err != nil {
+		return err
+	}
+	d, err := os.Open(dir)
+	if err != nil {
+		return s.collectionError(op, name, err)
+	}
+	defer d.Close()
+	href := make([]byte, 0, 256)
+	href = append(append(href, name...), '/')
+	prefix := len(href)
+	etag := make([]byte, 0, 64)
+	for first := true; ; first = false {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		entries, rerr := d.ReadDir(listChunk)
+		for _, e := range entries {
+			file := e.Name()
+			switch {
+			case strings.HasPrefix(file, "."):
+				if isTmpName(file) {
+					removeStaleTmp(filepath.Join(dir, file))
+				}
+				continue
+			case !strings.HasSuffix(file, "."+s.ext), e.IsDir(), !s.validName(dir, file):
+				continue
+			}
+			st, err := statAt(d, dir, file)
+			etag = etag[:0]
+			switch {
+			case err == nil && !st.regular:
+				continue // sub-directory, FIFO, socket, device
+			case err == nil:
+				etag = st.appendETag(etag)
+			case errors.Is(err, fs.ErrNotExist) && e.Type()&fs.ModeSymlink == 0:
+				continue // removed since it was read
+			}
+			href = append(href[:prefix], file...)
+			if err := fn(href, etag); err != nil {
+				return err
+			}
+		}
+		switch {
+		case rerr == io.EOF:
+			return nil
+		case rerr != nil && first:
+			return s.collectionError(op, name, rerr) // not a directory, gone
+		case rerr != nil:
+			return fsError(op, name, rerr)
+		}
+	}
 }
 
 // Get implements storage.Storage. Files are read with bounded concurrency; each one is
@@ -166,6 +204,13 @@ func (s *Storage) GetRaw(ctx context.Context, href string) ([]byte, string, erro
 // up as a changed etag on the next listing.
 func (s *Storage) readItem(path string) ([]byte, string, error) {
 	s.reads.Add(1)
+	if !openItemHooked {
+		raw, st, err := readItemFile(path, s.maxItem())
+		if err != nil {
+			return nil, "", err
+		}
+		return raw, string(st.appendETag(make([]byte, 0, 48))), nil
+	}
 	f, err := openItem(path, openItemFlags, 0) // never blocks on a FIFO
 	if err != nil {
 		return nil, "", err
@@ -193,9 +238,10 @@ func (s *Storage) readItem(path string) ([]byte, string, error) {
 }
 
 // Create implements storage.Storage (storages.md §1.3, §1.4): the item is written to a
-// temporary file, fsynced, and hard-linked to the first free name of FileNames, so an
-// existing file is never overwritten. Where hard links are not supported the target is
-// created with O_EXCL instead. The returned etag is that of the file we wrote.
+// file that has no name yet (O_TMPFILE where the system offers it, else a temporary
+// file), fsynced, and hard-linked to the first free name of FileNames, so an existing
+// file is never overwritten. Where hard links are not supported the target is created
+// with O_EXCL instead. The returned etag is that of the file we wrote.
 func (s *Storage) Create(ctx context.Context, collection string, item storage.Item) (href, etag string, err error) {
 	const op = "create"
 	name, dir, err := s.collectionDir(ctx, op, collection)
@@ -203,18 +249,21 @@ func (s *Storage) Create(ctx context.Context, collection string, item storage.It
 		return "", "", err
 	}
 	data := item.Bytes()
-	tmp, tmpTag, err := writeTmp(dir, data, 0o600)
+	w, err := writeUnnamed(dir, data)
+	if w == nil && err == nil {
+		w, err = writeNamed(dir, data)
+	}
 	if err != nil {
 		return "", "", s.collectionError(op, name, err)
 	}
-	defer os.Remove(tmp) // the link (or a failure) leaves it behind
+	defer w.close() // the link (or a failure) leaves it behind
 	var taken []string
 	for _, file := range FileNames(item, s.ext) {
 		href := name + "/" + file
 		if _, _, err := SplitItemHref(href, s.ext); err != nil { // only a bad fileext gets here
 			return "", "", &storage.Error{Kind: storage.ErrInvalidData, Op: op, Href: href, Err: err}
 		}
-		created, newTag, err := s.link(tmp, filepath.Join(dir, file), data, tmpTag)
+		created, newTag, err := s.link(w, filepath.Join(dir, file), data)
 		if err != nil {
 			return "", "", fsError(op, href, err)
 		}
@@ -229,15 +278,39 @@ func (s *Storage) Create(ctx context.Context, collection string, item storage.It
 		Err: fmt.Errorf("%w: file names already taken: %s", storage.ErrPrecondition, strings.Join(taken, ", "))}
 }
 
-// link makes tmp (holding data, with etag tmpTag) appear at path unless path exists. It
-// reports whether it created path, and the etag of the new file.
-func (s *Storage) link(tmp, path string, data []byte, tmpTag string) (created bool, etag string, err error) {
+// written is an item file written and fsynced, but not yet visible under its name.
+type written interface {
+	etag() string
+	// linkTo gives the file the name path; it fails with fs.ErrExist if path exists.
+	linkTo(path string) error
+	// close lets go of the file; a file never linked disappears.
+	close()
+}
+
+// namedTmp is a temporary file (writeTmp) to be hard-linked into place.
+type namedTmp struct{ path, tag string }
+
+func writeNamed(dir string, data []byte) (written, error) {
+	tmp, tag, err := writeTmp(dir, data, 0o600)
+	if err != nil {
+		return nil, err
+	}
+	return &namedTmp{tmp, tag}, nil
+}
+
+func (t *namedTmp) etag() string             { return t.tag }
+func (t *namedTmp) linkTo(path string) error { return hardLink(t.path, path) }
+func (t *namedTmp) close()                   { os.Remove(t.path) }
+
+// link makes w (holding data) appear at path unless path exists. It reports whether it
+// created path, and the etag of the new file.
+func (s *Storage) link(w written, path string, data []byte) (created bool, etag string, err error) {
 	defer s.locks.lock(path)()
-	undo := s.own.expect(path, tmpTag)
-	err = hardLink(tmp, path)
+	undo := s.own.expect(path, w.etag())
+	err = w.linkTo(path)
 	switch {
 	case err == nil:
-		return true, tmpTag, nil
+		return true, w.etag(), nil
 	case errors.Is(err, fs.ErrExist):
 		undo()
 		return false, "", nil

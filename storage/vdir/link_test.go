@@ -18,6 +18,7 @@ func TestCreateWithoutHardLinks(t *testing.T) {
 		return &os.LinkError{Op: "link", Old: oldname, New: newname, Err: syscall.EPERM}
 	}
 	t.Cleanup(func() { hardLink = os.Link })
+	noUnnamedFiles(t)
 	root := t.TempDir()
 	must(t, os.Mkdir(filepath.Join(root, "c"), 0o700))
 	s := New(root, storage.Calendars, "ics")

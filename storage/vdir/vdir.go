@@ -64,10 +64,16 @@ type Storage struct {
 }
 
 var (
-	_ storage.Storage = (*Storage)(nil)
-	_ storage.Watcher = (*Storage)(nil)
-	_ storage.Durable = (*Storage)(nil)
+	_ storage.Storage  = (*Storage)(nil)
+	_ storage.Watcher  = (*Storage)(nil)
+	_ storage.Durable  = (*Storage)(nil)
+	_ storage.Streamer = (*Storage)(nil)
+	_ storage.Verbatim = (*Storage)(nil)
 )
+
+// StoresVerbatim implements storage.Verbatim: an item file holds exactly the bytes
+// written.
+func (s *Storage) StoresVerbatim() bool { return true }
 
 // New returns the vdir storage rooted at root holding items of kind in files ending in
 // "."+fileext (fileext without the dot; "" means kind.Ext()). The root is not created

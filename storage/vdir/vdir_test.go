@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"io/fs"
 	"log/slog"
+	"maps"
 	"os"
 	"path/filepath"
 	"slices"
@@ -102,6 +103,8 @@ func item(uid, summary string) storage.Item {
 	return storage.MustItem(storagetest.ItemText(storage.Calendars, uid, summary))
 }
 
+// listed returns what List gives for coll, after checking that it is sorted and that
+// ListEach gives exactly the same entries.
 func listed(t *testing.T, s *vdir.Storage, coll string) map[string]string {
 	t.Helper()
 	refs, err := s.List(t.Context(), coll)
@@ -109,10 +112,59 @@ func listed(t *testing.T, s *vdir.Storage, coll string) map[string]string {
 		t.Fatalf("List(%q): %v", coll, err)
 	}
 	m := map[string]string{}
-	for _, r := range refs {
+	for i, r := range refs {
 		m[r.Href] = r.ETag
+		if i > 0 && refs[i-1].Href >= r.Href {
+			t.Errorf("List(%q) is not sorted: %q before %q", coll, refs[i-1].Href, r.Href)
+		}
+	}
+	each := map[string]string{}
+	err = s.ListEach(t.Context(), coll, func(href, etag []byte) error {
+		if _, dup := each[string(href)]; dup {
+			t.Errorf("ListEach(%q) gave %s twice", coll, href)
+		}
+		each[string(href)] = string(etag)
+		return nil
+	})
+	if err != nil {
+		t.Fatalf("ListEach(%q): %v", coll, err)
+	}
+	if !maps.Equal(m, each) {
+		t.Errorf("ListEach(%q) = %v, List = %v", coll, each, m)
 	}
 	return m
+}
+
+// TestListEachMany: ListEach reads a directory in chunks; every file comes once, and
+// an error from the callback stops it and is returned.
+func TestListEachMany(t *testing.T) {
+	root := t.TempDir()
+	const n = 2500
+	os.Mkdir(filepath.Join(root, "c"), 0o700)
+	for i := range n {
+		if err := os.WriteFile(filepath.Join(root, "c", fmt.Sprintf("%04d.ics", i)), []byte("x"), 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	s := vdir.New(root, storage.Calendars, "ics")
+	if got := listed(t, s, "c"); len(got) != n {
+		t.Fatalf("listed %d of %d files", len(got), n)
+	}
+	stop := errors.New("stop")
+	calls := 0
+	err := s.ListEach(t.Context(), "c", func(href, etag []byte) error {
+		calls++
+		if calls == 1500 {
+			return stop
+		}
+		return nil
+	})
+	if err != stop || calls != 1500 {
+		t.Fatalf("ListEach after the callback failed: %v, %d calls", err, calls)
+	}
+	if err := s.ListEach(t.Context(), "missing", func(href, etag []byte) error { return nil }); !errors.Is(err, storage.ErrNotFound) {
+		t.Fatalf("ListEach of a missing collection: %v", err)
+	}
 }
 
 func getOne(t *testing.T, s *vdir.Storage, href string) storage.Fetched {

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"io/fs"
 	"os"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -68,7 +69,25 @@ func removeStaleTmp(path string) {
 
 // etagOf renders the vdir etag "<mtime ns>;<size>;<inode>" (storages.md §1.6).
 func etagOf(fi fs.FileInfo) string {
-	return fmt.Sprintf("%d;%d;%d", fi.ModTime().UnixNano(), fi.Size(), inode(fi))
+	st := fileStat{mtime: fi.ModTime().UnixNano(), size: fi.Size(), ino: inode(fi)}
+	return string(st.appendETag(make([]byte, 0, 48)))
+}
+
+// fileStat is what an etag is made of.
+type fileStat struct {
+	mtime   int64 // nanoseconds since the epoch
+	size    int64
+	ino     uint64
+	regular bool
+}
+
+// appendETag appends the etag of st to b.
+func (st fileStat) appendETag(b []byte) []byte {
+	b = strconv.AppendInt(b, st.mtime, 10)
+	b = append(b, ';')
+	b = strconv.AppendInt(b, st.size, 10)
+	b = append(b, ';')
+	return strconv.AppendUint(b, st.ino, 10)
 }
 
 // pathLocks serialises writes to one path within the process.

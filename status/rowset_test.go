@@ -1,0 +1,127 @@
+package status_test
+
+import (
+	"fmt"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/pimsync-go/pimsync/status"
+)
+
+// TestRowSets: one pass over the items table gives every mapping's rows, exactly as
+// Rows reads them (NULL etags as ""), findable by href on each side and by ident.
+func TestRowSets(t *testing.T) {
+	path := statusFile(t)
+	db := openWrite(t, path)
+	var uids [3]int64
+	want := map[int64][]status.Row{}
+	update(t, db, func(tx *status.Tx) error {
+		for m := range uids {
+			uid, err := tx.AddMapping(fmt.Sprint("a", m), fmt.Sprint("b", m))
+			if err != nil {
+				return err
+			}
+			uids[m] = uid
+			if m == 2 {
+				continue // a mapping without rows
+			}
+			for i := range 300 {
+				id := fmt.Sprintf("uid-%d-%d", m, i)
+				etagB := fmt.Sprint("e", i)
+				if i%7 == 0 {
+					etagB = "" // must be fetched
+				}
+				r := row(id, fmt.Sprintf("a%d/%s.ics", m, id), fmt.Sprintf("%d;%d;%d", i, i, i), fmt.Sprintf("/dav/b%d/%s.ics", m, id), etagB)
+				if err := tx.Insert(uid, r); err != nil {
+					return err
+				}
+				want[uid] = append(want[uid], r)
+			}
+		}
+		return nil
+	})
+	raw := rawOpen(t, path)
+	mustExec(t, raw, `UPDATE items SET etag_a = NULL WHERE ident = 'uid-0-5'`)
+	raw.Close()
+	for i, r := range want[uids[0]] {
+		if r.Ident == "uid-0-5" {
+			want[uids[0]][i].ETagA = ""
+		}
+	}
+
+	sets, err := db.RowSets()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(sets) != 2 || sets[uids[2]] != nil {
+		t.Fatalf("RowSets gave %d mappings, want the 2 with rows", len(sets))
+	}
+	for _, uid := range uids[:2] {
+		rs := sets[uid]
+		if rs.Len() != len(want[uid]) {
+			t.Fatalf("mapping %d: %d rows, want %d", uid, rs.Len(), len(want[uid]))
+		}
+		var got []status.Row
+		for i := range rs.Len() {
+			r := rs.Row(i)
+			got = append(got, r)
+			if j, ok := rs.FindHref(status.SideA, []byte(r.HrefA)); !ok || j != i {
+				t.Errorf("FindHref(a, %q) = %d, %v; want %d", r.HrefA, j, ok, i)
+			}
+			if j, ok := rs.FindHref(status.SideB, []byte(r.HrefB)); !ok || j != i {
+				t.Errorf("FindHref(b, %q) = %d, %v; want %d", r.HrefB, j, ok, i)
+			}
+			if j, ok := rs.FindIdent(r.Ident); !ok || j != i || rs.Ident(i) != r.Ident {
+				t.Errorf("FindIdent(%q) = %d, %v; want %d", r.Ident, j, ok, i)
+			}
+			if !rs.ETagIs(i, status.SideA, []byte(r.ETagA)) || !rs.ETagIs(i, status.SideB, []byte(r.ETagB)) || rs.ETagIs(i, status.SideA, []byte("x")) {
+				t.Errorf("ETagIs of row %q", r.Ident)
+			}
+			if !rs.HrefIs(i, status.SideB, r.HrefB) || rs.Href(i, status.SideA) != r.HrefA || rs.HrefIs(i, status.SideA, r.HrefB) {
+				t.Errorf("Href of row %q", r.Ident)
+			}
+		}
+		slices.SortFunc(got, func(x, y status.Row) int { return strings.Compare(x.Ident, y.Ident) })
+		equalRows(t, got, mustRows(t, db, uid))
+		if _, ok := rs.FindHref(status.SideA, []byte(want[uid][0].HrefB)); ok {
+			t.Error("FindHref found side b's href on side a")
+		}
+		if _, ok := rs.FindIdent("nobody"); ok {
+			t.Error("FindIdent found an ident that is not there")
+		}
+	}
+	if n := sets[uids[0]].EmptyETags(status.SideA); n != 1 {
+		t.Errorf("EmptyETags(a) = %d, want 1 (the NULL)", n)
+	}
+	if n := sets[uids[1]].EmptyETags(status.SideB); n != 43 {
+		t.Errorf("EmptyETags(b) = %d, want 43", n)
+	}
+	var none *status.RowSet
+	if none.Len() != 0 || none.EmptyETags(status.SideA) != 0 {
+		t.Error("a nil RowSet is not empty")
+	}
+	if _, ok := none.FindHref(status.SideA, []byte("x")); ok {
+		t.Error("a nil RowSet finds an href")
+	}
+
+	// A bad hash is refused, naming the item.
+	raw = rawOpen(t, path)
+	mustExec(t, raw, `UPDATE items SET hash = 'abc' WHERE ident = 'uid-1-3'`)
+	raw.Close()
+	if _, err := db.RowSets(); err == nil || !strings.Contains(err.Error(), "uid-1-3") {
+		t.Fatalf("RowSets with a bad hash: %v", err)
+	}
+}
+
+// TestRowSetsMissingFile: a read-only open of a missing file has no rows.
+func TestRowSetsMissingFile(t *testing.T) {
+	db, err := status.OpenRead(statusFile(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	sets, err := db.RowSets()
+	if err != nil || len(sets) != 0 {
+		t.Fatalf("RowSets = %v, %v", sets, err)
+	}
+}

@@ -1,0 +1,7 @@
+//go:build !linux
+
+package vdir
+
+import "testing"
+
+func noUnnamedFiles(*testing.T) {}
