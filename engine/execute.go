@@ -312,7 +312,7 @@ const execChunk = 1024
 func release(states []*ItemState) {
 	for _, st := range states {
 		if st.Item != nil {
-			st.sum = storage.Summary(st.Item.Text())
+			st.sum = strings.Clone(storage.Summary(st.Item.Text())) // not a slice of the text
 			st.Item = nil
 		}
 	}

@@ -32,6 +32,10 @@ func (s *Storage) Watch(ctx context.Context, notify func()) error {
 
 // watch is Watch with the path that caused each notification, for tests.
 func (s *Storage) watch(ctx context.Context, notify func(path string)) error {
+	// Our writes are remembered from now on; the watches are added below, so no
+	// event of an earlier write can arrive.
+	s.own.watching(1)
+	defer s.own.watching(-1)
 	w, err := fsnotify.NewWatcher()
 	if err != nil {
 		return &storage.Error{Op: "watch", Err: err}

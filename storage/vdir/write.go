@@ -217,11 +217,24 @@ func (d *dirtyDirs) take() []string {
 
 // ownWrites remembers the paths this Storage wrote, with the tag (etag, "dir", or "" for
 // removed) they had right after the write, so that Watch can drop the events our own
-// writes cause (sync.md §15.2).
+// writes cause (sync.md §15.2). Nothing is remembered while no Watch runs: a one-shot
+// sync of 100,000 items would otherwise keep 100,000 paths it never looks at.
 type ownWrites struct {
-	mu      sync.Mutex
-	m       map[string]ownWrite
-	sweepAt int // size at which expired records are next swept out
+	mu       sync.Mutex
+	m        map[string]ownWrite
+	sweepAt  int // size at which expired records are next swept out
+	watchers int // Watch calls running
+}
+
+// watching counts a Watch call in (+1) or out (-1); the last one out forgets every
+// record.
+func (o *ownWrites) watching(d int) {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	o.watchers += d
+	if o.watchers == 0 {
+		o.m, o.sweepAt = nil, 0
+	}
 }
 
 type ownWrite struct {
@@ -238,6 +251,9 @@ func (o *ownWrites) expect(path, tag string) (undo func()) {
 	now := time.Now()
 	o.mu.Lock()
 	defer o.mu.Unlock()
+	if o.watchers == 0 {
+		return func() {}
+	}
 	if o.m == nil {
 		o.m = make(map[string]ownWrite)
 	}
