@@ -503,7 +503,7 @@ func (l *sideLister) keep(f storage.Fetched) *ItemState {
 	item := f.Item
 	st := &ItemState{Href: f.Href, ETag: f.ETag, Ident: item.Ident(), Hash: item.Hash(), Item: &item}
 	if !l.budget.take(len(item.Text())) {
-		st.Ident = strings.Clone(st.Ident) // a UID shares the text's memory
+		st.Ident = strings.Clone(st.Ident)                   // a UID shares the text's memory
 		st.sum = strings.Clone(storage.Summary(item.Text())) // not a slice of the text let go
 		st.Item, st.dropped = nil, true
 	}
