@@ -673,7 +673,7 @@ func (x *mappingExec) performMerge(ctx context.Context, a *ItemAction) (status.R
 			x.e.log().Warn(fmt.Sprintf("%s/%s: %v", x.pair.Name, x.m.Alias, err))
 		}
 		setRowSide(&row, s, cur.Href, etag)
-		a.mergedTo = append(a.mergedTo, s)
+		a.mergedTo[s] = true
 	}
 	return row, nil
 }
@@ -893,9 +893,11 @@ func (x *mappingExec) record(r actionResult) error {
 		}
 		x.res.Changed = true
 	}
-	for _, s := range a.mergedTo {
-		x.res.Counts[s].Updated++
-		x.res.Changed = true
+	for s, to := range a.mergedTo {
+		if to {
+			x.res.Counts[s].Updated++
+			x.res.Changed = true
+		}
 	}
 	if a.copied {
 		x.res.Counts[B].Created++

@@ -675,7 +675,7 @@ func (e *Engine) autoMerge(m *MappingPlan, db *status.DB, kind storage.Kind, pol
 			a.Warning = "not merged: the merge would write to a read-only storage"
 			continue
 		}
-		a.Verb, a.Merged, a.MergedFrom, a.Warning = VerbMerge, &item, [2][]string{r.FromA, r.FromB}, ""
+		a.Verb, a.Merged, a.MergedFrom, a.Warning = VerbMerge, &item, &[2][]string{r.FromA, r.FromB}, ""
 	}
 	return nil
 }

@@ -87,7 +87,11 @@ func where(a *engine.ItemAction) string {
 		return fmt.Sprintf("a: %s  b: %s", a.A.Href, a.B.Href)
 	case engine.VerbMerge:
 		var parts []string
-		for s, f := range a.MergedFrom {
+		var from [2][]string
+		if a.MergedFrom != nil {
+			from = *a.MergedFrom
+		}
+		for s, f := range from {
 			if len(f) > 0 {
 				parts = append(parts, fmt.Sprintf("%s: %s", engine.Side(s), strings.Join(f, ", ")))
 			}
