@@ -140,9 +140,15 @@ func (c *requestCounter) WithGroup(string) slog.Handler      { return c }
 
 // cpuTime returns the CPU time (user and system) this process has used.
 func cpuTime() time.Duration {
+	u, s := cpuTimes()
+	return u + s
+}
+
+// cpuTimes returns the user and the system CPU time this process has used.
+func cpuTimes() (user, sys time.Duration) {
 	var ru syscall.Rusage
 	syscall.Getrusage(syscall.RUSAGE_SELF, &ru)
-	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+	return time.Duration(ru.Utime.Nano()), time.Duration(ru.Stime.Nano())
 }
 
 func mustGlob(b *testing.B, pattern string) []string {

@@ -403,7 +403,7 @@ func (x *mappingExec) recordPending(acts []*ItemAction) error {
 		if t := a.TargetItem(); t != nil && a.Verb == VerbUpdate {
 			p.TgtHref, p.TgtETag = t.Href, t.ETag
 		}
-		if err := x.w.stage(func(tx *status.Tx) error { return tx.AddPending(x.m.MappingUID, p) }); err != nil {
+		if err := x.w.addPending(x.m.MappingUID, p); err != nil {
 			return err
 		}
 		if m := x.m; a.Verb == VerbCreate && m.hasSaved[a.Target] {
@@ -856,9 +856,7 @@ func (x *mappingExec) record(r actionResult) error {
 			x.stats.add(*a.Status, -1)
 			x.stats.add(r.row, 1)
 		default:
-			if err := tx.Insert(uid, r.row); err != nil {
-				return err
-			}
+			x.w.insert(uid, r.row)
 			x.stats.add(r.row, 1)
 		}
 		if err := x.keepBase(tx, a, r.row); err != nil {
@@ -872,7 +870,8 @@ func (x *mappingExec) record(r actionResult) error {
 				return nil
 			}
 			delete(x.added, k)
-			return tx.DeletePending(uid, k.side, a.Ident)
+			x.w.unpend(uid, k.side, a.Ident)
+			return nil
 		}
 		return nil
 	})
@@ -1092,6 +1091,14 @@ type statusWriter struct {
 	tx      *status.Tx
 	n       int
 	started time.Time
+
+	// Writes queued for the current transaction, written a few dozen rows per
+	// statement before anything else is (flush): status rows to insert, pending-write
+	// records to add and to delete, all of mapping uid.
+	uid     int64
+	inserts []status.Row
+	pending []status.Pending
+	unpends [2][]string // by side: a, b
 }
 
 // statusBatch is how many status writes a transaction groups at most. A crash loses at
@@ -1104,6 +1111,11 @@ func (w *statusWriter) do(fn func(*status.Tx) error) error {
 	if err := w.stage(fn); err != nil {
 		return err
 	}
+	return w.counted()
+}
+
+// counted counts one write and commits once the batch is full.
+func (w *statusWriter) counted() error {
 	w.n++
 	if w.n >= statusBatch || time.Since(w.started) > time.Second {
 		return w.commit()
@@ -1111,16 +1123,82 @@ func (w *statusWriter) do(fn func(*status.Tx) error) error {
 	return nil
 }
 
-// stage runs fn in the current transaction, leaving the commit to the caller.
+// stage runs fn in the current transaction (after the queued writes), leaving the
+// commit to the caller.
 func (w *statusWriter) stage(fn func(*status.Tx) error) error {
-	if w.tx == nil {
-		tx, err := w.db.Begin()
-		if err != nil {
-			return errFatal{fmt.Errorf("writing status: %w", err)}
-		}
-		w.tx, w.n, w.started = tx, 0, time.Now()
+	if err := w.begin(); err != nil {
+		return err
+	}
+	if err := w.flush(); err != nil {
+		return err
 	}
 	if err := fn(w.tx); err != nil {
+		cerr := w.commit()
+		return errFatal{errors.Join(fmt.Errorf("writing status: %w", err), cerr)}
+	}
+	return nil
+}
+
+func (w *statusWriter) begin() error {
+	if w.tx != nil {
+		return nil
+	}
+	tx, err := w.db.Begin()
+	if err != nil {
+		return errFatal{fmt.Errorf("writing status: %w", err)}
+	}
+	w.tx, w.n, w.started = tx, 0, time.Now()
+	return nil
+}
+
+// insert queues the insertion of a status row of mapping uid (inside a do or stage
+// function, whose write it is part of).
+func (w *statusWriter) insert(uid int64, r status.Row) {
+	w.uid = uid
+	w.inserts = append(w.inserts, r)
+}
+
+// unpend queues the deletion of the pending-write record of ident on side.
+func (w *statusWriter) unpend(uid int64, side status.Side, ident string) {
+	w.uid = uid
+	i := 0
+	if side == status.SideB {
+		i = 1
+	}
+	w.unpends[i] = append(w.unpends[i], ident)
+}
+
+// addPending queues a pending-write record; it is written by the next commit, which
+// the caller makes before the write starts.
+func (w *statusWriter) addPending(uid int64, p status.Pending) error {
+	if err := w.begin(); err != nil {
+		return err
+	}
+	w.uid = uid
+	w.pending = append(w.pending, p)
+	return nil
+}
+
+// flush writes the queued writes in the current transaction: records of writes about
+// to start, then the rows and the records they replace.
+func (w *statusWriter) flush() error {
+	if w.tx == nil || len(w.inserts)+len(w.pending)+len(w.unpends[0])+len(w.unpends[1]) == 0 {
+		return nil
+	}
+	err := w.tx.AddPendingMany(w.uid, w.pending)
+	if err == nil {
+		err = w.tx.InsertMany(w.uid, w.inserts)
+	}
+	for i, side := range []status.Side{status.SideA, status.SideB} {
+		if err == nil {
+			err = w.tx.DeletePendingMany(w.uid, side, w.unpends[i])
+		}
+	}
+	w.inserts, w.pending, w.unpends = w.inserts[:0], w.pending[:0], [2][]string{w.unpends[0][:0], w.unpends[1][:0]}
+	if err != nil {
+		// As for a failed statement in stage: what succeeded describes writes that
+		// happened; the failed statement's rows are recovered next run from their
+		// pending records.
 		cerr := w.commit()
 		return errFatal{errors.Join(fmt.Errorf("writing status: %w", err), cerr)}
 	}
@@ -1130,6 +1208,9 @@ func (w *statusWriter) stage(fn func(*status.Tx) error) error {
 func (w *statusWriter) commit() error {
 	if w.tx == nil {
 		return nil
+	}
+	if err := w.flush(); err != nil {
+		return err
 	}
 	tx := w.tx
 	w.tx = nil

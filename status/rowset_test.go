@@ -1,6 +1,7 @@
 package status_test
 
 import (
+	"errors"
 	"fmt"
 	"slices"
 	"strings"
@@ -124,4 +125,61 @@ func TestRowSetsMissingFile(t *testing.T) {
 	if err != nil || len(sets) != 0 {
 		t.Fatalf("RowSets = %v, %v", sets, err)
 	}
+}
+
+// TestMany: the multi-row writes leave exactly what the one-row writes leave, across
+// statement boundaries (64 rows), and refuse what those refuse.
+func TestMany(t *testing.T) {
+	db := openWrite(t, statusFile(t))
+	var uid int64
+	var rows []status.Row
+	var pend []status.Pending
+	for i := range 150 {
+		id := fmt.Sprintf("id-%03d", i)
+		rows = append(rows, row(id, "a/"+id+".ics", fmt.Sprint("ea", i), "/b/"+id+".ics", ""))
+		pend = append(pend, status.Pending{Ident: id, Side: status.SideB, Hash: hashOf(id), Fingerprint: "fp" + id,
+			Create: i%2 == 0, SrcHref: "a/" + id + ".ics", SrcETag: "e", TgtHref: "t", TgtETag: "te"})
+	}
+	update(t, db, func(tx *status.Tx) (err error) {
+		if uid, err = tx.AddMapping("a", "b"); err != nil {
+			return err
+		}
+		if err := tx.InsertMany(uid, rows); err != nil {
+			return err
+		}
+		return tx.AddPendingMany(uid, pend)
+	})
+	equalRows(t, mustRows(t, db, uid), rows)
+	got, err := db.Pending(uid)
+	if err != nil || len(got) != 150 {
+		t.Fatalf("Pending: %d records, %v", len(got), err)
+	}
+	for _, p := range pend {
+		if got[p.Ident][status.SideB] != p {
+			t.Fatalf("pending %s = %+v, want %+v", p.Ident, got[p.Ident][status.SideB], p)
+		}
+	}
+	var drop []string
+	for _, p := range pend[:100] {
+		drop = append(drop, p.Ident)
+	}
+	update(t, db, func(tx *status.Tx) error {
+		if err := tx.DeletePendingMany(uid, status.SideA, drop); err != nil { // the other side: nothing
+			return err
+		}
+		return tx.DeletePendingMany(uid, status.SideB, drop)
+	})
+	if got, _ := db.Pending(uid); len(got) != 50 || got["id-099"] != nil || got["id-100"] == nil {
+		t.Fatalf("after deleting 100 of 150: %d left", len(got))
+	}
+	err = db.Update(func(tx *status.Tx) error { return tx.InsertMany(uid, rows[140:141]) })
+	if err == nil {
+		t.Fatal("InsertMany of an ident already there succeeded")
+	}
+	bad := rows[0]
+	bad.Ident, bad.HrefA, bad.Hash = "new", "a/new.ics", "abc"
+	if err := db.Update(func(tx *status.Tx) error { return tx.InsertMany(uid, []status.Row{bad}) }); !errors.Is(err, status.ErrInvalidHash) {
+		t.Fatalf("InsertMany of a bad hash: %v", err)
+	}
+	equalRows(t, mustRows(t, db, uid), rows)
 }

@@ -32,6 +32,8 @@ func (s *Storage) Watch(ctx context.Context, notify func()) error {
 
 // watch is Watch with the path that caused each notification, for tests.
 func (s *Storage) watch(ctx context.Context, notify func(path string)) error {
+	s.own.watching.Add(1) // before the watches exist, so that no write of ours is missed
+	defer s.own.watching.Add(-1)
 	w, err := fsnotify.NewWatcher()
 	if err != nil {
 		return &storage.Error{Op: "watch", Err: err}

@@ -7,6 +7,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -217,11 +218,14 @@ func (d *dirtyDirs) take() []string {
 
 // ownWrites remembers the paths this Storage wrote, with the tag (etag, "dir", or "" for
 // removed) they had right after the write, so that Watch can drop the events our own
-// writes cause (sync.md §15.2).
+// writes cause (sync.md §15.2). It remembers nothing while no Watch runs: a write made
+// before a watch is added causes no event for it, and a one-shot sync of a large
+// collection would otherwise keep a record per item written.
 type ownWrites struct {
-	mu      sync.Mutex
-	m       map[string]ownWrite
-	sweepAt int // size at which expired records are next swept out
+	watching atomic.Int32 // Watch calls running
+	mu       sync.Mutex
+	m        map[string]ownWrite
+	sweepAt  int // size at which expired records are next swept out
 }
 
 type ownWrite struct {
@@ -235,6 +239,9 @@ const ownWriteTTL = 2 * time.Minute
 // expect records that path is about to carry tag because of our write. The returned
 // function undoes the record when the write fails.
 func (o *ownWrites) expect(path, tag string) (undo func()) {
+	if o.watching.Load() == 0 {
+		return func() {}
+	}
 	now := time.Now()
 	o.mu.Lock()
 	defer o.mu.Unlock()
