@@ -124,3 +124,42 @@ func reportCPU(b *testing.B, user, sys time.Duration) {
 	b.ReportMetric(float64(user.Microseconds())/1000/float64(b.N), "user-ms/op")
 	b.ReportMetric(float64(sys.Microseconds())/1000/float64(b.N), "sys-ms/op")
 }
+
+// BenchmarkVdirNoopCollections re-syncs 10,000 unchanged events spread over 1, 100 and
+// 1,000 collections: the cost of a no-op must follow the number of items, not grow
+// with the number of collections (issue 14, target 6).
+func BenchmarkVdirNoopCollections(b *testing.B) {
+	const total = 10000
+	for _, colls := range []int{1, 100, 1000} {
+		b.Run(fmt.Sprint(colls), func(b *testing.B) {
+			dir := b.TempDir()
+			for c := range colls {
+				if err := WriteEvents(filepath.Join(dir, "a", fmt.Sprintf("c%04d", c)), total/colls); err != nil {
+					b.Fatal(err)
+				}
+			}
+			if err := os.MkdirAll(filepath.Join(dir, "b"), 0o755); err != nil {
+				b.Fatal(err)
+			}
+			a := vdir.New(filepath.Join(dir, "a"), storage.Calendars, "ics")
+			bs := vdir.New(filepath.Join(dir, "b"), storage.Calendars, "ics")
+			cfg := &config.Pair{Name: "bench", Collections: []string{config.CollectionsAll}}
+			p := &engine.Pair{Name: "bench", Config: cfg, A: a, B: bs, NameA: "a", NameB: "b"}
+			e := &engine.Engine{StatusDir: filepath.Join(dir, "status")}
+			syncOK(b, e, p)
+			syncOK(b, e, p)
+			reads := a.ItemReads() + bs.ItemReads()
+			u0, s0 := cpuTimes()
+			profiled(b, fmt.Sprint("noop-colls-", colls), func() {
+				for b.Loop() {
+					syncOK(b, e, p)
+				}
+			})
+			u1, s1 := cpuTimes()
+			reportCPU(b, u1-u0, s1-s0)
+			if got := a.ItemReads() + bs.ItemReads() - reads; got != 0 {
+				b.Fatalf("no-op re-syncs read %d item files", got)
+			}
+		})
+	}
+}

@@ -129,22 +129,10 @@ func (x *mappingExec) run(ctx context.Context) error {
 			return err
 		}
 	}
-	if err := x.w.do(func(tx *status.Tx) error {
-		for _, al := range m.newAliases {
-			if err := tx.SetPropertyAlias(m.MappingUID, al); err != nil {
-				return err
-			}
+	if len(m.newAliases) > 0 || m.pendingColl != [2]bool{} {
+		if err := x.recordCreations(); err != nil {
+			return err
 		}
-		for s, done := range m.pendingColl {
-			if done {
-				if err := tx.DeletePendingCollection(Side(s).status(), x.href(Side(s))); err != nil {
-					return err
-				}
-			}
-		}
-		return nil
-	}); err != nil {
-		return err
 	}
 	x.stats = m.rowStats
 	if err := x.items(ctx); err != nil {
@@ -163,6 +151,28 @@ func (x *mappingExec) run(ctx context.Context) error {
 		return err
 	}
 	return x.w.commit()
+}
+
+// recordCreations records what planning learnt from collection creations: property
+// aliases, and pending creations that are finished. (A mapping without any costs no
+// transaction: an unchanged pair leaves the status alone.)
+func (x *mappingExec) recordCreations() error {
+	m := x.m
+	return x.w.do(func(tx *status.Tx) error {
+		for _, al := range m.newAliases {
+			if err := tx.SetPropertyAlias(m.MappingUID, al); err != nil {
+				return err
+			}
+		}
+		for s, done := range m.pendingColl {
+			if done {
+				if err := tx.DeletePendingCollection(Side(s).status(), x.href(Side(s))); err != nil {
+					return err
+				}
+			}
+		}
+		return nil
+	})
 }
 
 // createCollections creates the mapping's missing collections with the other side's

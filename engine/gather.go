@@ -21,10 +21,10 @@ import (
 // writes.
 func (e *Engine) planPair(ctx context.Context, p *Pair, db *status.DB) *PairPlan {
 	pp := &PairPlan{Pair: p}
-	// The status rows of every mapping are read once, in one pass, while the
+	// The status of every mapping is read once, one query per table, while the
 	// collections are discovered and listed.
-	rows := readRowSets(db)
-	defer rows.close() // once every mapping is planned: nothing refers to them then
+	snap := readSnapshot(db)
+	defer snap.close() // once every mapping is planned: nothing refers to it then
 	st, names := p.storages(), p.names()
 	var disc [2][]storage.Collection
 	var errs [2]error
@@ -47,26 +47,7 @@ func (e *Engine) planPair(ctx context.Context, p *Pair, db *status.DB) *PairPlan
 		pp.Err = fmt.Errorf("pair %s: %w", p.Name, err)
 		return pp
 	}
-	existing, err := db.Mappings()
-	if err != nil {
-		pp.Err = &StatusError{fmt.Errorf("pair %s: reading status: %w", p.Name, err)}
-		return pp
-	}
-	current := map[[2]string]bool{}
-	for _, m := range specs {
-		current[[2]string{m.href[A], m.href[B]}] = true
-	}
-	for _, m := range existing {
-		if !current[[2]string{m.HrefA, m.HrefB}] {
-			pp.Stale = append(pp.Stale, m)
-		}
-	}
 	pol := p.policy()
-	pendingColls, err := db.PendingCollections()
-	if err != nil {
-		pp.Err = &StatusError{fmt.Errorf("pair %s: reading status: %w", p.Name, err)}
-		return pp
-	}
 	pp.Mappings = make([]*MappingPlan, len(specs))
 	budget := &bodyBudget{left: maxPlanBodies}
 	var mu sync.Mutex // guards the first status error
@@ -76,7 +57,7 @@ func (e *Engine) planPair(ctx context.Context, p *Pair, db *status.DB) *PairPlan
 		sem <- struct{}{}
 		go func() {
 			defer func() { <-sem; wg.Done() }()
-			mp, err := e.planMapping(ctx, p, db, rows, budget, spec, pol, pendingColls)
+			mp, err := e.planMapping(ctx, p, db, snap, budget, spec, pol)
 			pp.Mappings[i] = mp
 			if err != nil {
 				mu.Lock()
@@ -88,6 +69,22 @@ func (e *Engine) planPair(ctx context.Context, p *Pair, db *status.DB) *PairPlan
 		}()
 	}
 	wg.Wait()
+	st0, err := snap.get()
+	if err != nil {
+		if pp.Err == nil {
+			pp.Err = &StatusError{fmt.Errorf("pair %s: reading status: %w", p.Name, err)}
+		}
+		return pp
+	}
+	current := map[[2]string]bool{}
+	for _, m := range specs {
+		current[[2]string{m.href[A], m.href[B]}] = true
+	}
+	for _, m := range st0.Mappings {
+		if !current[[2]string{m.HrefA, m.HrefB}] {
+			pp.Stale = append(pp.Stale, m)
+		}
+	}
 	return pp
 }
 
@@ -100,8 +97,8 @@ func (e *Engine) planPair(ctx context.Context, p *Pair, db *status.DB) *PairPlan
 // on both sides, with no pending write and no other item of its ident, needs no action
 // and is left out of the decision altogether (mappingInput.clean), so that an unchanged
 // collection costs a listing and a lookup per item, and no object per item.
-func (e *Engine) planMapping(ctx context.Context, p *Pair, db *status.DB, rows *rowSets, budget *bodyBudget,
-	spec *mappingSpec, pol policy, pendingColls map[status.Side]map[string]map[string]string) (*MappingPlan, error) {
+func (e *Engine) planMapping(ctx context.Context, p *Pair, db *status.DB, snap *snapshot, budget *bodyBudget,
+	spec *mappingSpec, pol policy) (*MappingPlan, error) {
 	m := &MappingPlan{Alias: spec.alias, HrefA: spec.href[A], HrefB: spec.href[B]}
 	fail := func(format string, args ...any) (*MappingPlan, error) {
 		m.Action, m.ReasonIsError = CollSkipped, true
@@ -122,7 +119,7 @@ func (e *Engine) planMapping(ctx context.Context, p *Pair, db *status.DB, rows *
 		if spec.href[s] == "" || (!spec.exists[s] && !spec.probe[s]) {
 			continue // a missing collection costs no request (sync.md §6.1)
 		}
-		l := &sideLister{e: e, st: st[s], side: Side(s), coll: spec.href[s], m: m, in: in, db: db, ready: ready, rs: &rs, budget: budget}
+		l := &sideLister{e: e, st: st[s], side: Side(s), coll: spec.href[s], m: m, in: in, snap: snap, ready: ready, rs: &rs, budget: budget}
 		listers[s] = l
 		wg.Go(func() {
 			err := l.list(ctx)
@@ -144,12 +141,14 @@ func (e *Engine) planMapping(ctx context.Context, p *Pair, db *status.DB, rows *
 			}
 		})
 	}
-	serr := e.readMappingStatus(db, rows, spec, m, in, &rs)
+	serr := e.readMappingStatus(snap, spec, m, in, &rs)
 	close(ready)
 	wg.Wait()
 	if serr != nil {
 		return m, &StatusError{fmt.Errorf("pair %s: reading status: %w", p.Name, serr)}
 	}
+	sn, _ := snap.get() // read without error: readMappingStatus waited for it
+	pendingColls := sn.PendingCollections
 	for s := range 2 {
 		if failed[s] != "" {
 			return fail("%s", failed[s])
@@ -181,63 +180,57 @@ func (e *Engine) planMapping(ctx context.Context, p *Pair, db *status.DB, rows *
 	return m, nil
 }
 
-// readMappingStatus reads what the status holds for a mapping (its rows, properties,
-// pending writes, property aliases and refusals).
-func (e *Engine) readMappingStatus(db *status.DB, rows *rowSets, spec *mappingSpec, m *MappingPlan, in *mappingInput, rs **status.RowSet) error {
+// readMappingStatus looks up what the status holds for a mapping (its rows,
+// properties, pending writes, property aliases and refusals).
+func (e *Engine) readMappingStatus(snap *snapshot, spec *mappingSpec, m *MappingPlan, in *mappingInput, rs **status.RowSet) error {
+	s, err := snap.get()
+	if err != nil {
+		return err
+	}
 	if spec.href[A] == "" || spec.href[B] == "" {
 		return nil
 	}
-	uid, ok, err := db.FindMapping(spec.href[A], spec.href[B])
-	if err != nil || !ok {
-		return err
+	uid, ok := s.FindMapping(spec.href[A], spec.href[B])
+	if !ok {
+		return nil
 	}
 	m.MappingUID, in.inStatus = uid, true
-	if *rs, err = rows.get(uid); err != nil {
-		return err
-	}
+	*rs = s.Rows(uid)
 	m.rowStats = rowStats{n: (*rs).Len(), emptyETag: [2]int{(*rs).EmptyETags(status.SideA), (*rs).EmptyETags(status.SideB)}}
-	if in.statusProps, err = db.Properties(uid); err != nil {
-		return err
-	}
-	if in.pending, err = db.Pending(uid); err != nil {
-		return err
-	}
-	if in.aliases, err = db.PropertyAliases(uid); err != nil {
-		return err
-	}
-	in.refused, err = db.PropertyRefusals(uid)
+	in.statusProps = s.Properties(uid)
+	in.pending = s.Pending(uid)
+	in.aliases = s.PropertyAliases(uid)
+	in.refused = s.PropertyRefusals(uid)
 	m.pending = in.pending
-	return err
+	return nil
 }
 
-// rowSets reads the status rows of every mapping of a pair in the background.
-type rowSets struct {
+// snapshot reads the status of a pair in the background.
+type snapshot struct {
 	done chan struct{}
-	sets map[int64]*status.RowSet
+	snap *status.Snapshot
 	err  error
 }
 
-func readRowSets(db *status.DB) *rowSets {
-	r := &rowSets{done: make(chan struct{})}
+func readSnapshot(db *status.DB) *snapshot {
+	r := &snapshot{done: make(chan struct{})}
 	go func() {
 		defer close(r.done)
-		r.sets, r.err = db.RowSets()
+		r.snap, r.err = db.Snapshot()
 	}()
 	return r
 }
 
-// close gives back the rows' memory (status.RowSet.Close).
-func (r *rowSets) close() {
+// get waits for the snapshot.
+func (r *snapshot) get() (*status.Snapshot, error) {
 	<-r.done
-	for _, rs := range r.sets {
-		rs.Close()
-	}
+	return r.snap, r.err
 }
 
-// get returns the rows of mapping uid (nil when it has none).
-func (r *rowSets) get(uid int64) (*status.RowSet, error) {
+// close gives back the rows' memory (status.Snapshot.Close).
+func (r *snapshot) close() {
 	<-r.done
-	return r.sets[uid], r.err
+	r.snap.Close()
 }
 
 // rowStats counts a mapping's status rows, and those with an empty etag on each side,
@@ -287,7 +280,7 @@ type sideLister struct {
 	coll   string
 	m      *MappingPlan
 	in     *mappingInput
-	db     *status.DB
+	snap   *snapshot
 	ready  chan struct{}   // closed when *rs and the mapping's status are known
 	rs     **status.RowSet // the mapping's rows
 	budget *bodyBudget
@@ -310,7 +303,7 @@ func (l *sideLister) list(ctx context.Context) error {
 	switch st := l.st.(type) {
 	case storage.Incremental:
 		l.await()
-		saved := l.e.savedToken(l.db, l.m, l.in, l.rows, l.side, l.coll)
+		saved := l.e.savedToken(l.snap, l.m, l.in, l.rows, l.side, l.coll)
 		lst, err := st.ListSince(ctx, l.coll, saved)
 		if err != nil {
 			return err
@@ -744,12 +737,16 @@ func needDiscovery(cfg *config.Pair, st [2]storage.Storage) [2]bool {
 
 // savedToken returns the saved token of a side if it may be used (sync.md §3.7), and
 // marks an unusable saved row for deletion.
-func (e *Engine) savedToken(db *status.DB, m *MappingPlan, in *mappingInput, rs *status.RowSet, side Side, coll string) storage.Token {
+func (e *Engine) savedToken(snap *snapshot, m *MappingPlan, in *mappingInput, rs *status.RowSet, side Side, coll string) storage.Token {
 	if !in.inStatus {
 		return storage.Token{}
 	}
-	t, ok, err := db.Token(m.MappingUID, side.status())
-	if err != nil || !ok {
+	s, err := snap.get()
+	if err != nil {
+		return storage.Token{}
+	}
+	t, ok := s.Token(m.MappingUID, side.status())
+	if !ok {
 		return storage.Token{}
 	}
 	m.saved[side], m.hasSaved[side] = t, true
