@@ -528,6 +528,12 @@ func (x *mappingExec) load(ctx context.Context, acts []*ItemAction, pick func(*I
 	return loaded, nil
 }
 
+// defaultWorkers is how many item writes of a collection run at once by default. A
+// local file system makes many fsyncs in flight durable faster than a few (bench/floor
+// copies 10,000 files durably about a quarter faster with 32 than with 8); a DAV
+// storage lets 4 requests through at a time whatever the number.
+const defaultWorkers = 32
+
 type actionResult struct {
 	a   *ItemAction
 	row status.Row
@@ -539,7 +545,7 @@ type actionResult struct {
 func (x *mappingExec) runActions(ctx context.Context, acts []*ItemAction) error {
 	workers := x.e.Workers
 	if workers <= 0 {
-		workers = 8
+		workers = defaultWorkers
 	}
 	jobs := make(chan *ItemAction)
 	// Workers go on while a commit of the status (and the durability barrier before
