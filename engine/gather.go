@@ -199,7 +199,7 @@ func (e *Engine) readMappingStatus(snap *snapshot, spec *mappingSpec, m *Mapping
 	m.rowStats = rowStats{n: (*rs).Len(), emptyETag: [2]int{(*rs).EmptyETags(status.SideA), (*rs).EmptyETags(status.SideB)}}
 	in.statusProps = s.Properties(uid)
 	in.pending = s.Pending(uid)
-	in.aliases = s.PropertyAliases(uid)
+	in.aliases = slices.Clone(s.PropertyAliases(uid)) // appended to by planning
 	in.refused = s.PropertyRefusals(uid)
 	m.pending = in.pending
 	return nil
