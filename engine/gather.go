@@ -291,10 +291,25 @@ type sideLister struct {
 	listed   int
 	queue    []storage.ItemRef // listed items to read
 	buffered []byte            // entries streamed before the status was read: href, etag
-	sortQ    bool              // the listing came in no particular order
 	fetched  []*ItemState
 	unf      []Unfetchable
+
+	// The items of a side are planned as they always were: first those listed as the
+	// status has them, in the order List gives them (sorted, for a vdir), then those
+	// read, in the same order. order says which order that is; pos holds the listing
+	// position of the matched rows of a full listing.
+	order listOrder
+	pos   []int32
 }
+
+// listOrder is the order in which a side's items are planned.
+type listOrder int
+
+const (
+	orderHref    listOrder = iota // a streamed listing: by href, as vdir's List
+	orderListing                  // a full listing: as listed
+	orderIdent                    // token fast path or delta: rows by ident, then what was read
+)
 
 // list lists the side (sync.md §6.1): token fast path or delta where the storage offers
 // it, otherwise a full listing (streamed where the storage can); then it reads the
@@ -302,6 +317,7 @@ type sideLister struct {
 func (l *sideLister) list(ctx context.Context) error {
 	switch st := l.st.(type) {
 	case storage.Incremental:
+		l.order = orderListing
 		l.await()
 		saved := l.e.savedToken(l.snap, l.m, l.in, l.rows, l.side, l.coll)
 		lst, err := st.ListSince(ctx, l.coll, saved)
@@ -311,18 +327,20 @@ func (l *sideLister) list(ctx context.Context) error {
 		l.m.tokens[l.side] = lst.Token
 		switch {
 		case lst.Unchanged:
+			l.order = orderIdent
 			for i := range l.matched {
 				l.matched[i] = true
 			}
 			l.listed = len(l.matched)
 			return nil
 		case lst.Delta:
+			l.order = orderIdent
 			l.applyDelta(lst.Refs, lst.Removed)
 		default:
 			l.joinRefs(lst.Refs)
 		}
 	case storage.Streamer:
-		l.sortQ = true
+		l.order = orderHref
 		err := st.ListEach(ctx, l.coll, func(href, etag []byte) error {
 			if !l.isReady {
 				select {
@@ -344,6 +362,7 @@ func (l *sideLister) list(ctx context.Context) error {
 		}
 		l.await()
 	default:
+		l.order = orderListing
 		refs, err := l.st.List(ctx, l.coll)
 		if err != nil {
 			return err
@@ -363,6 +382,9 @@ func (l *sideLister) await() {
 	l.isReady = true
 	l.rows = *l.rs
 	l.matched = make([]bool, l.rows.Len())
+	if l.order == orderListing {
+		l.pos = make([]int32, l.rows.Len())
+	}
 	p := l.buffered
 	l.buffered = nil
 	for len(p) > 0 {
@@ -403,8 +425,12 @@ func (l *sideLister) join(href, etag []byte) {
 
 func (l *sideLister) joinRef(r storage.ItemRef) {
 	l.listed++
+	at := int32(l.listed - 1)
 	if i, ok := l.rows.FindHref(l.side.status(), []byte(r.Href)); ok && r.ETag != "" && l.rows.ETagIs(i, l.side.status(), []byte(r.ETag)) {
 		l.matched[i] = true
+		if l.pos != nil {
+			l.pos[i] = at
+		}
 		return
 	}
 	l.queue = append(l.queue, r)
@@ -449,15 +475,14 @@ const fetchChunk = 1024
 
 // fetch reads the queued items, a chunk at a time.
 func (l *sideLister) fetch(ctx context.Context) error {
-	if l.sortQ {
+	if l.order == orderHref {
 		slices.SortFunc(l.queue, func(a, b storage.ItemRef) int { return strings.Compare(a.Href, b.Href) })
 	}
 	queue := l.queue
 	l.queue = nil
-	for len(queue) > 0 {
-		n := min(len(queue), fetchChunk)
-		chunk := queue[:n]
-		queue = queue[n:]
+	for start := 0; start < len(queue); start += fetchChunk {
+		n := min(len(queue)-start, fetchChunk)
+		chunk := queue[start : start+n]
 		hrefs := make([]string, n)
 		for i, r := range chunk {
 			hrefs[i] = r.Href
@@ -466,15 +491,16 @@ func (l *sideLister) fetch(ctx context.Context) error {
 		if err != nil {
 			return err
 		}
-		got := make(map[string]bool, n) // asked for, then false once answered
-		for _, h := range hrefs {
-			got[h] = true
+		got := make(map[string]int, n) // asked for (its index + 1), then 0 once answered
+		for i, h := range hrefs {
+			got[h] = i + 1
 		}
 		for _, f := range fetched {
-			if !got[f.Href] {
+			i := got[f.Href] - 1
+			if i < 0 {
 				continue // not asked for, or answered twice
 			}
-			got[f.Href] = false
+			got[f.Href] = 0
 			if f.Err != nil {
 				l.unf = append(l.unf, l.unfetchable(f.Href, f.Err))
 				continue
@@ -482,7 +508,7 @@ func (l *sideLister) fetch(ctx context.Context) error {
 			l.fetched = append(l.fetched, l.keep(f))
 		}
 		for _, h := range hrefs {
-			if got[h] {
+			if got[h] > 0 {
 				l.unf = append(l.unf, l.unfetchable(h, errors.New("the storage did not return it")))
 			}
 		}
@@ -545,7 +571,7 @@ func (e *Engine) join(ctx context.Context, m *MappingPlan, in *mappingInput, rs 
 			}
 		}
 	}
-	var items [2][]*ItemState
+	var items [2][]keyedItem
 	for i := range n {
 		if !dirty[i] {
 			in.clean++
@@ -553,9 +579,14 @@ func (e *Engine) join(ctx context.Context, m *MappingPlan, in *mappingInput, rs 
 		}
 		r := rs.Row(i)
 		in.rows = append(in.rows, r)
-		for s := range 2 {
-			if ls[s] != nil && ls[s].matched[i] {
-				items[s] = append(items[s], &ItemState{Href: rowHref(&r, Side(s)), ETag: rowETag(&r, Side(s)), Ident: r.Ident, Hash: r.Hash})
+		for s, l := range ls {
+			if l != nil && l.matched[i] {
+				it := &ItemState{Href: rowHref(&r, Side(s)), ETag: rowETag(&r, Side(s)), Ident: r.Ident, Hash: r.Hash}
+				k := keyedItem{it: it}
+				if l.pos != nil {
+					k.pos = l.pos[i]
+				}
+				items[s] = append(items[s], k)
 			}
 		}
 	}
@@ -565,12 +596,35 @@ func (e *Engine) join(ctx context.Context, m *MappingPlan, in *mappingInput, rs 
 			continue
 		}
 		side := &in.side[s]
-		side.items = append(items[s], l.fetched...)
-		slices.SortFunc(side.items, func(a, b *ItemState) int { return strings.Compare(a.Href, b.Href) })
+		side.items = l.ordered(items[s])
 		side.listed = l.listed
 		in.unfetchable = append(in.unfetchable, l.unf...)
 	}
 	return e.hydrate(ctx, m, in, ls)
+}
+
+// keyedItem is an item of a side and its position in a full listing.
+type keyedItem struct {
+	it  *ItemState
+	pos int32
+}
+
+// ordered returns the side's items: those known from the status rows in the order of
+// the listing (listOrder), then those read, in the order they were queued.
+func (l *sideLister) ordered(fromRows []keyedItem) []*ItemState {
+	switch l.order {
+	case orderListing:
+		slices.SortFunc(fromRows, func(a, b keyedItem) int { return int(a.pos) - int(b.pos) })
+	case orderIdent:
+		slices.SortFunc(fromRows, func(a, b keyedItem) int { return strings.Compare(a.it.Ident, b.it.Ident) })
+	default:
+		slices.SortFunc(fromRows, func(a, b keyedItem) int { return strings.Compare(a.it.Href, b.it.Href) })
+	}
+	out := make([]*ItemState, 0, len(fromRows)+len(l.fetched))
+	for _, k := range fromRows {
+		out = append(out, k.it)
+	}
+	return append(out, l.fetched...)
 }
 
 // hydrate reads again the items whose text planning dropped (bodyBudget) when the
