@@ -44,6 +44,9 @@ func (v *Value) Get() string {
 	return s
 }
 
+// Known returns the value if it is known without running a command.
+func (v *Value) Known() (string, bool) { return v.current() }
+
 // current returns the value if it is known without running a command.
 func (v *Value) current() (string, bool) {
 	switch {

@@ -15,6 +15,10 @@ import (
 // start and again whenever either storage changes (file-change notifications for
 // storages that can watch, a timer of the storage's interval otherwise and as a safety
 // net). Failures are retried with backoff; status failures stop that pair's task only.
+//
+// A pair's task is the only writer of that pair in the process: syncs asked for from
+// outside (SyncNow) and other writes (Do: conflict resolutions of an attached TUI) run
+// in it, between two syncs. Status reports what each task is doing.
 type Daemon struct {
 	Engine *Engine
 	Pairs  []*Pair
@@ -26,6 +30,168 @@ type Daemon struct {
 	// MinBackoff is the first retry delay after a failed sync (default 30 s); it
 	// doubles up to the shortest interval of the pair.
 	MinBackoff time.Duration
+	// OnState, when set, is called (on the pair's task) whenever a pair's state
+	// changes.
+	OnState func(PairStatus)
+
+	once  sync.Once
+	mu    sync.Mutex
+	tasks map[string]*pairTask
+}
+
+// PairState is what a pair's task is doing.
+type PairState int
+
+const (
+	StateStarting PairState = iota // before its first sync
+	StateSyncing                   // a sync runs
+	StateIdle                      // waiting for a change or the interval
+	StateRetrying                  // the last sync failed; NextRetry says when it runs again
+	StateBusy                      // a write asked for from outside (Do) runs
+	StateStopped                   // stopped for good (a status failure) or the daemon ended
+)
+
+func (s PairState) String() string {
+	return [...]string{"starting", "syncing", "idle", "retrying", "busy", "stopped"}[s]
+}
+
+// PairStatus is the state of one pair's task.
+type PairStatus struct {
+	Pair  string
+	State PairState
+	// Since is when the state began.
+	Since time.Time
+	// LastSync is when the last sync ended (zero before the first), LastResult its
+	// result.
+	LastSync   time.Time
+	LastResult *PairResult
+	// NextRetry is when a failed sync is tried again (StateRetrying).
+	NextRetry time.Time
+	// Err is why the task stopped or the last sync failed as a whole.
+	Err string
+}
+
+// pairTask is one pair's task as seen from outside.
+type pairTask struct {
+	stop   chan struct{} // closed when the task has ended
+	syncs  chan *syncRequest
+	jobs   chan *job
+	mu     sync.Mutex
+	status PairStatus
+}
+
+// syncRequest asks a pair's task for a sync now.
+type syncRequest struct {
+	ctx     context.Context
+	aliases []string
+	done    chan *PairResult
+}
+
+// job is a write to run in a pair's task.
+type job struct {
+	ctx  context.Context
+	fn   func(ctx context.Context) error
+	done chan error
+}
+
+// ErrUnknownPair: the daemon does not run that pair.
+var ErrUnknownPair = errors.New("the daemon does not sync this pair")
+
+// ErrPairStopped: the pair's task has stopped.
+var ErrPairStopped = errors.New("the daemon stopped syncing this pair")
+
+func (d *Daemon) init() {
+	d.once.Do(func() {
+		d.tasks = map[string]*pairTask{}
+		now := time.Now()
+		for _, p := range d.Pairs {
+			d.tasks[p.Name] = &pairTask{stop: make(chan struct{}), syncs: make(chan *syncRequest), jobs: make(chan *job),
+				status: PairStatus{Pair: p.Name, State: StateStarting, Since: now}}
+		}
+	})
+}
+
+func (d *Daemon) task(pair string) (*pairTask, error) {
+	d.init()
+	t, ok := d.tasks[pair]
+	if !ok {
+		return nil, fmt.Errorf("pair %s: %w", pair, ErrUnknownPair)
+	}
+	return t, nil
+}
+
+// Status returns the state of every pair's task, in the order of Pairs.
+func (d *Daemon) Status() []PairStatus {
+	d.init()
+	out := make([]PairStatus, 0, len(d.Pairs))
+	for _, p := range d.Pairs {
+		t := d.tasks[p.Name]
+		t.mu.Lock()
+		out = append(out, t.status)
+		t.mu.Unlock()
+	}
+	return out
+}
+
+// setState changes a task's state and reports it.
+func (d *Daemon) setState(t *pairTask, change func(*PairStatus)) {
+	t.mu.Lock()
+	prev := t.status.State
+	change(&t.status)
+	if t.status.State != prev {
+		t.status.Since = time.Now()
+	}
+	st := t.status
+	t.mu.Unlock()
+	if d.OnState != nil {
+		d.OnState(st)
+	}
+}
+
+// SyncNow asks a pair's task for a sync now (only of the collections with these
+// aliases, when given) and waits for its result. A sync already running is finished
+// first, and another one then runs, so that everything changed before the call is
+// synced. Cancelling ctx cancels the sync it asked for (the writes in flight finish
+// and are recorded) unless another caller waits for the same sync.
+func (d *Daemon) SyncNow(ctx context.Context, pair string, aliases []string) (*PairResult, error) {
+	t, err := d.task(pair)
+	if err != nil {
+		return nil, err
+	}
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	r := &syncRequest{ctx: ctx, aliases: aliases, done: make(chan *PairResult, 1)}
+	select {
+	case t.syncs <- r:
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	case <-t.stop:
+		return nil, fmt.Errorf("pair %s: %w", pair, ErrPairStopped)
+	}
+	return <-r.done, nil
+}
+
+// Do runs fn in a pair's task, between two syncs, so that the daemon stays the only
+// writer of the pair, and returns its error. fn gets a context that ends with ctx or
+// the daemon.
+func (d *Daemon) Do(ctx context.Context, pair string, fn func(ctx context.Context) error) error {
+	t, err := d.task(pair)
+	if err != nil {
+		return err
+	}
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	j := &job{ctx: ctx, fn: fn, done: make(chan error, 1)}
+	select {
+	case t.jobs <- j:
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-t.stop:
+		return fmt.Errorf("pair %s: %w", pair, ErrPairStopped)
+	}
+	return <-j.done
 }
 
 // ErrAllStopped is returned by Run when every pair task has stopped.
@@ -34,6 +200,7 @@ var ErrAllStopped = errors.New("all sync tasks have stopped")
 // Run runs until ctx is cancelled (then it returns nil after writes in flight have
 // finished) or until every pair task has stopped on a fatal error.
 func (d *Daemon) Run(ctx context.Context) error {
+	d.init()
 	var wg sync.WaitGroup
 	stopped := make(chan struct{}, len(d.Pairs))
 	for _, p := range d.Pairs {
@@ -65,6 +232,9 @@ func (d *Daemon) debounce() time.Duration {
 
 // runPair is one pair's task.
 func (d *Daemon) runPair(ctx context.Context, p *Pair) {
+	t := d.tasks[p.Name]
+	defer close(t.stop)
+	defer d.setState(t, func(st *PairStatus) { st.State = StateStopped })
 	log := d.Engine.log().With("pair", p.Name)
 	interval := [2]time.Duration{d.Interval(p, A), d.Interval(p, B)}
 	shortest := min(interval[A], interval[B])
@@ -95,8 +265,37 @@ func (d *Daemon) runPair(ctx context.Context, p *Pair) {
 	th := &throttle{seen: map[string]time.Time{}}
 	backoff := time.Duration(0)
 	var retry <-chan time.Time
+	var waiting []*syncRequest // requests the next sync answers
 	for {
-		res := d.Engine.SyncPair(ctx, p)
+		// Every request handed over by now is answered by this sync.
+	collect:
+		for {
+			select {
+			case r := <-t.syncs:
+				waiting = append(waiting, r)
+			default:
+				break collect
+			}
+		}
+		runCtx, cancelRun := ctx, context.CancelFunc(func() {})
+		var aliases []string
+		if len(waiting) > 0 {
+			runCtx, cancelRun = untilAllDone(ctx, waiting)
+			aliases = requestedAliases(waiting)
+		}
+		d.setState(t, func(st *PairStatus) { st.State = StateSyncing })
+		var res *PairResult
+		if aliases != nil {
+			res = d.Engine.SyncPairOnly(runCtx, p, aliases)
+		} else {
+			res = d.Engine.SyncPair(runCtx, p)
+		}
+		cancelled := ctx.Err() == nil && (runCtx.Err() != nil || nobodyWaits(waiting))
+		cancelRun()
+		for _, r := range waiting {
+			r.done <- res
+		}
+		waiting = nil
 		if ctx.Err() != nil {
 			return
 		}
@@ -104,32 +303,121 @@ func (d *Daemon) runPair(ctx context.Context, p *Pair) {
 		var se *StatusError
 		if errors.As(res.Err, &se) {
 			log.Error(fmt.Sprintf("pair %s stopped: %v", p.Name, res.Err))
+			d.setState(t, func(st *PairStatus) { st.LastSync, st.LastResult, st.Err = time.Now(), res, res.Err.Error() })
 			return
 		}
 		retry = nil
-		if res.Err != nil {
+		var next time.Time
+		switch {
+		case cancelled:
+			log.Info(fmt.Sprintf("the sync of pair %s was cancelled by the client that asked for it", p.Name))
+		case res.Err != nil:
 			backoff = d.nextBackoff(backoff, shortest)
 			log.Info(fmt.Sprintf("retrying pair %s in %s", p.Name, backoff))
 			retry = time.After(backoff)
-		} else {
+			next = time.Now().Add(backoff)
+		default:
 			backoff = 0
 		}
+		d.setState(t, func(st *PairStatus) {
+			st.LastSync, st.LastResult, st.NextRetry, st.Err = time.Now(), res, next, ""
+			st.State = StateIdle
+			if retry != nil {
+				st.State, st.Err = StateRetrying, res.Err.Error()
+			}
+		})
 		// Wait for the next trigger. Triggers that arrive while a sync runs are kept in
 		// the buffered channel, so they cause exactly one follow-up sync.
-		select {
-		case <-ctx.Done():
-			return
-		case <-retry:
-		case <-timers[A].C:
-			timers[A].Reset(interval[A])
-		case <-timers[B].C:
-			timers[B].Reset(interval[B])
-		case <-changed:
-			if !d.quiet(ctx, changed) {
+	wait:
+		for {
+			select {
+			case <-ctx.Done():
 				return
+			case <-retry:
+				break wait
+			case <-timers[A].C:
+				timers[A].Reset(interval[A])
+				break wait
+			case <-timers[B].C:
+				timers[B].Reset(interval[B])
+				break wait
+			case <-changed:
+				if !d.quiet(ctx, changed) {
+					return
+				}
+				break wait
+			case r := <-t.syncs:
+				waiting = append(waiting, r)
+				break wait
+			case j := <-t.jobs:
+				prev := d.runJob(ctx, t, j)
+				d.setState(t, func(st *PairStatus) { st.State = prev })
 			}
 		}
 	}
+}
+
+// runJob runs a write asked for from outside and returns the state to go back to.
+func (d *Daemon) runJob(ctx context.Context, t *pairTask, j *job) PairState {
+	t.mu.Lock()
+	prev := t.status.State
+	t.mu.Unlock()
+	d.setState(t, func(st *PairStatus) { st.State = StateBusy })
+	jctx, cancel := context.WithCancel(ctx)
+	stop := context.AfterFunc(j.ctx, cancel)
+	j.done <- j.fn(jctx)
+	stop()
+	cancel()
+	return prev
+}
+
+// untilAllDone returns a context that ends with ctx, or once every request's context
+// has ended (nobody waits for the sync any more).
+func untilAllDone(ctx context.Context, reqs []*syncRequest) (context.Context, context.CancelFunc) {
+	run, cancel := context.WithCancel(ctx)
+	left := len(reqs)
+	var mu sync.Mutex
+	var stops []func() bool
+	for _, r := range reqs {
+		stops = append(stops, context.AfterFunc(r.ctx, func() {
+			mu.Lock()
+			left--
+			all := left == 0
+			mu.Unlock()
+			if all {
+				cancel()
+			}
+		}))
+	}
+	return run, func() {
+		for _, s := range stops {
+			s()
+		}
+		cancel()
+	}
+}
+
+// nobodyWaits reports whether there were requests and each has been given up.
+func nobodyWaits(reqs []*syncRequest) bool {
+	for _, r := range reqs {
+		if r.ctx.Err() == nil {
+			return false
+		}
+	}
+	return len(reqs) > 0
+}
+
+// requestedAliases returns the collections the requests ask for, or nil when any of
+// them asks for the whole pair.
+func requestedAliases(reqs []*syncRequest) []string {
+	var out []string
+	for _, r := range reqs {
+		if len(r.aliases) == 0 {
+			return nil
+		}
+		out = append(out, r.aliases...)
+	}
+	return out
 }
 
 // quiet waits until no change notification has arrived for the debounce time.

@@ -332,7 +332,7 @@ func applyPending(a, b *ItemState, s *status.Row, pend map[status.Side]status.Pe
 				// A record without fingerprint: an older version's, or a write to a
 				// storage that keeps the bytes written (storage.Verbatim), where only a
 				// change of form by someone else gets here.
-				mine = SameProperties(src.Item.Text(), t.Item.Text())
+				mine = storage.Equivalent(src.Item.Text(), t.Item.Text())
 			}
 		}
 		editedSince := !mine && p.Create && t.Item != nil

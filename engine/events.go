@@ -119,16 +119,51 @@ func (r *PairResult) Conflicts() int {
 	return n
 }
 
-// ExitStatus implements DECISIONS.md §6 over several pairs: 1 for any error, else 3 for
-// any conflict left, else 0.
+// Exit statuses of every pimsync command and of the TUI (DECISIONS.md §6). The CLI
+// maps results to them with ExitStatus and PlanExitStatus; nothing else decides them.
+const (
+	ExitOK        = 0   // everything in sync
+	ExitError     = 1   // an error: a pair or an item failed, a bad configuration, an interrupted sync
+	ExitConflicts = 3   // the sync finished but conflicts are left
+	ExitUsage     = 100 // a usage error (pimsync's code)
+)
+
+// ExitStatus implements DECISIONS.md §6 over several pairs: ExitError for any error,
+// else ExitConflicts for any conflict left, else ExitOK.
 func ExitStatus(results []*PairResult) int {
-	code := 0
+	code := ExitOK
 	for _, r := range results {
 		if len(r.Errors()) > 0 {
-			return 1
+			return ExitError
 		}
 		if r.Conflicts() > 0 {
-			code = 3
+			code = ExitConflicts
+		}
+	}
+	return code
+}
+
+// PlanExitStatus is the exit status the sync of these plans would have (`sync -n`).
+func PlanExitStatus(plans []*PairPlan) int {
+	code := ExitOK
+	for _, p := range plans {
+		if p.Err != nil {
+			return ExitError
+		}
+		for _, m := range p.Mappings {
+			if m.HasErrors() {
+				return ExitError
+			}
+			for _, it := range m.Items {
+				if it.Verb == VerbConflict {
+					code = ExitConflicts
+				}
+			}
+			for _, pr := range m.Props {
+				if pr.Verb == VerbConflict {
+					code = ExitConflicts
+				}
+			}
 		}
 	}
 	return code
@@ -200,3 +235,9 @@ func itemName(ident string, states ...*ItemState) string {
 }
 
 func (e *ItemError) Unwrap() error { return e.Err }
+
+// HasErrors reports whether running the mapping's plan would report an error (and
+// exit 1): a refused or protected collection, an unreadable or duplicated item.
+func (m *MappingPlan) HasErrors() bool {
+	return m.ReasonIsError || len(m.Unfetchable) > 0 || len(m.Duplicates) > 0
+}

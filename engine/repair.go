@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"strings"
 
+	"github.com/pimsync-go/pimsync/engine/trash"
 	"github.com/pimsync-go/pimsync/storage"
 )
 
@@ -55,7 +56,9 @@ type rawGetter interface {
 //
 // Writes are conditional on the etag the item was read with. A read-only storage (a
 // webcal feed, `read_only`) is refused before anything is read.
-func Repair(ctx context.Context, st storage.Storage, dryRun bool, report func(RepairResult)) (err error) {
+//
+// What repair replaces or deletes goes to tr first (nil: no trash).
+func Repair(ctx context.Context, st storage.Storage, tr *trash.Run, dryRun bool, report func(RepairResult)) (err error) {
 	if storage.IsReadOnly(st) {
 		return errors.New("the storage is read-only (a webcal feed, or read_only in its configuration): repair cannot write to it")
 	}
@@ -100,7 +103,7 @@ func Repair(ctx context.Context, st storage.Storage, dryRun bool, report func(Re
 			if _, ok := f.Item.UID(); ok {
 				continue
 			}
-			repairItem(ctx, st, c.Href, f, idents, dryRun, &res)
+			repairItem(ctx, st, tr, c.Href, f, idents, dryRun, &res)
 			report(res)
 		}
 	}
@@ -108,7 +111,11 @@ func Repair(ctx context.Context, st storage.Storage, dryRun bool, report func(Re
 }
 
 // repairItem repairs one item without UID and fills in res.
-func repairItem(ctx context.Context, st storage.Storage, coll string, f storage.Fetched, idents map[string]bool, dryRun bool, res *RepairResult) {
+func repairItem(ctx context.Context, st storage.Storage, tr *trash.Run, coll string, f storage.Fetched, idents map[string]bool, dryRun bool, res *RepairResult) {
+	keep := func(op trash.Op) (*trash.Entry, error) {
+		return tr.Keep(trash.Entry{Side: "a", Collection: coll, Href: f.Href, Ident: f.Item.Ident(), Summary: storage.Summary(f.Item.Text()),
+			Op: op, Why: "repair", ETagBefore: f.ETag, HashBefore: f.Item.Hash()}, f.Item.Bytes())
+	}
 	text := f.Item.Text()
 	if rg, ok := st.(rawGetter); ok {
 		raw, etag, err := rg.GetRaw(ctx, f.Href)
@@ -133,12 +140,19 @@ func repairItem(ctx context.Context, st storage.Storage, coll string, f storage.
 			return
 		}
 		item, err := storage.VerbatimItem([]byte(plan[0].Text))
+		var kept *trash.Entry
 		if err == nil {
-			_, err = st.Update(ctx, f.Href, f.ETag, item)
+			kept, err = keep(trash.OpUpdate)
+		}
+		var etag string
+		if err == nil {
+			etag, err = st.Update(ctx, f.Href, f.ETag, item)
 		}
 		if err != nil {
 			res.Outcome, res.Err = RepairFailed, err
+			return
 		}
+		tr.Done(kept, f.Href, etag, item.Hash())
 		return
 	}
 	res.Outcome = Split
@@ -166,9 +180,15 @@ func repairItem(ctx context.Context, st storage.Storage, coll string, f storage.
 		idents[p.UID] = true
 		res.Hrefs = append(res.Hrefs, href)
 	}
-	if err := st.Delete(ctx, f.Href, f.ETag); err != nil {
-		res.Outcome, res.Err = RepairFailed, fmt.Errorf("the %d new items exist, but removing the original failed (remove it yourself, or the events are there twice): %w", len(plan), err)
+	kept, err := keep(trash.OpDelete)
+	if err == nil {
+		err = st.Delete(ctx, f.Href, f.ETag)
 	}
+	if err != nil {
+		res.Outcome, res.Err = RepairFailed, fmt.Errorf("the %d new items exist, but removing the original failed (remove it yourself, or the events are there twice): %w", len(plan), err)
+		return
+	}
+	tr.Done(kept, "", "", "")
 }
 
 // RepairPart is one item that PlanRepair makes: the full text and the UID it carries.

@@ -190,7 +190,7 @@ func TestRepairSplitsInTheStorage(t *testing.T) {
 	s.FailNthWrite(2, errors.New("disk full"))
 	var got []RepairResult
 	collect := func(r RepairResult) { got = append(got, r) }
-	if err := Repair(ctx, s, false, collect); err != nil {
+	if err := Repair(ctx, s, nil, false, collect); err != nil {
 		t.Fatal(err)
 	}
 	if len(got) != 1 || got[0].Outcome != RepairFailed || !strings.Contains(got[0].Err.Error(), "creating item 2 of 3 (UID "+plan[1].UID+") failed, so the original was kept") {
@@ -201,7 +201,7 @@ func TestRepairSplitsInTheStorage(t *testing.T) {
 	}
 	// The second run finishes it.
 	got = nil
-	if err := Repair(ctx, s, false, collect); err != nil {
+	if err := Repair(ctx, s, nil, false, collect); err != nil {
 		t.Fatal(err)
 	}
 	if len(got) != 1 || got[0].Outcome != Split || !slices.Equal(got[0].UIDs, []string{plan[0].UID, plan[1].UID, plan[2].UID}) || len(got[0].Hrefs) != 2 {
@@ -219,7 +219,7 @@ func TestRepairSplitsInTheStorage(t *testing.T) {
 	}
 	// Nothing left to do.
 	got = nil
-	if err := Repair(ctx, s, false, collect); err != nil || len(got) != 0 {
+	if err := Repair(ctx, s, nil, false, collect); err != nil || len(got) != 0 {
 		t.Fatalf("third run: %+v, %v", got, err)
 	}
 
@@ -228,7 +228,7 @@ func TestRepairSplitsInTheStorage(t *testing.T) {
 	ro.Put("c/x.ics", joinLines("\r\n", "BEGIN:VEVENT", "END:VEVENT"))
 	ro.ResetCounters()
 	for _, dry := range []bool{true, false} {
-		err := Repair(ctx, storage.ReadOnly(ro), dry, func(r RepairResult) { t.Errorf("reported %+v", r) })
+		err := Repair(ctx, storage.ReadOnly(ro), nil, dry, func(r RepairResult) { t.Errorf("reported %+v", r) })
 		if err == nil || !strings.Contains(err.Error(), "read-only") || ro.Reads() != 0 || ro.Lists() != 0 {
 			t.Fatalf("dry %v: %v, %d reads", dry, err, ro.Reads())
 		}

@@ -11,8 +11,10 @@ import (
 	"strings"
 	"unicode/utf8"
 
+	"github.com/pimsync-go/pimsync/config"
 	"github.com/pimsync-go/pimsync/engine/merge"
 	"github.com/pimsync-go/pimsync/engine/trash"
+	"github.com/pimsync-go/pimsync/status"
 	"github.com/pimsync-go/pimsync/storage"
 )
 
@@ -83,13 +85,17 @@ func (e *Engine) Refetch(ctx context.Context, c Conflict) (*Versions, error) {
 
 // Apply uploads the resolved item to every side whose current version differs from it,
 // conditional on the etags read by Refetch (sync.md §9.3 step 7). It returns the sides
-// written. The status is not touched: the next sync sees equal hashes and records them.
+// written. When every upload succeeded, the item's status row is set to what both
+// sides now hold (the resolved hash, the etags after the uploads), as the executor does
+// after a write: a server that re-serialises the upload has not made a change, and the
+// next sync writes nothing.
 func (e *Engine) Apply(ctx context.Context, v *Versions, resolved storage.Item) ([]Side, error) {
-	return e.apply(ctx, v, resolved, "conflict resolution")
+	return e.apply(ctx, v, resolved, "conflict resolution", nil)
 }
 
-// apply is Apply with the reason the trash journal gives for the writes.
-func (e *Engine) apply(ctx context.Context, v *Versions, resolved storage.Item, why string) ([]Side, error) {
+// apply is Apply with the reason the trash journal gives for the writes, in the trash
+// run tr (nil: a new one), so that one choice is one run that `undo` reverts whole.
+func (e *Engine) apply(ctx context.Context, v *Versions, resolved storage.Item, why string, tr *trash.Run) ([]Side, error) {
 	st := v.Pair.storages()
 	cur := [2]*ItemState{v.A, v.B}
 	var targets []Side
@@ -109,9 +115,12 @@ func (e *Engine) apply(ctx context.Context, v *Versions, resolved storage.Item, 
 	// cancelled (within writeGrace).
 	ctx, cancel := graceContext(ctx, writeGrace)
 	defer cancel()
-	tr := e.beginTrash(v.Pair.Name)
-	defer tr.Close()
+	if tr == nil {
+		tr = e.beginTrash(v.Pair.Name)
+		defer tr.Close()
+	}
 	colls := [2]string{v.Mapping.HrefA, v.Mapping.HrefB}
+	etags := [2]string{cur[A].ETag, cur[B].ETag}
 	var done []Side
 	for _, s := range targets {
 		kept, err := tr.Keep(trash.Entry{Side: Side(s).String(), Storage: v.Pair.names()[s], Collection: colls[s],
@@ -131,8 +140,60 @@ func (e *Engine) apply(ctx context.Context, v *Versions, resolved storage.Item, 
 			return done, fmt.Errorf("updating %s on storage %s: %w", cur[s].Href, v.Pair.names()[s], err)
 		}
 		done = append(done, s)
+		etags[s] = etag
 	}
+	e.recordResolved(ctx, v, resolved, etags)
 	return done, nil
+}
+
+// recordResolved sets the status row of a resolved item to what both sides hold now,
+// under the pair lock. A failure is logged, not returned: the uploads are done, and
+// the next sync plans from the row as it was (at worst the same conflict again, with
+// nothing lost). A row that changed since the versions were read is left alone.
+func (e *Engine) recordResolved(ctx context.Context, v *Versions, resolved storage.Item, etags [2]string) {
+	if v.Mapping == nil || v.Mapping.MappingUID == 0 {
+		return
+	}
+	warn := func(err error) {
+		e.log().Warn(fmt.Sprintf("%s/%s: %s was resolved, but its status was not recorded (the next sync records it or shows the conflict again): %v",
+			v.Pair.Name, v.Mapping.Alias, v.Ident, err))
+	}
+	db, unlock, err := e.openWrite(ctx, v.Pair.Name)
+	if err != nil {
+		warn(err)
+		return
+	}
+	defer unlock()
+	defer db.Close()
+	uid := v.Mapping.MappingUID
+	rows, err := db.Rows(uid)
+	if err != nil {
+		warn(err)
+		return
+	}
+	var old *status.Row
+	for i := range rows {
+		if rows[i].Ident == v.Ident {
+			old = &rows[i]
+		}
+	}
+	next := status.Row{Ident: v.Ident, Hash: resolved.Hash(), HrefA: v.A.Href, ETagA: etags[A], HrefB: v.B.Href, ETagB: etags[B]}
+	merge := v.Pair.Config != nil && !v.Pair.Config.OneWay && v.Pair.Config.ConflictResolution == config.ResolveMerge
+	err = db.Update(func(tx *status.Tx) error {
+		var err error
+		if old != nil {
+			err = tx.Update(uid, *old, next)
+		} else {
+			err = tx.Insert(uid, next)
+		}
+		if err == nil && merge {
+			err = tx.SetBase(uid, v.Ident, next.Hash, resolved.Text())
+		}
+		return err
+	})
+	if err != nil {
+		warn(err)
+	}
 }
 
 // Resolver supplies the resolved text of a conflict from both current versions: a merge
@@ -172,6 +233,31 @@ func (k KeepSide) Resolve(_ context.Context, v *Versions) (storage.Item, error) 
 	return *v.B.Item, nil
 }
 
+// Compose resolves a conflict with a person's choice per property (merge.Compose): the
+// result is made of the chosen lines of both current versions, byte for byte. As with
+// KeepSide, a version that changed since it was shown (Shown) is not overwritten: the
+// result is ErrConflictChanged and nothing is uploaded.
+type Compose struct {
+	Choices merge.Choices
+	Shown   *Versions
+}
+
+// Resolve implements Resolver.
+func (c Compose) Resolve(_ context.Context, v *Versions) (storage.Item, error) {
+	if c.Shown != nil && (v.A.Hash != c.Shown.A.Hash || v.B.Hash != c.Shown.B.Hash) {
+		return storage.Item{}, ErrConflictChanged
+	}
+	text, err := merge.Compose(v.A.Item.Text(), v.B.Item.Text(), c.Choices)
+	if err != nil {
+		return storage.Item{}, unresolved("%v", err)
+	}
+	item, err := storage.ParseItem([]byte(text), v.Pair.A.Kind())
+	if err != nil {
+		return storage.Item{}, unresolved("the composed item is not valid: %v", err)
+	}
+	return item, nil
+}
+
 // MergeTool resolves with the external program protocol (RunMergeTool); Run decides
 // how the program gets the terminal.
 type MergeTool struct {
@@ -203,8 +289,10 @@ func (e *Engine) Resolve(ctx context.Context, c Conflict, r Resolver) (*Versions
 		why = "keep " + r.Side.String()
 	case MergeTool:
 		why = "merge tool"
+	case Compose:
+		why = "choice per property"
 	}
-	sides, err := e.apply(ctx, v, item, why)
+	sides, err := e.apply(ctx, v, item, why, nil)
 	return v, sides, err
 }
 
@@ -413,7 +501,9 @@ func (e *Engine) KeepBoth(ctx context.Context, c Conflict, shown *Versions) (*Ve
 	}
 	ctx, cancel := graceContext(ctx, writeGrace)
 	defer cancel()
+	// The copy and the update are one run of the trash: `undo` reverts both.
 	tr := e.beginTrash(v.Pair.Name)
+	defer tr.Close()
 	kept, err := tr.Keep(trash.Entry{Side: "b", Storage: v.Pair.NameB, Collection: v.Mapping.HrefB, Ident: cp.Ident(),
 		Summary: storage.Summary(cp.Text()), Op: trash.OpCreate, Why: "keep both"}, nil)
 	if err == nil {
@@ -423,10 +513,9 @@ func (e *Engine) KeepBoth(ctx context.Context, c Conflict, shown *Versions) (*Ve
 			err = tr.Done(kept, href, etag, cp.Hash())
 		}
 	}
-	tr.Close()
 	if err != nil {
 		return v, nil, fmt.Errorf("creating the copy of b's version: %w", err)
 	}
-	sides, err := e.apply(ctx, v, *v.A.Item, "keep both")
+	sides, err := e.apply(ctx, v, *v.A.Item, "keep both", tr)
 	return v, sides, err
 }

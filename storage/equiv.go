@@ -52,7 +52,7 @@ func Fingerprint(text string) string {
 		if Volatile(name) || name == "REV" {
 			return
 		}
-		top.lines = append(top.lines, canonicalLine(name, cl))
+		top.lines = append(top.lines, CanonicalLine(name, cl))
 	})
 	var b strings.Builder
 	root.write(&b)
@@ -89,19 +89,21 @@ func (n *fpNode) write(b *strings.Builder) {
 	b.WriteString("END:" + n.name + "\n")
 }
 
-// canonicalLine renders a content line with its parameters sorted, their names upper
-// case and their values unquoted (enumerated TYPE values upper case too).
-func canonicalLine(name string, cl ContentLine) string {
+// CanonicalLine renders a content line (name upper case) so that what servers and
+// clients vary without meaning anything by it does not show: parameters sorted, their
+// names upper case, their values unquoted and sorted (a parameter given twice is one
+// list; TYPE values upper case), and \N written \n.
+func CanonicalLine(name string, cl ContentLine) string {
 	// A parameter given twice is one list: TYPE=a;TYPE=b is TYPE=a,b (Radicale joins
 	// them).
 	byName := map[string][]string{}
-	for _, p := range splitOutsideQuotes(cl.Params, ';') {
+	for _, p := range SplitQuoted(cl.Params, ';') {
 		if p == "" {
 			continue
 		}
 		pn, pv, _ := strings.Cut(p, "=")
 		pn = strings.ToUpper(pn)
-		for _, v := range splitOutsideQuotes(pv, ',') {
+		for _, v := range SplitQuoted(pv, ',') {
 			v = strings.Trim(v, `"`)
 			if pn == "TYPE" {
 				v = strings.ToUpper(v)
@@ -127,8 +129,8 @@ func canonicalLine(name string, cl ContentLine) string {
 	return b.String()
 }
 
-// splitOutsideQuotes splits s at sep where sep is not inside double quotes.
-func splitOutsideQuotes(s string, sep byte) []string {
+// SplitQuoted splits s at sep where sep is not inside double quotes.
+func SplitQuoted(s string, sep byte) []string {
 	var out []string
 	start, quoted := 0, false
 	for i := 0; i < len(s); i++ {

@@ -120,9 +120,10 @@ func TestFlowConflictKeepA(t *testing.T) {
 	checkScreen(t, view, 80, 24)
 	golden(t, "viewer", view)
 	for _, want := range []string{
-		"! DTSTART", "2025-01-08 Wed 16:00", "≠ 2025-01-08 Wed 10:00",
-		"! SUMMARY", "Dentist (bring X-rays)",
-		"  UID", // equal properties are shown unmarked
+		">! DTSTART     ✓ 2025-01-08 Wed 16:00", "≠   2025-01-08 Wed 10:00", // the cursor on the first choice, a's value taken
+		" ! SUMMARY     ✓ Dentist", "Dentist (bring X-rays)",
+		"   UID           dentist",   // equal properties are shown unmarked
+		"a▸ DTSTART:20250108T160000", // the preview of the result
 	} {
 		if !strings.Contains(view, want) {
 			t.Errorf("viewer lacks %q", want)
@@ -137,7 +138,8 @@ func TestFlowConflictKeepA(t *testing.T) {
 
 	wantA := f.read(f.find("a/cal/work", "dentist"))
 	s.keys("a")
-	view = s.waitText("Resolved: kept a; uploaded to b.")
+	// The only conflict: the list with the summary and the undo on offer.
+	view = s.waitText("Resolved dentist: kept a; uploaded to b. u: undo", "Done: 1 resolved, 0 skipped.")
 	checkScreen(t, view, 80, 24)
 	golden(t, "resolved", view)
 	// On disk: b now holds exactly a's version; a is untouched.
@@ -148,7 +150,7 @@ func TestFlowConflictKeepA(t *testing.T) {
 		t.Errorf("a changed: %q", got)
 	}
 	// The overview no longer counts the conflict (re-planned).
-	s.keys("esc", "esc")
+	s.keys("esc")
 	view = s.waitText("overview", "2 changes")
 	if strings.Contains(view, "1 conflict") {
 		t.Errorf("conflict still pending:\n%s", view)
@@ -165,7 +167,7 @@ func TestFlowExternalResolver(t *testing.T) {
 	s.keys("c", "enter")
 	s.waitText("Conflict 1/1", "b: cal_b")
 	s.keys("e")
-	view := s.waitText("Resolved: merged; uploaded to a and b.")
+	view := s.waitText("Resolved dentist: merged; uploaded to a and b.")
 	checkScreen(t, view, 80, 24)
 	golden(t, "", view)
 	for _, side := range []string{"a", "b"} {
@@ -192,7 +194,7 @@ func TestFlowExternalResolverFailure(t *testing.T) {
 	}
 	// Still pending: it can be resolved another way.
 	s.keys("b")
-	s.waitText("Resolved: kept b; uploaded to a.")
+	s.waitText("Resolved dentist: kept b; uploaded to a.")
 	if got := f.read(f.find("a/cal/work", "dentist")); got != before[1] {
 		t.Errorf("a after keep b: %q", got)
 	}

@@ -17,6 +17,7 @@ import (
 	"github.com/muesli/termenv"
 
 	"github.com/pimsync-go/pimsync/engine"
+	"github.com/pimsync-go/pimsync/engine/present"
 	"github.com/pimsync-go/pimsync/storage"
 	"github.com/pimsync-go/pimsync/tui/common"
 )
@@ -103,7 +104,7 @@ func checkConsistent(t *testing.T, f *fixture) (created int) {
 	planned := map[string]string{}
 	for _, m := range plan.Mappings {
 		for _, a := range m.Items {
-			planned[a.Ident] = a.Label()
+			planned[a.Ident] = present.ActionLabel(a)
 		}
 	}
 	for _, uid := range []string{"offsite", "offsite2", "offsite3", "offsite4"} {
@@ -176,7 +177,7 @@ func TestFlowSlowNetworkNeverFreezes(t *testing.T) {
 	s.waitScreen("discovery in progress", contains("2 changes · 1 conflict", "discovering…"))
 	// The screen answers keys meanwhile.
 	s.keys("?")
-	s.waitScreen("full help", contains("discovering…", "page down", "refresh"))
+	s.waitScreen("full help", contains("discovering…", "page down", "reload"))
 	s.keys("?", "j", "j", "p")
 	s.waitScreen("plan preview", contains("Plan for cal/work", "Apply this plan?"))
 	s.keys("esc")
@@ -203,10 +204,14 @@ func TestFlowEveryPageFitsEverySize(t *testing.T) {
 	s.keys("?")
 	check("overview with full help")
 	s.keys("?", "l")
-	check("overview with a large log pane")
-	s.keys("l")
-	check("overview without log pane")
-	s.keys("l", "p")
+	check("the log pane, focused")
+	s.keys("/")
+	check("searching the log")
+	s.keys("esc", "l")
+	check("overview with the log lines under it")
+	s.keys("/", "w", "o")
+	check("overview, filtering")
+	s.keys("esc", "p")
 	s.waitText("Apply this plan?")
 	check("plan")
 	s.keys("esc", "c", "enter")
@@ -242,9 +247,16 @@ func TestFlowLogsGoToThePane(t *testing.T) {
 	log.Error("something failed while running")
 	view := s.waitText("error: something failed while running")
 	checkScreen(t, view, 80, 24)
-	// Hidden pane: the header says there is something to read.
-	s.keys("l", "l")
+	// Focused, the pane shows every line and counts them.
 	log.Warn("another one")
+	s.keys("l")
+	view = s.waitText("log · l/esc: back", "warn: logged before the screen existed", "warn: another one", "4 messages · newest lines")
+	checkScreen(t, view, 80, 24)
+	// Too small for the lines under the page: the header says there is something to
+	// read.
+	s.keys("l")
+	s.tm.Send(tea.WindowSizeMsg{Width: 80, Height: 12})
+	log.Warn("one more")
 	s.waitText("message in the log (l)")
 }
 

@@ -9,8 +9,6 @@ import (
 	"github.com/pimsync-go/pimsync/storage"
 )
 
-const checkUsage = "pimsync check [PAIR...]"
-
 // checkDetailer is implemented by storages that can say what Check verified (for
 // example the DAV context URL, principal and home sets).
 type checkDetailer interface {
@@ -18,8 +16,8 @@ type checkDetailer interface {
 }
 
 func (a *app) cmdCheck(args []string) error {
-	fs := a.newFlags("check")
-	if err := a.parseFlags(fs, checkUsage, args); err != nil {
+	fs := a.flags("check")
+	if err := a.parseFlags(fs, args); err != nil {
 		return err
 	}
 	ws, err := a.open(fs.Args())
@@ -91,11 +89,9 @@ func plural(n int, one, many string) string {
 	return many
 }
 
-const discoverUsage = "pimsync discover [PAIR...]"
-
 func (a *app) cmdDiscover(args []string) error {
-	fs := a.newFlags("discover")
-	if err := a.parseFlags(fs, discoverUsage, args); err != nil {
+	fs := a.flags("discover")
+	if err := a.parseFlags(fs, args); err != nil {
 		return err
 	}
 	ws, err := a.open(fs.Args())

@@ -11,67 +11,19 @@ import (
 // `pimsync [-c FILE] __complete pairs|storages` that the scripts call to list the names
 // defined in the configuration at completion time.
 
-const completionUsage = "pimsync completion bash|zsh|fish"
-
-func init() {
-	extraCommands["completion"] = (*app).cmdCompletion
-	extraCommands[completeHelper] = (*app).cmdComplete
-}
-
 // completeHelper is the hidden command the completion scripts run.
 const completeHelper = "__complete"
-
-// cliFlag is one option of a subcommand, for the completion scripts.
-type cliFlag struct {
-	name string // without the dash
-	arg  string // the value's name ("" for a boolean flag)
-	help string
-}
-
-// Argument kinds of a subcommand.
-const (
-	argNone     = ""
-	argPairs    = "pairs"
-	argStorages = "storages"
-	argShell    = "shell"
-	argFile     = "file"
-)
-
-// cliCommand describes a subcommand for the completion scripts. It mirrors usageText
-// (main.go); help_test.go keeps the two and pimsync(1) in step.
-type cliCommand struct {
-	name  string
-	flags []cliFlag
-	args  string
-	help  string
-}
-
-var cliCommands = []cliCommand{
-	{"sync", []cliFlag{{"n", "", "dry run: print the plan, write nothing"}}, argPairs, "synchronise pairs once"},
-	{"daemon", []cliFlag{{"r", "FD", "file descriptor for the readiness notification"}}, argPairs, "keep pairs in sync continuously"},
-	{"resolve-conflicts", []cliFlag{{"n", "", "list the conflicts, change nothing"}}, argPairs, "resolve conflicts with the configured merge tool"},
-	{"repair", []cliFlag{{"n", "", "report what would be repaired, write nothing"}}, argStorages, "add missing UIDs to items"},
-	{"undo", nil, argPairs, "revert the writes of the last run"},
-	{"trash", nil, argNone, "what pimsync overwrote or deleted"},
-	{"check", nil, argPairs, "validate the configuration and storages"},
-	{"discover", nil, argPairs, "print the collections of each pair"},
-	{"tui", nil, argPairs, "open the interactive terminal UI"},
-	{"demo", []cliFlag{{"workspace", "DIR", "create the workspace in this directory"}, {"no-tui", "", "set up the workspace, print the plan, exit"}}, argNone, "run the TUI on a throwaway demo workspace"},
-	{"completion", nil, argShell, "print a shell completion script"},
-	{"migrate-vdirsyncer", nil, argFile, "convert a vdirsyncer config to pimsync.conf"},
-	{"version", nil, argNone, "print the version"},
-}
 
 // logLevels are the values of -v, for the completion scripts.
 var logLevels = []string{"trace", "debug", "info", "warn", "error"}
 
 func (a *app) cmdCompletion(args []string) error {
-	fs := a.newFlags("completion")
-	if err := a.parseFlags(fs, completionUsage, args); err != nil {
+	fs := a.flags("completion")
+	if err := a.parseFlags(fs, args); err != nil {
 		return err
 	}
 	if fs.NArg() != 1 {
-		return usagef("completion needs exactly one shell name\nusage: %s", completionUsage)
+		return usagef("needs exactly one shell name: bash, zsh or fish")
 	}
 	var script string
 	switch fs.Arg(0) {
@@ -82,7 +34,7 @@ func (a *app) cmdCompletion(args []string) error {
 	case "fish":
 		script = fishCompletion()
 	default:
-		return usagef("completion: unknown shell %q (want bash, zsh or fish)\nusage: %s", fs.Arg(0), completionUsage)
+		return usagef("unknown shell %q (want bash, zsh or fish)", fs.Arg(0))
 	}
 	_, err := fmt.Fprint(a.stdout, script)
 	return err
@@ -126,7 +78,7 @@ func (a *app) cmdComplete(args []string) error {
 // argument (all commands for kind "*").
 func commandNames(kind string) []string {
 	var out []string
-	for _, c := range cliCommands {
+	for _, c := range commands {
 		if kind == "*" || c.args == kind {
 			out = append(out, c.name)
 		}
@@ -144,7 +96,7 @@ func flagGroups() []struct {
 		flag     cliFlag
 		commands []string
 	}
-	for _, c := range cliCommands {
+	for _, c := range commands {
 		for _, f := range c.flags {
 			found := false
 			for i := range groups {
@@ -247,7 +199,7 @@ _pimsync() {
     local flags= valflags= kind= nargs=0
     case $cmd in
 `)
-	for _, c := range cliCommands {
+	for _, c := range commands {
 		var flags, valflags []string
 		for _, f := range c.flags {
 			flags = append(flags, "-"+f.name)
@@ -316,8 +268,8 @@ _pimsync_commands() {
   local -a commands
   commands=(
 `)
-	for _, c := range cliCommands {
-		fmt.Fprintf(&b, "    '%s:%s'\n", c.name, zshDesc(c.help))
+	for _, c := range commands {
+		fmt.Fprintf(&b, "    '%s:%s'\n", c.name, zshDesc(c.summary))
 	}
 	b.WriteString(`  )
   _describe -t commands 'pimsync command' commands
@@ -344,7 +296,7 @@ _pimsync() {
     curcontext=${curcontext%:*:*}:pimsync-$words[1]:
     case $words[1] in
 `)
-	for _, c := range cliCommands {
+	for _, c := range commands {
 		specs := []string{}
 		for _, f := range c.flags {
 			spec := fmt.Sprintf("'-%s[%s]", f.name, zshDesc(f.help))
@@ -454,8 +406,8 @@ complete -c pimsync -n __pimsync_needs_command -s v -x -a '`)
 	b.WriteString(`' -d 'Log level'
 complete -c pimsync -n __pimsync_needs_command -s h -l help -d 'Print usage'
 `)
-	for _, c := range cliCommands {
-		fmt.Fprintf(&b, "complete -c pimsync -n __pimsync_needs_command -a %s -d '%s'\n", c.name, fishDesc(c.help))
+	for _, c := range commands {
+		fmt.Fprintf(&b, "complete -c pimsync -n __pimsync_needs_command -a %s -d '%s'\n", c.name, fishDesc(c.summary))
 	}
 	for _, g := range flagGroups() {
 		line := fmt.Sprintf("complete -c pimsync -n '__pimsync_using %s' -s %s", strings.Join(g.commands, " "), g.flag.name)

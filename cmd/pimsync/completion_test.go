@@ -221,7 +221,7 @@ func TestCompletionZshAndFish(t *testing.T) {
 		}
 		script := r.stdout
 		// Every command, the log levels and both name helpers are in the script.
-		for _, c := range cliCommands {
+		for _, c := range commands {
 			if !strings.Contains(script, c.name) {
 				t.Errorf("%s script does not mention command %s", shell, c.name)
 			}

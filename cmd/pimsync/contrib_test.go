@@ -7,6 +7,7 @@ package main
 
 import (
 	"bufio"
+	"context"
 	"fmt"
 	"io"
 	"os"
@@ -17,6 +18,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/pimsync-go/pimsync/engine/control"
 )
 
 // newDaemonEnv is a workspace whose default configuration (HOME/.config/pimsync/
@@ -33,6 +36,24 @@ func newDaemonEnv(t *testing.T) *env {
 // that finds the binary under test.
 func (e *env) serviceEnv() []string {
 	return append([]string{"HOME=" + e.home, "PATH=" + filepath.Dir(binPath) + ":/usr/local/bin:/usr/bin:/bin", "LANG=C.UTF-8"}, raceNoSleep)
+}
+
+// attachable checks that the TUI of a login session, which has an XDG_RUNTIME_DIR of
+// its own while the service manager gave the daemon none, finds the supervised daemon
+// on its control socket.
+func (e *env) attachable() {
+	e.t.Helper()
+	e.t.Setenv("XDG_RUNTIME_DIR", e.runtimeDir())
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	c, err := control.Dial(ctx, e.path("home/.config/pimsync/pimsync.conf"))
+	if err != nil {
+		e.t.Errorf("a TUI cannot find the supervised daemon: %v", err)
+		return
+	}
+	if !c.Runs("p") || c.Hello.Config != control.ConfigKey(e.path("home/.config/pimsync/pimsync.conf")) {
+		e.t.Errorf("the supervised daemon says %+v", c.Hello)
+	}
 }
 
 // waitFor polls cond for up to d.
@@ -163,10 +184,11 @@ func TestContribS6ServiceDirectory(t *testing.T) {
 	if err != nil || !strings.HasPrefix(string(out), "up ") || !strings.Contains(string(out), "ready") {
 		t.Fatalf("s6-svstat: %v: %s", err, out)
 	}
-	// The daemon syncs the pair.
+	// The daemon syncs the pair, and the TUI can attach to it.
 	if !waitFor(20*time.Second, func() bool { return e.holdsUID("b/cal", "contrib-1@example.com") }) {
 		t.Fatalf("the supervised daemon did not sync a/cal/ev.ics to b/; b holds %v", e.files("b"))
 	}
+	e.attachable()
 	// Stopping it: SIGTERM, the daemon exits 0.
 	if out, err := exec.Command(svc, "-wd", "-T", "20000", "-d", sd).CombinedOutput(); err != nil {
 		t.Fatalf("s6-svc -wd -d: %v\n%s", err, out)
@@ -320,6 +342,7 @@ func TestContribDinitService(t *testing.T) {
 	if !waitFor(20*time.Second, func() bool { return e.holdsUID("b/cal", "contrib-1@example.com") }) {
 		t.Errorf("the daemon did not sync; b holds %v", e.files("b"))
 	}
+	e.attachable()
 	cmd.Process.Signal(syscall.SIGTERM)
 	select {
 	case err := <-exited:

@@ -346,7 +346,7 @@ pair card_down {
 	for _, f := range files {
 		side := map[string]string{"calendars": "cal", "contacts": "card"}[f.dir]
 		got := e.byIdent("b/"+side+"/"+f.id(), f.kind)
-		refusedByServer := !f.refused() && regexp.MustCompile(`(?m)^error: `+side+`_up/`+f.id()+`: create `+regexp.QuoteMeta(f.item.Ident())+` on b: .*HTTP 400 Bad Request$`).MatchString(up.stderr)
+		refusedByServer := !f.refused() && regexp.MustCompile(`(?m)^error: `+side+`_up/`+f.id()+`: create of `+f.id()+`/\S+ \((UID "`+regexp.QuoteMeta(f.item.Ident())+`"|no UID)\) on b \(storage \S+\): .*HTTP 400 Bad Request`).MatchString(up.stderr)
 		observed := f.radicale // ok or changed: judged below
 		switch {
 		case f.refused():

@@ -1,36 +1,42 @@
 package main
 
 import (
+	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"os"
 	"strconv"
 	"syscall"
 	"time"
 
 	"github.com/pimsync-go/pimsync/engine"
+	"github.com/pimsync-go/pimsync/engine/control"
 )
 
-const daemonUsage = "pimsync daemon [-r FD] [PAIR...]"
-
-func init() { extraCommands["daemon"] = (*app).cmdDaemon }
-
 func (a *app) cmdDaemon(args []string) error {
-	fs := a.newFlags("daemon")
-	readyFD := fs.String("r", "", "file descriptor for the readiness notification")
-	if err := a.parseFlags(fs, daemonUsage, args); err != nil {
+	fs := a.flags("daemon")
+	if err := a.parseFlags(fs, args); err != nil {
 		return err
 	}
+	readyFD := stringFlag(fs, "r")
 	var fd int
-	if *readyFD != "" {
-		n, err := strconv.Atoi(*readyFD)
+	if readyFD != "" {
+		n, err := strconv.Atoi(readyFD)
 		if err != nil || n < 0 {
-			return usagef("-r needs a file descriptor number, not %q", *readyFD)
+			return usagef("-r needs a file descriptor number, not %q", readyFD)
 		}
 		if n <= 2 {
 			return usagef("-r %d: file descriptors 0, 1 and 2 are stdin, stdout and stderr; use 3 or higher", n)
 		}
 		fd = n
+	}
+	// Every log line also goes to the clients of the control socket.
+	server := &control.Server{}
+	toStderr := a.stderrLog()
+	a.logEmit = func(l slog.Level, text string) {
+		toStderr(l, text)
+		server.LogLine(l, text)
 	}
 	ws, err := a.openWritable(fs.Args())
 	if err != nil {
@@ -39,8 +45,20 @@ func (a *app) cmdDaemon(args []string) error {
 	if err := checkWritableDir(ws.statusDir); err != nil {
 		return err
 	}
+	// The control socket exists before readiness is announced, so that a TUI started
+	// after it finds the daemon.
+	ln, sock, _, err := control.Listen(ws.cfg.Path)
+	switch {
+	case errors.Is(err, control.ErrDaemonRunning):
+		return err
+	case err != nil:
+		ws.log.Warn(fmt.Sprintf("%v; the TUI cannot attach to this daemon", err))
+	}
 	if fd > 0 {
 		if err := notifyReady(fd); err != nil {
+			if ln != nil {
+				ln.Close()
+			}
 			return err
 		}
 	}
@@ -56,7 +74,32 @@ func (a *app) cmdDaemon(args []string) error {
 			return time.Duration(ws.cfg.Storages[name].Interval) * time.Second
 		},
 	}
-	if err := d.Run(a.ctx); err != nil {
+	pairNames := make([]string, len(ws.pairs))
+	for i, p := range ws.pairs {
+		pairNames[i] = p.Name
+	}
+	server.Daemon, server.Log = d, ws.log
+	server.Hello = control.Hello{Version: pimsyncVersion(), PID: os.Getpid(), Config: control.ConfigKey(ws.cfg.Path), Pairs: pairNames}
+	d.Engine.Reporter = server
+	d.OnState = server.State
+	ctx, stop := context.WithCancel(a.ctx)
+	defer stop()
+	served := make(chan struct{})
+	if ln != nil {
+		ws.log.Info("control socket " + sock)
+		go func() {
+			defer close(served)
+			if err := server.Serve(ctx, ln); err != nil {
+				ws.log.Warn(fmt.Sprintf("control socket %s: %v", sock, err))
+			}
+		}()
+	} else {
+		close(served)
+	}
+	err = d.Run(ctx)
+	stop()
+	<-served // the socket is gone before the daemon says it stopped
+	if err != nil {
 		return err
 	}
 	ws.log.Info("daemon stopped")

@@ -36,7 +36,7 @@ func (e *env) startDaemon(args ...string) *daemon {
 	}
 	d := &daemon{t: e.t, done: make(chan struct{})}
 	d.cmd = exec.Command(binPath, append([]string{"-c", e.cfg, "-v", "info", "daemon", "-r", "3"}, args...)...)
-	d.cmd.Env = append(os.Environ(), "HOME="+e.home, raceNoSleep)
+	d.cmd.Env = append(os.Environ(), "HOME="+e.home, "XDG_RUNTIME_DIR="+e.runtimeDir(), raceNoSleep)
 	d.cmd.ExtraFiles = []*os.File{w}
 	pr, pw := io.Pipe()
 	d.cmd.Stderr = pw

@@ -13,43 +13,51 @@ import (
 	"time"
 
 	"github.com/pimsync-go/pimsync/engine"
+	"github.com/pimsync-go/pimsync/engine/present"
 	"github.com/pimsync-go/pimsync/storage"
-	"github.com/pimsync-go/pimsync/storage/davtest"
+	"github.com/pimsync-go/pimsync/storage/davserver"
 	"github.com/pimsync-go/pimsync/tui"
 )
-
-const demoUsage = "pimsync demo [--workspace DIR] [--no-tui]"
-
-func init() { extraCommands["demo"] = (*app).cmdDemo }
 
 // cmdDemo builds a throwaway workspace (a config, a local vdir of calendars and
 // contacts, and an embedded CalDAV/CardDAV server on 127.0.0.1), syncs it once
 // silently, then makes a remote edit, a new remote event, a new local contact and one
-// conflict, and opens the TUI on it. Nothing is written outside the workspace; its path
-// is printed at the end.
+// conflict, and opens the TUI on it. Nothing is written outside the workspace. A
+// temporary workspace is removed at the end unless --keep is given; a --workspace
+// directory is kept, and its path printed.
 func (a *app) cmdDemo(args []string) (err error) {
-	fs := a.newFlags("demo")
-	dir := fs.String("workspace", "", "create the workspace in this directory (new or empty)")
-	noTUI := fs.Bool("no-tui", false, "set up the workspace, print the plan the TUI would show, and exit")
-	if err := a.parseFlags(fs, demoUsage, args); err != nil {
+	fs := a.flags("demo")
+	if err := a.parseFlags(fs, args); err != nil {
 		return err
 	}
+	noTUI, keep, dir := boolFlag(fs, "no-tui"), boolFlag(fs, "keep"), stringFlag(fs, "workspace")
 	if fs.NArg() > 0 {
-		return usagef("demo takes no arguments\nusage: %s", demoUsage)
+		return usagef("demo takes no arguments")
 	}
 	if a.configPath != "" {
 		return usagef("demo uses a configuration of its own; -c cannot be used with it")
 	}
-	if !*noTUI && (!a.isTerminal(a.stdin) || !a.isTerminal(a.stdout)) {
+	if !noTUI && (!a.isTerminal(a.stdin) || !a.isTerminal(a.stdout)) {
 		return exitCodeError{code: exitUsage, err: errors.New("the demo opens the TUI and needs a terminal; use `pimsync demo --no-tui` to only set it up")}
 	}
-	root, err := demoWorkspace(*dir)
+	root, err := demoWorkspace(dir)
 	if err != nil {
 		return err
 	}
-	defer fmt.Fprintf(a.stdout, "\nThe demo workspace is %s\n  configuration: %s\n  local data:    %s\n"+
-		"The embedded server stopped with the demo. Delete the directory when you are done.\n",
-		root, filepath.Join(root, "pimsync.conf"), filepath.Join(root, "local"))
+	keep = keep || dir != ""
+	defer func() {
+		if !keep {
+			if rerr := os.RemoveAll(root); rerr != nil {
+				fmt.Fprintf(a.stderr, "pimsync: removing the demo workspace: %v\n", rerr)
+				return
+			}
+			fmt.Fprintf(a.stdout, "\nThe demo workspace was removed (pimsync demo --keep keeps it).\n")
+			return
+		}
+		fmt.Fprintf(a.stdout, "\nThe demo workspace is %s\n  configuration: %s\n  local data:    %s\n"+
+			"The embedded server stopped with the demo. Delete the directory when you are done.\n",
+			root, filepath.Join(root, "pimsync.conf"), filepath.Join(root, "local"))
+	}()
 
 	// Everything the demo (and a merge tool's temporary files) writes stays inside.
 	tmp := filepath.Join(root, "tmp")
@@ -60,7 +68,7 @@ func (a *app) cmdDemo(args []string) (err error) {
 
 	level, _ := parseLevel(a.logLevel)
 	var sink *tui.LogSink
-	if !*noTUI {
+	if !noTUI {
 		sink = tui.NewLogSink(level)
 		restore := a.logToPane(sink)
 		defer func() {
@@ -86,11 +94,15 @@ func (a *app) cmdDemo(args []string) (err error) {
 	if err = d.changeThings(); err != nil {
 		return err
 	}
-	if *noTUI {
+	if noTUI {
 		plans := ws.engine(nil).Plan(a.ctx, ws.enginePairs())
-		return engine.WritePlan(a.stdout, plans)
+		return present.WritePlan(a.stdout, plans)
 	}
-	return a.runTUI(ws, sink, "pimsync demo")
+	err = a.runTUI(ws, sink, "pimsync demo", nil)
+	if errors.Is(err, tui.ErrInterrupted) {
+		return exitCodeError{code: exitError, err: err}
+	}
+	return err
 }
 
 // demoWorkspace creates the workspace directory: dir (which must be new or empty) or a
@@ -119,7 +131,7 @@ func demoWorkspace(dir string) (string, error) {
 type demo struct {
 	root   string
 	config string
-	srv    *davtest.Server
+	srv    *davserver.Server
 	now    time.Time
 }
 
@@ -130,7 +142,7 @@ const (
 )
 
 func newDemo(root string) (*demo, error) {
-	srv, err := davtest.Start(davtest.Options{Username: demoUser, Password: demoPassword})
+	srv, err := davserver.Start(davserver.Options{Username: demoUser, Password: demoPassword})
 	if err != nil {
 		return nil, fmt.Errorf("starting the demo server: %w", err)
 	}
@@ -159,7 +171,7 @@ func (d *demo) writeConfig() error {
 			break
 		}
 	}
-	url := d.srv.URL + davtest.ContextPath
+	url := d.srv.URL + davserver.ContextPath
 	cfg := fmt.Sprintf(`# The pimsync demo workspace, made by `+"`pimsync demo`"+`. Safe to delete.
 # The CalDAV/CardDAV server below ran inside the demo and is gone when it ends.
 status_path %q
@@ -270,17 +282,17 @@ func (d *demo) anna(edited bool) []byte {
 // seed fills the local vdir and the server before the first sync.
 func (d *demo) seed() error {
 	s := d.srv
-	s.AddCollection(davtest.CalendarHome+"work/", storage.Calendars, map[string]string{
+	s.AddCollection(davserver.CalendarHome+"work/", storage.Calendars, map[string]string{
 		storage.PropDisplayName: "Work", storage.PropColor: "#3465A4"})
-	s.AddCollection(davtest.CalendarHome+"personal/", storage.Calendars, map[string]string{
+	s.AddCollection(davserver.CalendarHome+"personal/", storage.Calendars, map[string]string{
 		storage.PropDisplayName: "Personal", storage.PropColor: "#73D216"})
-	s.AddCollection(davtest.AddressBookHome+"contacts/", storage.Contacts, map[string]string{
+	s.AddCollection(davserver.AddressBookHome+"contacts/", storage.Contacts, map[string]string{
 		storage.PropDisplayName: "Contacts"})
-	s.PutItem(davtest.CalendarHome+"work/standup.ics", d.standup(false))
-	s.PutItem(davtest.CalendarHome+"work/dentist.ics", d.dentist(""))
-	s.PutItem(davtest.CalendarHome+"personal/birthday-mum.ics", d.event("birthday-mum", "Mum's birthday",
+	s.PutItem(davserver.CalendarHome+"work/standup.ics", d.standup(false))
+	s.PutItem(davserver.CalendarHome+"work/dentist.ics", d.dentist(""))
+	s.PutItem(davserver.CalendarHome+"personal/birthday-mum.ics", d.event("birthday-mum", "Mum's birthday",
 		d.day(12, 0, 0)[:8], d.day(13, 0, 0)[:8], "RRULE:FREQ=YEARLY"))
-	s.PutItem(davtest.AddressBookHome+"contacts/anna.vcf", d.anna(false))
+	s.PutItem(davserver.AddressBookHome+"contacts/anna.vcf", d.anna(false))
 
 	files := map[string][]byte{
 		"calendars/work/review.ics": d.event("review", "Quarterly review", d.day(2, 14, 0), d.day(2, 15, 30),
@@ -330,11 +342,11 @@ func (d *demo) initialSync(ctx context.Context, eng *engine.Engine, pairs []*eng
 // differently on both sides).
 func (d *demo) changeThings() error {
 	s := d.srv
-	s.PutItem(davtest.CalendarHome+"work/standup.ics", d.standup(true))
-	s.PutItem(davtest.CalendarHome+"work/offsite.ics", d.event("offsite", "Team offsite", d.day(7, 9, 0), d.day(7, 17, 0),
+	s.PutItem(davserver.CalendarHome+"work/standup.ics", d.standup(true))
+	s.PutItem(davserver.CalendarHome+"work/offsite.ics", d.event("offsite", "Team offsite", d.day(7, 9, 0), d.day(7, 17, 0),
 		"LOCATION:Lakeside Lodge", "DESCRIPTION:New on the server since the last sync."))
-	s.PutItem(davtest.AddressBookHome+"contacts/anna.vcf", d.anna(true))
-	s.PutItem(davtest.CalendarHome+"work/dentist.ics", d.dentist("remote"))
+	s.PutItem(davserver.AddressBookHome+"contacts/anna.vcf", d.anna(true))
+	s.PutItem(davserver.CalendarHome+"work/dentist.ics", d.dentist("remote"))
 	local, err := demoFindItem(d.path("local", "calendars", "work"), "dentist"+demoDomain)
 	if err != nil {
 		return err

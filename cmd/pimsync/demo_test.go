@@ -9,6 +9,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -88,6 +89,31 @@ func (s *tmuxSession) wait(texts ...string) string {
 		ok := true
 		for _, t := range texts {
 			if !strings.Contains(screen, t) {
+				ok = false
+				break
+			}
+		}
+		if ok {
+			return screen
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	s.t.Fatalf("timed out waiting for %q on the screen:\n%s", texts, screen)
+	return ""
+}
+
+// waitFlat is wait on the screen with its lines joined (text wrapped at the edge is
+// found whole), and returns the screen as it is.
+func (s *tmuxSession) waitFlat(texts ...string) string {
+	s.t.Helper()
+	deadline := time.Now().Add(tmuxWait)
+	var screen string
+	for time.Now().Before(deadline) {
+		screen = s.capture()
+		flat := strings.Join(strings.Fields(screen), " ")
+		ok := true
+		for _, t := range texts {
+			if !strings.Contains(flat, strings.Join(strings.Fields(t), " ")) {
 				ok = false
 				break
 			}
@@ -184,15 +210,14 @@ func TestDemoInTmux(t *testing.T) {
 		t.Errorf("the differing properties are not marked:\n%s", screen)
 	}
 	s.key("b")
-	s.wait("Resolved: kept b; uploaded to a.", "both sides hold the same version")
+	// The only conflict: the list, with what was done and how to undo it.
+	s.wait("Resolved dentist@pimsync.demo: kept b; uploaded to a. u: undo", "Done: 1 resolved, 0 skipped.", "resolved (kept b)")
 	got := itemWithUID(t, filepath.Join(local, "calendars", "work"), "dentist@pimsync.demo")
 	if !strings.Contains(got, "SUMMARY:Dentist (bring X-rays)") || !strings.Contains(got, "LOCATION:Dr. Weber, Market Square 1") {
 		t.Errorf("the local dentist is not b's version after keep b: %q", got)
 	}
 
 	// Back to the overview: nothing pending any more.
-	s.key("Escape")
-	s.wait("Conflicts (1)", "resolved (kept b)")
 	s.key("Escape")
 	screen = s.wait("pimsync demo · overview", "synced just now", "pending: nothing, in sync")
 	if n := strings.Count(screen, "in sync"); n != 6 { // 5 rows and the details
@@ -257,16 +282,24 @@ pair remote {
 	e.write("a/work/standup.ics", event("standup", "Standup"))
 	s := startTmux(t, 100, 24, e.dir, []string{"HOME=" + e.home, raceNoSleep}, binPath, "-v", "debug", "-c", e.cfg)
 	screen := s.wait("pimsync · overview", "never synced", "1 change", "work",
-		"b (server): error: OPTIONS "+srv.URL+davtest.ContextPath+": HTTP 401 Unauthorized", "debug: http storage=server")
+		"b (server): error: OPTIONS "+srv.URL+davtest.ContextPath+": HTTP 401 Unauthorized", "─ log (l)", "debug: http")
 	if !strings.HasPrefix(screen, "pimsync · overview") {
 		t.Fatalf("the screen does not start with the header:\n%s", screen)
 	}
+	// The whole log: the -v debug lines, and the error the TUI logs whatever the level.
+	s.key("l")
+	s.waitFlat("log · l/esc: back", "debug: http storage=server method=OPTIONS", "error: pair remote: storage server (side b): OPTIONS")
+	s.key("l")
+	s.wait("p plan")
 	// The details of the failing pair give the whole message.
 	s.key("G")
-	// The storage is named once, by the TUI.
-	screen = s.wait("storage server (side b): OPTIONS "+srv.URL+davtest.ContextPath+": HTTP 401 Unauthorized", "check username and password")
-	if strings.Count(screen, "storage server") != 1 {
-		t.Errorf("the storage is not named exactly once:\n%s", screen)
+	// The storage is named once, by the TUI (in the details; the log pane has the
+	// same line).
+	screen = s.waitFlat("storage server (side b): OPTIONS "+srv.URL+davtest.ContextPath+": HTTP 401 Unauthorized", "check username and password")
+	for _, line := range strings.Split(screen, "\n") {
+		if strings.Contains(line, "storage server") && strings.Count(line, "storage server") != 1 {
+			t.Errorf("the storage is not named exactly once: %q", line)
+		}
 	}
 	s.key("g")
 	s.wait("p: a = a, b = b")
@@ -307,12 +340,16 @@ func TestMergeToolInATerminal(t *testing.T) {
 	if err := os.WriteFile(goOn, nil, 0o644); err != nil {
 		t.Fatal(err)
 	}
-	s.wait("pimsync · conflicts", "Resolved: merged; uploaded to b.")
+	s.wait("pimsync · conflicts", "Resolved x1: merged; uploaded to b.")
 	if got := e.read(bFile); !strings.Contains(got, "SUMMARY:One (a)") {
 		t.Errorf("b after the merge tool: %q", got)
 	}
 	s.key("q")
-	s.wait("[exit 0]")
+	screen = s.wait("[exit 0]")
+	// What the tool printed went with its screen: nothing of it is left in the shell.
+	if strings.Contains(screen, "MERGE TOOL RUNNING") {
+		t.Errorf("the merge tool's output leaked into the shell:\n%s", screen)
+	}
 }
 
 func TestDemoWithoutTUI(t *testing.T) {
@@ -347,6 +384,26 @@ func TestDemoWithoutTUI(t *testing.T) {
 	r = e.runWith([]string{raceNoSleep}, "", "demo", "--no-tui", "--workspace", ws)
 	if r.code != 1 || !strings.Contains(r.stderr, "is not empty") {
 		t.Errorf("demo in a used workspace: %s", r)
+	}
+}
+
+// A temporary demo workspace is removed when the demo ends, unless --keep is given.
+func TestDemoWorkspaceRemovedUnlessKept(t *testing.T) {
+	e := newEnv(t)
+	env, outside := emptyDirs(t)
+	r := e.runWith(append(env, raceNoSleep), "", "demo", "--no-tui")
+	if r.code != 0 || !strings.Contains(r.stdout, "The demo workspace was removed (pimsync demo --keep keeps it).") ||
+		!strings.Contains(r.stdout, "pair calendars") {
+		t.Fatalf("demo --no-tui: %s", r)
+	}
+	outside() // TMPDIR is empty again
+	r = e.runWith(append(env, raceNoSleep), "", "demo", "--no-tui", "--keep")
+	m := regexp.MustCompile(`The demo workspace is (\S+)`).FindStringSubmatch(r.stdout)
+	if r.code != 0 || m == nil {
+		t.Fatalf("demo --no-tui --keep: %s", r)
+	}
+	if _, err := os.Stat(filepath.Join(m[1], "pimsync.conf")); err != nil {
+		t.Errorf("the kept workspace: %v", err)
 	}
 }
 

@@ -48,11 +48,32 @@ func TestMain(m *testing.M) {
 // env is a throwaway workspace: two vdir roots a/ and b/, a status directory and a
 // config file.
 type env struct {
-	t    *testing.T
-	dir  string
-	cfg  string
-	home string
-	cred *syscall.Credential // run the binary as this user (see unprivileged)
+	t      *testing.T
+	dir    string
+	cfg    string
+	home   string
+	rundir string              // XDG_RUNTIME_DIR (see runtimeDir)
+	cred   *syscall.Credential // run the binary as this user (see unprivileged)
+}
+
+// runtimeDir is the workspace's XDG_RUNTIME_DIR, where a daemon puts its control
+// socket: a short path of its own (socket paths are limited to about 100 bytes), made
+// on first use and removed with the test.
+func (e *env) runtimeDir() string {
+	e.t.Helper()
+	if e.rundir == "" {
+		d, err := os.MkdirTemp("", "rt")
+		if err != nil {
+			e.t.Fatal(err)
+		}
+		os.Chmod(d, 0o700)
+		if e.cred != nil {
+			os.Chown(d, nobody, nobody)
+		}
+		e.t.Cleanup(func() { os.RemoveAll(d) })
+		e.rundir = d
+	}
+	return e.rundir
 }
 
 // nobody is the unprivileged user tests switch to when they run as root.
@@ -277,7 +298,7 @@ func (e *env) runWith(extraEnv []string, stdin string, args ...string) result {
 	var err error
 	select {
 	case err = <-done:
-	case <-time.After(2 * time.Minute):
+	case <-time.After(10 * time.Minute): // a safety net only: a loaded machine is slow
 		cmd.Process.Kill()
 		e.t.Fatalf("pimsync %v did not finish", args)
 	}

@@ -62,7 +62,7 @@ func usageSpec(t *testing.T) (commands map[string][]string, order []string, glob
 	commands = map[string][]string{}
 	var other strings.Builder
 	inCommands := false
-	for _, line := range strings.Split(usageText, "\n") {
+	for _, line := range strings.Split(usageText(), "\n") {
 		switch {
 		case line == "Commands:":
 			inCommands = true
@@ -138,7 +138,7 @@ func TestManPageMatchesUsage(t *testing.T) {
 	}
 	// The completion table (completion.go).
 	var cOrder []string
-	for _, c := range cliCommands {
+	for _, c := range commands {
 		cOrder = append(cOrder, c.name)
 		var flags []string
 		for _, f := range c.flags {
@@ -195,6 +195,79 @@ func TestHelp(t *testing.T) {
 			if r.code != 0 || !strings.HasPrefix(r.stdout, "usage: pimsync "+c) {
 				t.Errorf("pimsync %s %s: want exit 0 and a usage line, got %s", c, h, r)
 			}
+		}
+	}
+}
+
+// `pimsync COMMAND --help` says what the command does and explains every option of
+// the command table, which is also what the command accepts.
+func TestCommandHelpExplainsEveryOption(t *testing.T) {
+	e := newEnv(t)
+	for _, c := range commands {
+		r := e.runWith(nil, "", c.name, "--help")
+		if r.code != 0 || r.stderr != "" {
+			t.Errorf("pimsync %s --help: %s", c.name, r)
+			continue
+		}
+		words := strings.Fields(c.about)
+		if len(words) < 5 || !strings.Contains(strings.Join(strings.Fields(r.stdout), " "), strings.Join(words[:5], " ")) {
+			t.Errorf("pimsync %s --help does not say what it does:\n%s", c.name, r.stdout)
+		}
+		for _, f := range c.flags {
+			dash := "-" + f.name
+			if len(f.name) > 1 {
+				dash = "--" + f.name
+			}
+			help := strings.Join(strings.Fields(f.help), " ")
+			if !regexp.MustCompile(`(?m)^  `+regexp.QuoteMeta(dash)+`\b`).MatchString(r.stdout) ||
+				!strings.Contains(strings.Join(strings.Fields(r.stdout), " "), help) {
+				t.Errorf("pimsync %s --help does not explain %s:\n%s", c.name, dash, r.stdout)
+			}
+			// The option is accepted (with a value where it takes one).
+			args := []string{c.name, dash}
+			if f.arg != "" {
+				args = append(args, "x")
+			}
+			if r := e.runWith(nil, "", append(args, "--help")...); r.code != 0 {
+				t.Errorf("pimsync %v --help: %s", args, r)
+			}
+		}
+	}
+}
+
+// A usage error is one line on stderr that says what is wrong and where the help is,
+// with exit status 100.
+func TestUsageErrorsAreOneLine(t *testing.T) {
+	e := newEnv(t)
+	for _, c := range []struct {
+		args       []string
+		want, hint string
+	}{
+		{[]string{"snyc"}, `unknown command "snyc"; did you mean sync?`, "pimsync --help"},
+		{[]string{"-x"}, "-x", "pimsync --help"},
+		{[]string{"sync", "-x"}, "unknown option -x", "pimsync sync --help"},
+		{[]string{"daemon", "-r"}, "option -r needs an argument", "pimsync daemon --help"},
+		{[]string{"version", "extra"}, "version takes no arguments", "pimsync version --help"},
+		{[]string{"trash", "frob"}, `unknown trash command "frob"`, "pimsync trash --help"},
+		{[]string{"completion", "tcsh"}, `unknown shell "tcsh"`, "pimsync completion --help"},
+	} {
+		r := e.runWith(nil, "", append([]string{"-c", e.cfg}, c.args...)...)
+		if r.code != exitUsage || strings.Count(r.stderr, "\n") != 1 || !strings.Contains(r.stderr, c.want) ||
+			!strings.Contains(r.stderr, "(see "+c.hint+")") || r.stdout != "" {
+			t.Errorf("pimsync %v: want exit 100 and one line with %q and %q, got %s", c.args, c.want, c.hint, r)
+		}
+	}
+}
+
+// Without a configuration file, pimsync says how to get one.
+func TestNoConfigurationFile(t *testing.T) {
+	e := newEnv(t)
+	for _, args := range [][]string{{"sync"}, {"check"}, {"-c", e.path("nope.conf"), "discover"}} {
+		r := e.runWith(nil, "", args...)
+		if r.code != exitError || !strings.Contains(r.stderr, "no configuration file at ") ||
+			!strings.Contains(r.stderr, "pimsync demo") || !strings.Contains(r.stderr, "pimsync migrate-vdirsyncer > ") ||
+			!strings.Contains(r.stderr, "short form") || !strings.Contains(r.stderr, "pimsync.conf(5)") {
+			t.Errorf("pimsync %v without a configuration: %s", args, r)
 		}
 	}
 }

@@ -6,7 +6,7 @@ import (
 	"strings"
 	"sync"
 
-	"github.com/pimsync-go/pimsync/engine"
+	"github.com/pimsync-go/pimsync/engine/present"
 	"github.com/pimsync-go/pimsync/storage"
 )
 
@@ -35,13 +35,18 @@ func (a *app) logger() *slog.Logger {
 	l, _ := parseLevel(a.logLevel)
 	emit := a.logEmit
 	if emit == nil {
-		var mu sync.Mutex
-		w := a.stderr
-		emit = func(level slog.Level, text string) {
-			mu.Lock()
-			defer mu.Unlock()
-			fmt.Fprintf(w, "%s: %s\n", engine.LevelName(level), text)
-		}
+		emit = a.stderrLog()
 	}
-	return slog.New(engine.NewLineHandler(l, emit))
+	return slog.New(present.NewLineHandler(l, emit))
+}
+
+// stderrLog writes log lines to stderr, "level: text".
+func (a *app) stderrLog() func(slog.Level, string) {
+	var mu sync.Mutex
+	w := a.stderr
+	return func(level slog.Level, text string) {
+		mu.Lock()
+		defer mu.Unlock()
+		fmt.Fprintf(w, "%s: %s\n", present.LevelName(level), text)
+	}
 }

@@ -16,14 +16,15 @@ import (
 	"syscall"
 
 	"github.com/pimsync-go/pimsync/config"
+	"github.com/pimsync-go/pimsync/engine"
 )
 
-// Exit statuses (DECISIONS.md §6).
+// Exit statuses (DECISIONS.md §6): the engine's, shared with the TUI.
 const (
-	exitOK       = 0
-	exitError    = 1
-	exitConflict = 3
-	exitUsage    = 100
+	exitOK       = engine.ExitOK
+	exitError    = engine.ExitError
+	exitConflict = engine.ExitConflicts
+	exitUsage    = engine.ExitUsage
 )
 
 // version is set at build time with -ldflags "-X main.version=..."; otherwise it comes
@@ -40,7 +41,9 @@ func pimsyncVersion() string {
 	return "0.1.0-dev"
 }
 
-// usageError is an error in the command line: exit 100 with usage text.
+// usageError is an error in the command line: exit 100 with one line that says what is
+// wrong and where the help is (msg "": the whole usage text, for a bare pimsync without
+// a terminal).
 type usageError struct{ msg string }
 
 func (e usageError) Error() string { return e.msg }
@@ -70,37 +73,9 @@ type app struct {
 	isTerminal     func(f any) bool
 	// logEmit, when set, receives every log line instead of stderr (the TUI's pane).
 	logEmit func(slog.Level, string)
+	// command is the subcommand being run ("" before dispatch), for usage hints.
+	command string
 }
-
-const usageText = `usage: pimsync [-c FILE] [-v LEVEL] [COMMAND [ARGS...]]
-
-Synchronise calendars and contacts between CalDAV/CardDAV servers, webcal feeds
-and local vdir directories.
-
-Commands:
-  sync [-n] [PAIR...]                 synchronise pairs once (-n: print the plan only)
-  daemon [-r FD] [PAIR...]            keep pairs in sync continuously
-  resolve-conflicts [-n] [PAIR...]    resolve conflicts with the configured merge tool
-  repair [-n] STORAGE...              add missing UIDs to items
-  undo [PAIR...]                      revert the writes of the last run
-  trash list|show|restore ...         what pimsync overwrote or deleted
-  check [PAIR...]                     validate the configuration and storages
-  discover [PAIR...]                  print the collections of each pair
-  tui [PAIR...]                       open the interactive terminal UI
-  demo [--workspace DIR] [--no-tui]   run the TUI on a throwaway demo workspace
-  completion bash|zsh|fish            print a shell completion script
-  migrate-vdirsyncer [FILE]           convert a vdirsyncer config to pimsync.conf
-  version                             print the version
-
-Options:
-  -c FILE    configuration file (default $XDG_CONFIG_HOME/pimsync/pimsync.conf
-             or ~/.config/pimsync/pimsync.conf)
-  -v LEVEL   log level: trace, debug, info, warn (default) or error; logs go to stderr
-  -h, --help print this help
-
-Exit status: 0 success, 1 error, 3 conflicts left unresolved, 100 usage error.
-Run "pimsync COMMAND -h" for a command's options; see pimsync(1) and pimsync.conf(5).
-`
 
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
@@ -123,10 +98,15 @@ func (a *app) exit(err error) int {
 	}
 	var ue usageError
 	if errors.As(err, &ue) {
-		if ue.msg != "" {
-			fmt.Fprintf(a.stderr, "pimsync: %s\n", ue.msg)
+		if ue.msg == "" {
+			fmt.Fprint(a.stderr, usageText())
+			return exitUsage
 		}
-		fmt.Fprint(a.stderr, usageText)
+		name, help := "pimsync", "pimsync --help"
+		if a.command != "" {
+			name, help = "pimsync "+a.command, "pimsync "+a.command+" --help"
+		}
+		fmt.Fprintf(a.stderr, "%s: %s (see %s)\n", name, ue.msg, help)
 		return exitUsage
 	}
 	var ce exitCodeError
@@ -160,10 +140,10 @@ func (a *app) dispatch(args []string) error {
 	help := fs.Bool("h", false, "help")
 	fs.BoolVar(help, "help", false, "help")
 	if err := fs.Parse(args); err != nil {
-		return usagef("%v", err)
+		return usagef("%s", flagErrorMessage(err))
 	}
 	if *help {
-		fmt.Fprint(a.stdout, usageText)
+		fmt.Fprint(a.stdout, usageText())
 		return nil
 	}
 	if _, err := parseLevel(a.logLevel); err != nil {
@@ -172,56 +152,70 @@ func (a *app) dispatch(args []string) error {
 	rest := fs.Args()
 	if len(rest) == 0 {
 		if a.isTerminal(a.stdin) && a.isTerminal(a.stdout) {
-			return a.cmdTUI(nil)
+			return a.cmdTUIRun(nil)
 		}
 		return usagef("")
 	}
-	cmd, cargs := rest[0], rest[1:]
-	switch cmd {
-	case "version":
-		return a.cmdVersion(cargs)
-	case "check":
-		return a.cmdCheck(cargs)
-	case "discover":
-		return a.cmdDiscover(cargs)
-	case "sync":
-		return a.cmdSync(cargs)
+	name, cargs := rest[0], rest[1:]
+	switch name {
 	case "help":
-		fmt.Fprint(a.stdout, usageText)
-		return nil
-	}
-	if c, ok := extraCommands[cmd]; ok {
-		return c(a, cargs)
-	}
-	return usagef("unknown command %q", cmd)
-}
-
-// extraCommands holds commands registered by other files (daemon, tui, ...).
-var extraCommands = map[string]func(*app, []string) error{}
-
-// newFlags returns a flag set for a subcommand whose -h prints usage.
-func (a *app) newFlags(name string) *flag.FlagSet {
-	fs := flag.NewFlagSet(name, flag.ContinueOnError)
-	fs.SetOutput(io.Discard)
-	fs.Usage = func() {}
-	return fs
-}
-
-// parseFlags parses a subcommand's flags; -h/--help prints the usage line.
-func (a *app) parseFlags(fs *flag.FlagSet, usage string, args []string) error {
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			fmt.Fprintf(a.stdout, "usage: %s\n", usage)
-			return flag.ErrHelp
+		if len(cargs) == 1 {
+			if c, ok := lookupCommand(cargs[0]); ok {
+				fmt.Fprint(a.stdout, c.help())
+				return nil
+			}
 		}
-		return usageError{fmt.Sprintf("%v\nusage: %s", err, usage)}
+		fmt.Fprint(a.stdout, usageText())
+		return nil
+	case completeHelper:
+		return a.cmdComplete(cargs)
 	}
-	return nil
+	c, ok := lookupCommand(name)
+	if !ok {
+		return usagef("unknown command %q%s", name, suggest(name))
+	}
+	a.command = name
+	return c.run(a, cargs)
+}
+
+// suggest names the command closest to a mistyped one: "; did you mean sync?".
+func suggest(name string) string {
+	best, bestD := "", 3
+	for _, c := range commands {
+		if d := editDistance(name, c.name); d < bestD || strings.HasPrefix(c.name, name) && len(name) >= 3 && best == "" {
+			best, bestD = c.name, min(d, bestD)
+		}
+	}
+	if best == "" {
+		return ""
+	}
+	return "; did you mean " + best + "?"
+}
+
+// editDistance is the Levenshtein distance of two short strings.
+func editDistance(a, b string) int {
+	prev := make([]int, len(b)+1)
+	for j := range prev {
+		prev[j] = j
+	}
+	for i := 1; i <= len(a); i++ {
+		cur := make([]int, len(b)+1)
+		cur[0] = i
+		for j := 1; j <= len(b); j++ {
+			cost := 1
+			if a[i-1] == b[j-1] {
+				cost = 0
+			}
+			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
+		}
+		prev = cur
+	}
+	return prev[len(b)]
 }
 
 func (a *app) cmdVersion(args []string) error {
-	fs := a.newFlags("version")
-	if err := a.parseFlags(fs, "pimsync version", args); err != nil {
+	fs := a.flags("version")
+	if err := a.parseFlags(fs, args); err != nil {
 		return err
 	}
 	if fs.NArg() > 0 {
@@ -229,11 +223,4 @@ func (a *app) cmdVersion(args []string) error {
 	}
 	fmt.Fprintf(a.stdout, "pimsync %s\n", pimsyncVersion())
 	return nil
-}
-
-func (a *app) cmdTUI(args []string) error {
-	if c, ok := extraCommands["tui"]; ok {
-		return c(a, args)
-	}
-	return usagef("")
 }

@@ -41,6 +41,19 @@ func TestAutoMerge(t *testing.T) {
 		t.Errorf("not a no-op: %s", r.stdout)
 	}
 	e.assertUnchanged(before)
+	// The merge can be undone: both sides get their own version back.
+	e.mustRun(0, "undo")
+	if e.read("a/c/x.ics") != a || e.read("b/c/x.ics") != b {
+		t.Fatalf("undo after a merge:\na: %q\nb: %q", e.read("a/c/x.ics"), e.read("b/c/x.ics"))
+	}
+	// Undo forgets the item's status (and its base): the two versions are now a
+	// conflict for a person, nothing is written.
+	before = e.snapshot()
+	e.mustRun(3, "sync")
+	e.assertUnchanged(before)
+	e.write("b/c/x.ics", want)
+	e.write("a/c/x.ics", want)
+	e.mustRun(0, "sync")
 	// Both change the same property: a conflict, nothing written.
 	e.write("a/c/x.ics", strings.Replace(want, "SUMMARY:Team lunch", "SUMMARY:Lunch A", 1))
 	e.write("b/c/x.ics", strings.Replace(want, "SUMMARY:Team lunch", "SUMMARY:Lunch B", 1))
@@ -50,6 +63,38 @@ func TestAutoMerge(t *testing.T) {
 	if !strings.Contains(r.stderr, "not merged") || !strings.Contains(r.stderr, "VEVENT/SUMMARY") {
 		t.Errorf("the reason it was not merged is not said:\n%s", r.stderr)
 	}
+}
+
+// A merge interrupted between its two writes (the second side cannot be written)
+// converges on the next run: one side already holds the merge, which merges again to
+// itself.
+func TestAutoMergeInterrupted(t *testing.T) {
+	e := newEnv(t, "collections all", "conflict_resolution merge")
+	e.unprivileged() // as root, permission bits would not stop the write
+	base := event("x", "Lunch", "LOCATION:Cafe")
+	e.write("a/c/x.ics", base)
+	e.write("a/c/y.ics", event("y", "Y"))
+	e.mustRun(0, "sync")
+	a := strings.Replace(base, "SUMMARY:Lunch", "SUMMARY:Team lunch", 1)
+	b := strings.Replace(base, "LOCATION:Cafe", "LOCATION:Canteen", 1)
+	e.write("a/c/x.ics", a)
+	e.write("b/c/x.ics", b)
+	if err := os.Chmod(e.path("b/c"), 0o555); err != nil {
+		t.Fatal(err)
+	}
+	e.mustRun(1, "sync")
+	os.Chmod(e.path("b/c"), 0o755)
+	want := strings.Replace(a, "LOCATION:Cafe", "LOCATION:Canteen", 1)
+	if e.read("a/c/x.ics") != want || e.read("b/c/x.ics") != b {
+		t.Fatalf("after the interrupted merge:\na: %q\nb: %q", e.read("a/c/x.ics"), e.read("b/c/x.ics"))
+	}
+	e.mustRun(0, "sync")
+	if e.read("a/c/x.ics") != want || e.read("b/c/x.ics") != want {
+		t.Fatalf("not converged:\na: %q\nb: %q", e.read("a/c/x.ics"), e.read("b/c/x.ics"))
+	}
+	before := e.snapshot()
+	e.mustRun(0, "sync")
+	e.assertUnchanged(before)
 }
 
 // A merge against real servers that re-serialise what they store leaves no new

@@ -5,24 +5,21 @@ import (
 	"strings"
 
 	"github.com/pimsync-go/pimsync/engine"
+	"github.com/pimsync-go/pimsync/engine/trash"
 )
-
-const repairUsage = "pimsync repair [-n] STORAGE..."
-
-func init() { extraCommands["repair"] = (*app).cmdRepair }
 
 // cmdRepair adds missing UIDs to the items of the named storages (engine.Repair: an item
 // holding several independent components is split into one item per component).
 // Storages must be named explicitly: repairing both sides of a pair is discouraged
 // (pimsync(1)). A read-only storage is an error, also with -n.
 func (a *app) cmdRepair(args []string) error {
-	fs := a.newFlags("repair")
-	dry := fs.Bool("n", false, "report what would be repaired, write nothing")
-	if err := a.parseFlags(fs, repairUsage, args); err != nil {
+	fs := a.flags("repair")
+	if err := a.parseFlags(fs, args); err != nil {
 		return err
 	}
+	dry := boolFlag(fs, "n")
 	if fs.NArg() == 0 {
-		return usagef("repair needs the names of the storages to repair\nusage: %s", repairUsage)
+		return usagef("repair needs the names of the storages to repair")
 	}
 	ws, err := a.openStorages(fs.Args())
 	if err != nil {
@@ -32,19 +29,23 @@ func (a *app) cmdRepair(args []string) error {
 	for _, name := range fs.Args() {
 		st := ws.storages[name]
 		repaired := 0
-		err := engine.Repair(a.ctx, st, *dry, func(r engine.RepairResult) {
+		var tr *trash.Run
+		if !dry && ws.statusDir != "" {
+			tr = trash.Begin(ws.statusDir, repairTrash(name))
+		}
+		err := engine.Repair(a.ctx, st, tr, dry, func(r engine.RepairResult) {
 			switch r.Outcome {
 			case engine.Repaired:
 				repaired++
 				verb := "added"
-				if *dry {
+				if dry {
 					verb = "would add"
 				}
 				fmt.Fprintf(a.stdout, "%s: %s: %s UID %s\n", name, r.Href, verb, r.UID)
 			case engine.Split:
 				repaired++
 				verb := "split into"
-				if *dry {
+				if dry {
 					verb = "would split into"
 				}
 				fmt.Fprintf(a.stdout, "%s: %s: %s %d items, one per component, with UIDs %s\n", name, r.Href, verb, len(r.UIDs), listUIDs(r.UIDs))
@@ -56,10 +57,14 @@ func (a *app) cmdRepair(args []string) error {
 				fmt.Fprintf(a.stderr, "error: %s: %s: writing the repaired item failed: %v\n", name, r.Href, r.Err)
 			}
 		})
+		tr.Close()
 		if err != nil {
 			failed++
 			fmt.Fprintf(a.stderr, "error: storage %s: %v\n", name, err)
 			continue
+		}
+		if repaired > 0 && !dry && tr != nil {
+			fmt.Fprintf(a.stdout, "%s: the earlier versions are in the trash: pimsync trash list (as %s)\n", name, repairTrash(name))
 		}
 		if repaired == 0 {
 			fmt.Fprintf(a.stdout, "%s: nothing to repair\n", name)
@@ -70,6 +75,9 @@ func (a *app) cmdRepair(args []string) error {
 	}
 	return nil
 }
+
+// repairTrash is the trash name of repairs of a storage: "repair.<storage>".
+func repairTrash(storage string) string { return "repair." + storage }
 
 // listUIDs shows up to five UIDs and how many more there are.
 func listUIDs(uids []string) string {

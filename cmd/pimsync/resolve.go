@@ -9,18 +9,15 @@ import (
 	"strings"
 
 	"github.com/pimsync-go/pimsync/engine"
+	"github.com/pimsync-go/pimsync/engine/present"
 )
 
-const resolveUsage = "pimsync resolve-conflicts [-n] [PAIR...]"
-
-func init() { extraCommands["resolve-conflicts"] = (*app).cmdResolve }
-
 func (a *app) cmdResolve(args []string) error {
-	fs := a.newFlags("resolve-conflicts")
-	dry := fs.Bool("n", false, "list the conflicts, change nothing")
-	if err := a.parseFlags(fs, resolveUsage, args); err != nil {
+	fs := a.flags("resolve-conflicts")
+	if err := a.parseFlags(fs, args); err != nil {
 		return err
 	}
+	dry := boolFlag(fs, "n")
 	ws, err := a.open(fs.Args())
 	if err != nil {
 		return err
@@ -44,7 +41,7 @@ func (a *app) cmdResolve(args []string) error {
 			fmt.Fprintf(a.stderr, "error: %v\n", plan.Err)
 			continue
 		}
-		if *dry {
+		if dry {
 			r.list(plan)
 			continue
 		}
@@ -86,7 +83,7 @@ func (r *resolver) list(plan *engine.PairPlan) {
 		fmt.Fprintf(r.a.stdout, "  %s/%s uid %s%s\n", plan.Name(), c.Mapping.Alias, act.Ident, quoted(act.Summary()))
 		fmt.Fprintf(r.a.stdout, "    a: %s\n    b: %s\n", act.A.Href, act.B.Href)
 		if act.A.Item != nil && act.B.Item != nil {
-			fmt.Fprintf(r.a.stdout, "    %s\n", engine.DiffSummary(act.A.Item.Text(), act.B.Item.Text()))
+			fmt.Fprintf(r.a.stdout, "    %s\n", present.DiffSummary(act.A.Item.Text(), act.B.Item.Text()))
 		}
 	}
 }

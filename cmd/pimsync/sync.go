@@ -8,18 +8,17 @@ import (
 	"time"
 
 	"github.com/pimsync-go/pimsync/engine"
+	"github.com/pimsync-go/pimsync/engine/present"
 )
 
-const syncUsage = "pimsync sync [-n] [PAIR...]"
-
 func (a *app) cmdSync(args []string) error {
-	fs := a.newFlags("sync")
-	dry := fs.Bool("n", false, "dry run: print the plan, write nothing")
-	if err := a.parseFlags(fs, syncUsage, args); err != nil {
+	fs := a.flags("sync")
+	if err := a.parseFlags(fs, args); err != nil {
 		return err
 	}
+	dry := boolFlag(fs, "n")
 	open := a.openWritable
-	if *dry {
+	if dry {
 		open = a.open
 	}
 	ws, err := open(fs.Args())
@@ -27,15 +26,15 @@ func (a *app) cmdSync(args []string) error {
 		return err
 	}
 	pairs := ws.enginePairs()
-	if *dry {
+	if dry {
 		eng := ws.engine(nil)
 		plans := eng.Plan(a.ctx, pairs)
-		if err := engine.WritePlan(a.stdout, plans); err != nil {
+		if err := present.WritePlan(a.stdout, plans); err != nil {
 			return err
 		}
-		code := planExitStatus(plans)
+		code := engine.PlanExitStatus(plans)
 		if code == exitError {
-			for _, msg := range engine.PlanErrors(plans) {
+			for _, msg := range present.PlanErrors(plans) {
 				fmt.Fprintf(a.stderr, "error: %s\n", msg)
 			}
 		}
@@ -86,32 +85,6 @@ func conflictsLeft(pairs []*engine.Pair, counts map[string]int) error {
 		total, plural(total, "conflict", "conflicts"), strings.Join(parts, ", "), strings.Join(names, " "))
 }
 
-// planExitStatus maps a dry-run plan to the exit status the real sync would have.
-func planExitStatus(plans []*engine.PairPlan) int {
-	code := exitOK
-	for _, p := range plans {
-		if p.Err != nil {
-			return exitError
-		}
-		for _, m := range p.Mappings {
-			if m.HasErrors() {
-				return exitError
-			}
-			for _, it := range m.Items {
-				if it.Verb == engine.VerbConflict {
-					code = exitConflict
-				}
-			}
-			for _, pr := range m.Props {
-				if pr.Verb == engine.VerbConflict {
-					code = exitConflict
-				}
-			}
-		}
-	}
-	return code
-}
-
 // syncOutput turns engine events into the sync command's output: a summary line per
 // changed collection on stdout, errors on stderr, live progress on a terminal.
 type syncOutput struct {
@@ -136,20 +109,22 @@ func (o *syncOutput) Event(ev engine.Event) {
 			fmt.Fprintf(o.stderr, "error: %v\n", err)
 		}
 		for _, m := range r.Mappings {
-			if line := m.Summary(r.Pair); line != "" {
+			if line := present.MappingSummary(m, r.Pair); line != "" {
 				fmt.Fprintln(o.stdout, line)
 			}
 		}
 	}
 }
 
-// progress draws one status line on a terminal, at most ten times a second.
+// progress draws one status line on a terminal, at most ten times a second. It uses
+// only carriage returns and blanks, no escape sequence, so that even a terminal that
+// understands none shows it right (docs/DECISIONS.md, Terminal).
 type progress struct {
 	mu      sync.Mutex
 	w       io.Writer
 	enabled bool
 	last    time.Time
-	shown   bool
+	shown   int // cells of the line on screen
 	current string
 }
 
@@ -162,7 +137,7 @@ func (p *progress) item(pair, mapping string, a *engine.ItemAction) {
 		return
 	}
 	p.mu.Lock()
-	p.current = fmt.Sprintf("%s %s", a.Label(), a.Ident)
+	p.current = fmt.Sprintf("%s %s", present.ActionLabel(a), a.Ident)
 	p.mu.Unlock()
 }
 
@@ -176,12 +151,13 @@ func (p *progress) step(pair, mapping string, done, total int) {
 		return
 	}
 	p.last = time.Now()
-	line := fmt.Sprintf("%s/%s: %d/%d %s", pair, mapping, done, total, p.current)
+	line := []rune(fmt.Sprintf("%s/%s: %d/%d %s", pair, mapping, done, total, p.current))
 	if len(line) > 78 {
-		line = line[:77] + "…"
+		line = append(line[:77], '…')
 	}
-	fmt.Fprintf(p.w, "\r\x1b[K%s", line)
-	p.shown = true
+	pad := max(p.shown-len(line), 0)
+	fmt.Fprintf(p.w, "\r%s%s", string(line), strings.Repeat(" ", pad))
+	p.shown = len(line) + pad
 }
 
 func (p *progress) clear() {
@@ -190,8 +166,8 @@ func (p *progress) clear() {
 	}
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	if p.shown {
-		fmt.Fprint(p.w, "\r\x1b[K")
-		p.shown = false
+	if p.shown > 0 {
+		fmt.Fprintf(p.w, "\r%s\r", strings.Repeat(" ", p.shown))
+		p.shown = 0
 	}
 }

@@ -3,26 +3,18 @@ package main
 import (
 	"errors"
 	"fmt"
+	"os"
+	"strings"
 	"text/tabwriter"
 
 	"github.com/pimsync-go/pimsync/engine"
 	"github.com/pimsync-go/pimsync/engine/trash"
 )
 
-const (
-	undoUsage  = "pimsync undo [PAIR...]"
-	trashUsage = "pimsync trash list [PAIR...] | trash show PAIR ID | trash restore PAIR ID"
-)
-
-func init() {
-	extraCommands["undo"] = (*app).cmdUndo
-	extraCommands["trash"] = (*app).cmdTrash
-}
-
 // cmdUndo reverts the last run with writes of each pair.
 func (a *app) cmdUndo(args []string) error {
-	fs := a.newFlags("undo")
-	if err := a.parseFlags(fs, undoUsage, args); err != nil {
+	fs := a.flags("undo")
+	if err := a.parseFlags(fs, args); err != nil {
 		return err
 	}
 	ws, err := a.openWritable(fs.Args())
@@ -80,13 +72,13 @@ func describeEntry(e trash.Entry) string {
 
 // cmdTrash lists, shows and restores what pimsync overwrote or deleted.
 func (a *app) cmdTrash(args []string) error {
-	fs := a.newFlags("trash")
-	if err := a.parseFlags(fs, trashUsage, args); err != nil {
+	fs := a.flags("trash")
+	if err := a.parseFlags(fs, args); err != nil {
 		return err
 	}
 	rest := fs.Args()
 	if len(rest) == 0 {
-		return usagef("trash needs list, show or restore; usage: %s", trashUsage)
+		return usagef("trash needs list, show or restore")
 	}
 	switch rest[0] {
 	case "list":
@@ -97,7 +89,19 @@ func (a *app) cmdTrash(args []string) error {
 		return a.trashList(ws)
 	case "show", "restore":
 		if len(rest) != 3 {
-			return usagef("trash %s needs a pair and an entry id; usage: %s", rest[0], trashUsage)
+			return usagef("trash %s needs a pair and an entry id", rest[0])
+		}
+		name := rest[1]
+		if strings.HasPrefix(name, "repair.") {
+			// What repair replaced: shown, restored by hand (repair only adds lines).
+			if rest[0] == "restore" {
+				return fmt.Errorf("entries of %s are not restored by pimsync; `pimsync trash show %s %s` prints the earlier version", name, name, rest[2])
+			}
+			ws, err := a.open(nil)
+			if err != nil {
+				return err
+			}
+			return a.trashShow(ws.statusDir, name, rest[2])
 		}
 		open := a.open
 		if rest[0] == "restore" {
@@ -109,19 +113,7 @@ func (a *app) cmdTrash(args []string) error {
 		}
 		p := ws.enginePairs()[0]
 		if rest[0] == "show" {
-			rec, ent, err := trash.Find(ws.statusDir, p.Name, rest[2])
-			if err != nil {
-				return err
-			}
-			if ent.Op == trash.OpCreate {
-				return fmt.Errorf("entry %s created %s: it replaced nothing", ent.ID, ent.HrefAfter)
-			}
-			b, err := rec.Before(ent)
-			if err != nil {
-				return err
-			}
-			_, err = a.stdout.Write(b)
-			return err
+			return a.trashShow(ws.statusDir, p.Name, rest[2])
 		}
 		res, err := ws.engine(nil).Restore(a.ctx, p, rest[2])
 		if err != nil {
@@ -133,13 +125,42 @@ func (a *app) cmdTrash(args []string) error {
 		fmt.Fprintf(a.stdout, "restored %s on %s (storage %s); the next sync takes it as unsynced\n", describeEntry(res.Reverted[0]), res.Reverted[0].Side, res.Reverted[0].Storage)
 		return nil
 	}
-	return usagef("unknown trash command %q; usage: %s", rest[0], trashUsage)
+	return usagef("unknown trash command %q (want list, show or restore)", rest[0])
+}
+
+// trashShow prints the content an entry kept.
+func (a *app) trashShow(statusDir, name, id string) error {
+	rec, ent, err := trash.Find(statusDir, name, id)
+	if err != nil {
+		return err
+	}
+	if ent.Op == trash.OpCreate {
+		return fmt.Errorf("entry %s created %s: it replaced nothing", ent.ID, ent.HrefAfter)
+	}
+	b, err := rec.Before(ent)
+	if err != nil {
+		return err
+	}
+	_, err = a.stdout.Write(b)
+	return err
 }
 
 func (a *app) trashList(ws *workspace) error {
 	tw := tabwriter.NewWriter(a.stdout, 0, 0, 2, ' ', 0)
+	var names []string
 	for _, p := range ws.enginePairs() {
-		runs, err := trash.Runs(ws.statusDir, p.Name)
+		names = append(names, p.Name)
+	}
+	// The trashes of repairs: repair.<storage>.trash.
+	if ents, err := os.ReadDir(ws.statusDir); err == nil {
+		for _, e := range ents {
+			if n := e.Name(); e.IsDir() && strings.HasPrefix(n, "repair.") && strings.HasSuffix(n, ".trash") {
+				names = append(names, strings.TrimSuffix(n, ".trash"))
+			}
+		}
+	}
+	for _, name := range names {
+		runs, err := trash.Runs(ws.statusDir, name)
 		if err != nil {
 			return err
 		}
@@ -149,7 +170,7 @@ func (a *app) trashList(ws *workspace) error {
 				if r.Undone {
 					state = " (undone)"
 				}
-				fmt.Fprintf(tw, "%s\t%s\t%s\t%s on %s\t%s\t%s%s\n", p.Name, e.ID, e.Time.Local().Format("2006-01-02 15:04:05"),
+				fmt.Fprintf(tw, "%s\t%s\t%s\t%s on %s\t%s\t%s%s\n", name, e.ID, e.Time.Local().Format("2006-01-02 15:04:05"),
 					e.Op, e.Side, e.Why, describeEntry(e), state)
 			}
 		}

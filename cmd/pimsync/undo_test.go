@@ -100,3 +100,22 @@ func TestUndoConflictChoice(t *testing.T) {
 	}
 	e.mustRun(3, "sync")
 }
+
+// repair keeps what it replaces: the item without UID is in the trash, byte for byte.
+func TestRepairKeepsTheEarlierVersion(t *testing.T) {
+	e := newEnv(t)
+	noUID := strings.Replace(event("", "no uid"), "UID:\r\n", "", 1)
+	e.write("a/c/n.ics", noUID)
+	r := e.mustRun(0, "repair", "a")
+	if !strings.Contains(r.stdout, "in the trash") {
+		t.Errorf("repair does not say where the earlier version is:\n%s", r.stdout)
+	}
+	list := e.mustRun(0, "trash", "list").stdout
+	id := regexp.MustCompile(`repair\.a\s+(\S+/\d+)`).FindStringSubmatch(list)
+	if id == nil {
+		t.Fatalf("the repair is not in the trash:\n%s", list)
+	}
+	if got := e.mustRun(0, "trash", "show", "repair.a", id[1]).stdout; got != noUID {
+		t.Errorf("trash show = %q, want the item as it was", got)
+	}
+}

@@ -1,7 +1,9 @@
 package main
 
 import (
+	"errors"
 	"fmt"
+	"io/fs"
 	"log/slog"
 	"time"
 
@@ -35,6 +37,9 @@ func (a *app) loadConfig() (*config.Config, error) {
 		path = p
 	}
 	cfg, err := config.Load(path)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, noConfigError{path: path, err: err}
+	}
 	if err != nil {
 		return nil, err
 	}
@@ -43,6 +48,24 @@ func (a *app) loadConfig() (*config.Config, error) {
 		log.Warn(w.String())
 	}
 	return cfg, nil
+}
+
+// noConfigError: the configuration file does not exist. The message says how to get
+// one; a bare pimsync on a terminal offers the same in the TUI.
+type noConfigError struct {
+	path string
+	err  error
+}
+
+func (e noConfigError) Unwrap() error { return e.err }
+
+func (e noConfigError) Error() string {
+	return fmt.Sprintf(`no configuration file at %s. To get started:
+  pimsync demo                     try pimsync on a throwaway workspace with its own server
+  pimsync migrate-vdirsyncer > %s
+                                   convert your vdirsyncer configuration
+  pimsync                          on a terminal: write a first configuration with a short form
+The format is in pimsync.conf(5); -c FILE reads another file`, e.path, e.path)
 }
 
 // open loads the configuration, selects pairs, runs the credential commands of the
@@ -105,6 +128,9 @@ func (a *app) openStorages(names []string) (*workspace, error) {
 		return nil, err
 	}
 	ws := &workspace{cfg: cfg, log: a.logger(), storages: map[string]storage.Storage{}}
+	// Only the named storages' commands run; a status_path given as a command is not
+	// known here, and repair then keeps no trash.
+	ws.statusDir, _ = cfg.StatusPath.Known()
 	for _, w := range warnings {
 		ws.log.Warn(w.String())
 	}

@@ -108,11 +108,17 @@ func (m *merger) conflict(path, what string) {
 type out struct {
 	begin, end []string
 	elems      []outElem
+	// Compose: where the BEGIN and END lines come from, and the part chosen.
+	from Origin
+	part string
 }
 
 type outElem struct {
 	raw   []string
 	child *out
+	// Compose: where the lines come from, and the part they were chosen for.
+	from Origin
+	part string
 }
 
 func render(root *out) string {

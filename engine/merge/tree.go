@@ -87,7 +87,7 @@ func parse(text string) (root *comp, ok bool) {
 			parent.children[top.key] = top
 			continue
 		}
-		top.elems = append(top.elems, elem{prop: &prop{name: name, value: cl.Value, canon: canonical(name, cl), raw: raw}})
+		top.elems = append(top.elems, elem{prop: &prop{name: name, value: cl.Value, canon: storage.CanonicalLine(name, cl), raw: raw}})
 	}
 	return root, len(stack) == 1
 }
@@ -129,43 +129,6 @@ func keyOf(c *comp, ordinal map[string]int) string {
 	n := ordinal[c.name]
 	ordinal[c.name] = n + 1
 	return c.name + "#" + string(rune('0'+n%10)) + strings.Repeat("'", n/10)
-}
-
-// canonical renders a property so that parameter order, parameter-name case, quoting
-// and folding do not count as differences.
-func canonical(name string, cl storage.ContentLine) string {
-	var params []string
-	for _, p := range splitQuoted(cl.Params, ';') {
-		if p == "" {
-			continue
-		}
-		pn, pv, _ := strings.Cut(p, "=")
-		vals := splitQuoted(pv, ',')
-		for i, v := range vals {
-			vals[i] = strings.Trim(v, `"`)
-		}
-		sort.Strings(vals)
-		params = append(params, strings.ToUpper(pn)+"="+strings.Join(vals, ","))
-	}
-	sort.Strings(params)
-	return name + ";" + strings.Join(params, ";") + ":" + cl.Value
-}
-
-func splitQuoted(s string, sep byte) []string {
-	var out []string
-	start, quoted := 0, false
-	for i := 0; i < len(s); i++ {
-		switch s[i] {
-		case '"':
-			quoted = !quoted
-		case sep:
-			if !quoted {
-				out = append(out, s[start:i])
-				start = i + 1
-			}
-		}
-	}
-	return append(out, s[start:])
 }
 
 // group returns the properties of c with the given name, in document order.
@@ -245,6 +208,31 @@ func same(a, b *comp) bool {
 	}
 	for k, ca := range a.children {
 		if !same(ca, b.children[k]) {
+			return false
+		}
+	}
+	return true
+}
+
+// SameLines reports whether two lists of unfolded lines of one property hold the same
+// content: the same elements, whatever their order, the order, case and quoting of
+// their parameters and their folding.
+func SameLines(a, b []string) bool {
+	canon := func(ls []string) []string {
+		out := make([]string, len(ls))
+		for i, l := range ls {
+			cl := storage.SplitLine(l)
+			out[i] = storage.CanonicalLine(strings.ToUpper(cl.Name), cl)
+		}
+		sort.Strings(out)
+		return out
+	}
+	x, y := canon(a), canon(b)
+	if len(x) != len(y) {
+		return false
+	}
+	for i := range x {
+		if x[i] != y[i] {
 			return false
 		}
 	}

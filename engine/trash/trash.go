@@ -83,8 +83,28 @@ func Dir(statusDir, pair string) string { return filepath.Join(statusDir, pair+"
 func Begin(statusDir, pair string) *Run {
 	var b [3]byte
 	rand.Read(b[:])
-	id := time.Now().UTC().Format("20060102T150405.000Z") + "-" + hex.EncodeToString(b[:])
+	id := stamp().Format("20060102T150405.000Z") + "-" + hex.EncodeToString(b[:])
 	return &Run{ID: id, dir: filepath.Join(Dir(statusDir, pair), id)}
+}
+
+var (
+	stampMu   sync.Mutex
+	lastStamp time.Time
+)
+
+// stamp is the time a run's id starts with: now, to the millisecond, and later than
+// the stamp of every run begun before in this process, so that runs sort in the order
+// they were begun (the last run is the one undo reverts) even when two begin within a
+// millisecond.
+func stamp() time.Time {
+	stampMu.Lock()
+	defer stampMu.Unlock()
+	t := time.Now().UTC().Truncate(time.Millisecond)
+	if !t.After(lastStamp) {
+		t = lastStamp.Add(time.Millisecond)
+	}
+	lastStamp = t
+	return t
 }
 
 // Keep records a write about to happen, with the bytes it replaces (nil for a create),

@@ -169,3 +169,16 @@ func TestEntryJSON(t *testing.T) {
 		}
 	}
 }
+
+// Runs begun one after the other sort in that order, even within a millisecond.
+func TestRunsSortInTheOrderBegun(t *testing.T) {
+	var ids []string
+	for range 50 {
+		ids = append(ids, Begin(t.TempDir(), "p").ID)
+	}
+	for i := 1; i < len(ids); i++ {
+		if ids[i] <= ids[i-1] {
+			t.Fatalf("run %d (%s) sorts before run %d (%s)", i, ids[i], i-1, ids[i-1])
+		}
+	}
+}

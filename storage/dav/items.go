@@ -208,6 +208,7 @@ func (s *Storage) fetchBatch(ctx context.Context, ci *collInfo, batch []target, 
 	}
 	got := make(map[string]storage.Fetched, len(batch))
 	rest := batch
+	retried := false
 	for len(rest) > 0 {
 		done, err := s.multiget(ctx, ci, rest, split)
 		for _, f := range done {
@@ -246,6 +247,11 @@ func (s *Storage) fetchBatch(ctx context.Context, ci *collInfo, batch []target, 
 				got[f.Href] = f
 			}
 			rest = nil
+			continue
+		case brokenAnswer(err) && len(rest) == 1 && !retried:
+			// A connection cut in the middle of the answer: a read, so ask once more
+			// (storages.md §2.10) before calling the item not fetchable.
+			retried = true
 			continue
 		case errors.As(err, &tl) || code >= 500 || code == http.StatusRequestEntityTooLarge || isTimeout(err) || brokenAnswer(err):
 			if len(rest) == 1 {

@@ -223,8 +223,9 @@ func TestRealCollidingCreates(t *testing.T) {
 // TestDAViCalNormalisedUpload: DAViCal answers PUT without an ETag and stores vCards
 // with REV added and long lines refolded. That normalisation is recognised, so the
 // etag of the stored version is returned (no later fetch, no change seen on either
-// side); a real change by the server (it breaks a quoted parameter holding a
-// semicolon) leaves the etag unknown, so that the next sync fetches it.
+// side); so it is after a real change by the server (it breaks a quoted parameter
+// holding a semicolon): the damaged version is never taken for anybody's change, so
+// it is not copied back over the user's (docs/DECISIONS.md, PUT without ETag).
 func TestDAViCalNormalisedUpload(t *testing.T) {
 	srv := davtest.StartDAViCal(t)
 	href := srv.NewAddressBook(t)
@@ -249,8 +250,13 @@ func TestDAViCalNormalisedUpload(t *testing.T) {
 		t.Fatalf("DAViCal stored the vCard unchanged; this test needs one it normalises: %q", got[0].Item.Text())
 	}
 	bad := strings.Replace(text(storage.Contacts, "mangled", "Mangled"), "END:VCARD", `X-ATTR;X-P="a:b;c":v`+"\r\nEND:VCARD", 1)
-	if _, etag, err := s.Create(t.Context(), href, storage.MustItem(bad)); err != nil || etag != "" {
-		t.Fatalf("Create of an item DAViCal changes = %q, %v; want no etag", etag, err)
+	h2, etag2, err := s.Create(t.Context(), href, storage.MustItem(bad))
+	if err != nil || etag2 == "" {
+		t.Fatalf("Create of an item DAViCal changes = %q, %v; want the etag of what it stored", etag2, err)
+	}
+	got, err = s.Get(t.Context(), href, []string{h2})
+	if err != nil || got[0].Err != nil || got[0].ETag != etag2 || storage.Equivalent(got[0].Item.Text(), bad) {
+		t.Fatalf("DAViCal's damaged version: %v, %v (this test needs one it changes)", got, err)
 	}
 }
 

@@ -1,95 +1,66 @@
-// Package davtest provides DAV servers for tests: a purpose-built in-process fake
-// CalDAV/CardDAV server with byte-exact storage, a request log and fault injection
-// (NewServer), and a harness that runs the real Radicale and Xandikos servers on
-// loopback (StartRadicale, StartXandikos).
+// Package davtest provides DAV servers for tests: the in-memory byte-exact server of
+// storage/davserver with a request log and fault injection on top (NewServer), a
+// fault-injecting reverse proxy for any server (NewFaultProxy), and a harness that
+// runs the real Radicale, Xandikos, Cyrus IMAP and DAViCal servers on loopback
+// (StartRadicale, StartXandikos, StartCyrus, StartDAViCal). It is test code: only
+// tests and benchmarks import it, never the pimsync binary.
 package davtest
 
 import (
-	"bytes"
 	"crypto/tls"
-	"crypto/x509"
-	"fmt"
-	"io"
-	"net"
 	"net/http"
-	"net/http/httptest"
 	"net/url"
 	"path"
-	"sort"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
-	"github.com/pimsync-go/pimsync/storage"
+	"github.com/pimsync-go/pimsync/storage/davserver"
 )
 
-// Fixed layout of the fake server.
+// Fixed layout of the fake server (davserver's).
 const (
-	ContextPath     = "/dav/"
-	PrincipalPath   = "/dav/principals/alice/"
-	CalendarHome    = "/dav/calendars/alice/"
-	AddressBookHome = "/dav/addressbooks/alice/"
+	ContextPath     = davserver.ContextPath
+	PrincipalPath   = davserver.PrincipalPath
+	CalendarHome    = davserver.CalendarHome
+	AddressBookHome = davserver.AddressBookHome
 )
 
 // ETagStyle is how the fake server spells etags.
-type ETagStyle int
+type ETagStyle = davserver.ETagStyle
 
 const (
-	ETagQuoted   ETagStyle = iota // "e12"
-	ETagWeak                      // W/"e12"
-	ETagUnquoted                  // e12
+	ETagQuoted   = davserver.ETagQuoted   // "e12"
+	ETagWeak     = davserver.ETagWeak     // W/"e12"
+	ETagUnquoted = davserver.ETagUnquoted // e12
 )
 
-// Options configure a fake server. The zero value is a well-behaved server.
+// Options configure a fake server. The zero value is a well-behaved server. Every
+// field but Delay is the davserver.Options field of the same name.
 type Options struct {
-	ETagStyle ETagStyle
-	// RequireUser: a request without a Basic-auth username gets 401 (like Radicale).
-	RequireUser bool
-	// Username and Password, when Username is set: only these credentials are
-	// accepted (401 otherwise).
-	Username, Password string
-	// DigestOnly: 401 answers offer only Digest authentication.
-	DigestOnly bool
-	// RequireXMLContentType: a request with an XML body but without an XML
-	// Content-Type gets 415 (like Xandikos).
+	ETagStyle             ETagStyle
+	RequireUser           bool
+	Username, Password    string
+	DigestOnly            bool
 	RequireXMLContentType bool
-	// HideCapabilities: OPTIONS does not list calendar-access and addressbook.
-	HideCapabilities bool
-	// NoWellKnown: /.well-known/caldav|carddav answer 404 instead of 301 to ContextPath.
-	NoWellKnown bool
-	// EmptyPrincipal: DAV:current-user-principal is an empty element (DavMail).
-	EmptyPrincipal bool
-	// NoHomeSet: the principal has no calendar or address-book home set.
-	NoHomeSet bool
-	// NoSyncCollection: no DAV:sync-token and no sync-collection report.
-	NoSyncCollection bool
-	// NoCTag: no CS:getctag.
-	NoCTag bool
-	// NoMultiget: REPORT answers 501 (the client must fall back to GET).
-	NoMultiget bool
-	// NoMkcalendar: MKCALENDAR answers 405 (the client must fall back to MKCOL).
-	NoMkcalendar bool
-	// SyncPageSize > 0 truncates sync-collection answers after that many changes,
-	// marking the request URI with 507.
-	SyncPageSize int
-	// MaxMultigetHrefs > 0: a multiget with more hrefs gets 413.
-	MaxMultigetHrefs int
-	// RadicaleDelete: DELETE answers 200 with a multistatus body instead of 204.
-	RadicaleDelete bool
-	// TLS, when not nil, serves HTTPS with this configuration (a test certificate is
-	// added when it has none).
-	TLS *tls.Config
-	// UnixSocket, when set, serves on this Unix socket instead of TCP.
-	UnixSocket string
+	HideCapabilities      bool
+	NoWellKnown           bool
+	EmptyPrincipal        bool
+	NoHomeSet             bool
+	NoSyncCollection      bool
+	NoCTag                bool
+	NoMultiget            bool
+	NoMkcalendar          bool
+	SyncPageSize          int
+	MaxMultigetHrefs      int
+	RadicaleDelete        bool
+	TLS                   *tls.Config
+	UnixSocket            string
+	InventDisplayName     bool
+	IgnoreCreationProps   bool
 	// Delay is added to every request (to observe concurrency).
 	Delay time.Duration
-	// InventDisplayName: a collection without a displayname reports its path without
-	// slashes as one (like Radicale's "alice/work").
-	InventDisplayName bool
-	// IgnoreCreationProps: MKCALENDAR and MKCOL bodies may carry properties, but they
-	// are not stored.
-	IgnoreCreationProps bool
 }
 
 // Request is one entry of the request log.
@@ -113,21 +84,17 @@ type Fault struct {
 	Drop       bool   // close the connection without an answer instead
 }
 
-// Server is a fake CalDAV/CardDAV server. Its methods are safe for concurrent use.
+// Server is a fake CalDAV/CardDAV server: a davserver.Server (seeding and inspection:
+// AddCollection, PutItem, Item, Items, DeleteItem, Props, …) with a request log and
+// fault injection. Its methods are safe for concurrent use.
 type Server struct {
-	// URL is the base URL, without trailing slash ("http://localhost" for a Unix
-	// socket).
-	URL string
-	// Socket is the Unix socket path, if any.
-	Socket string
+	*davserver.Server
 
-	hs   *httptest.Server
-	mu   sync.Mutex
-	opts Options
-
-	colls   map[string]*collection // decoded path with trailing slash
-	etagSeq int64
-	log     []Request
+	delay time.Duration
+	mu    sync.Mutex
+	log   []Request
+	// index of each request in flight in the log
+	pending map[*http.Request]int
 	faults  []*faultState
 
 	noETagOnPut    bool
@@ -146,32 +113,6 @@ type faultState struct {
 	seen, failed int
 }
 
-// collection is one calendar or address book.
-type collection struct {
-	path     string // decoded, with trailing slash
-	raw      string // href as sent
-	kind     storage.Kind
-	props    map[xmlName]string
-	items    map[string]*item // decoded path → item
-	removed  map[string]tomb  // decoded path → removal
-	seq      int64            // change counter: sync token and ctag
-	minValid int64            // sync tokens below this are invalid
-}
-
-type item struct {
-	raw  string // href as sent
-	data []byte
-	etag string
-	seq  int64
-}
-
-type tomb struct {
-	raw string
-	seq int64
-}
-
-type xmlName struct{ Space, Local string }
-
 // NewServer starts a fake server that is closed when the test ends.
 func NewServer(t testing.TB, opts Options) *Server {
 	t.Helper()
@@ -179,187 +120,34 @@ func NewServer(t testing.TB, opts Options) *Server {
 	if err != nil {
 		t.Fatalf("davtest: %v", err)
 	}
-	t.Cleanup(s.hs.Close)
+	t.Cleanup(s.Close)
 	return s
 }
 
-// Start is NewServer outside tests (the demo embeds the fake server): the caller stops
-// it with Close.
+// Start is NewServer outside a test's lifetime: the caller stops it with Close.
 func Start(opts Options) (*Server, error) {
 	s := &Server{
-		opts:          opts,
-		colls:         map[string]*collection{},
+		delay:         opts.Delay,
+		pending:       map[*http.Request]int{},
 		missing:       map[string]bool{},
 		extraHrefs:    map[string][]string{},
 		readOnlyProps: map[string]bool{},
 	}
-	s.hs = httptest.NewUnstartedServer(http.HandlerFunc(s.serveHTTP))
-	switch {
-	case opts.UnixSocket != "":
-		l, err := net.Listen("unix", opts.UnixSocket)
-		if err != nil {
-			return nil, fmt.Errorf("listen on %s: %w", opts.UnixSocket, err)
-		}
-		s.hs.Listener.Close()
-		s.hs.Listener = l
-		s.hs.Start()
-		s.URL, s.Socket = "http://localhost", opts.UnixSocket
-	case opts.TLS != nil:
-		s.hs.TLS = opts.TLS
-		s.hs.StartTLS()
-		s.URL = s.hs.URL
-	default:
-		s.hs.Start()
-		s.URL = s.hs.URL
+	srv, err := davserver.Start(davserver.Options{
+		ETagStyle: opts.ETagStyle, RequireUser: opts.RequireUser, Username: opts.Username, Password: opts.Password,
+		DigestOnly: opts.DigestOnly, RequireXMLContentType: opts.RequireXMLContentType,
+		HideCapabilities: opts.HideCapabilities, NoWellKnown: opts.NoWellKnown, EmptyPrincipal: opts.EmptyPrincipal,
+		NoHomeSet: opts.NoHomeSet, NoSyncCollection: opts.NoSyncCollection, NoCTag: opts.NoCTag,
+		NoMultiget: opts.NoMultiget, NoMkcalendar: opts.NoMkcalendar, SyncPageSize: opts.SyncPageSize,
+		MaxMultigetHrefs: opts.MaxMultigetHrefs, RadicaleDelete: opts.RadicaleDelete, TLS: opts.TLS,
+		UnixSocket: opts.UnixSocket, InventDisplayName: opts.InventDisplayName,
+		IgnoreCreationProps: opts.IgnoreCreationProps, Hooks: (*hooks)(s),
+	})
+	if err != nil {
+		return nil, err
 	}
+	s.Server = srv
 	return s, nil
-}
-
-// Certificate returns the TLS server certificate (nil without TLS).
-func (s *Server) Certificate() *x509.Certificate {
-	if s.opts.TLS == nil {
-		return nil
-	}
-	return s.hs.Certificate()
-}
-
-// Close stops the server early.
-func (s *Server) Close() { s.hs.Close() }
-
-// --- seeding and inspection -------------------------------------------------------
-
-// AddCollection creates a collection at path (decoded or encoded; a trailing slash is
-// added). props uses the storage property names (storage.PropDisplayName, …).
-func (s *Server) AddCollection(p string, kind storage.Kind, props map[string]string) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	c := s.newCollection(p, kind)
-	for k, v := range props {
-		c.props[propName(kind, k)] = v
-	}
-}
-
-func (s *Server) newCollection(raw string, kind storage.Kind) *collection {
-	raw = withSlash(raw)
-	c := &collection{path: decode(raw), raw: raw, kind: kind, props: map[xmlName]string{},
-		items: map[string]*item{}, removed: map[string]tomb{}, seq: 1}
-	s.colls[c.path] = c
-	return c
-}
-
-// PutItem stores data at href (kept verbatim as the wire href; its collection must
-// exist) and returns the new etag.
-func (s *Server) PutItem(href string, data []byte) string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	c := s.colls[path.Dir(decode(href))+"/"]
-	if c == nil {
-		panic("davtest: PutItem: no collection for " + href)
-	}
-	return s.store(c, href, bytes.Clone(data))
-}
-
-func (s *Server) store(c *collection, raw string, data []byte) string {
-	p := decode(raw)
-	s.etagSeq++
-	c.seq++
-	etag := s.formatETag(fmt.Sprintf("e%d", s.etagSeq))
-	c.items[p] = &item{raw: raw, data: data, etag: etag, seq: c.seq}
-	delete(c.removed, p)
-	return etag
-}
-
-func (s *Server) formatETag(v string) string {
-	switch s.opts.ETagStyle {
-	case ETagWeak:
-		return `W/"` + v + `"`
-	case ETagUnquoted:
-		return v
-	}
-	return `"` + v + `"`
-}
-
-// Item returns the stored bytes and etag of the item at path (decoded or encoded).
-func (s *Server) Item(p string) (data []byte, etag string, ok bool) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	_, it := s.findItem(decode(p))
-	if it == nil {
-		return nil, "", false
-	}
-	return bytes.Clone(it.data), it.etag, true
-}
-
-// Items returns the items of the collection at path: decoded item path → bytes.
-func (s *Server) Items(coll string) map[string][]byte {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	out := map[string][]byte{}
-	if c := s.colls[withSlash(decode(coll))]; c != nil {
-		for p, it := range c.items {
-			out[p] = bytes.Clone(it.data)
-		}
-	}
-	return out
-}
-
-// DeleteItem removes an item as another client would.
-func (s *Server) DeleteItem(p string) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if c, it := s.findItem(decode(p)); it != nil {
-		s.remove(c, decode(p))
-	}
-}
-
-func (s *Server) remove(c *collection, p string) {
-	c.seq++
-	c.removed[p] = tomb{raw: c.items[p].raw, seq: c.seq}
-	delete(c.items, p)
-}
-
-// HasCollection reports whether a collection exists at path.
-func (s *Server) HasCollection(p string) bool {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.colls[withSlash(decode(p))] != nil
-}
-
-// CollectionKind returns the kind of the collection at path (0 if none).
-func (s *Server) CollectionKind(p string) storage.Kind {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if c := s.colls[withSlash(decode(p))]; c != nil {
-		return c.kind
-	}
-	return 0
-}
-
-// Props returns a collection's properties by storage property name.
-func (s *Server) Props(coll string) map[string]string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	out := map[string]string{}
-	c := s.colls[withSlash(decode(coll))]
-	if c == nil {
-		return out
-	}
-	for _, name := range storage.PropertyNames(c.kind) {
-		if v, ok := c.props[propName(c.kind, name)]; ok {
-			out[name] = v
-		}
-	}
-	return out
-}
-
-// SyncToken returns the current sync token of a collection.
-func (s *Server) SyncToken(coll string) string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if c := s.colls[withSlash(decode(coll))]; c != nil {
-		return syncToken(c.seq)
-	}
-	return ""
 }
 
 // --- request log -------------------------------------------------------------------
@@ -395,6 +183,7 @@ func (s *Server) MaxInFlight() int {
 func (s *Server) ResetLog() {
 	s.mu.Lock()
 	s.log = nil
+	clear(s.pending)
 	s.mu.Unlock()
 }
 
@@ -437,27 +226,133 @@ func (s *Server) SetRenameOnCreate(on bool) { s.set(func() { s.renameOnCreate = 
 // SetReadOnlyProperty makes PROPPATCH refuse the property with that XML local name.
 func (s *Server) SetReadOnlyProperty(local string) { s.set(func() { s.readOnlyProps[local] = true }) }
 
-// SetETagStyle changes the spelling of etags generated from now on.
-func (s *Server) SetETagStyle(st ETagStyle) { s.set(func() { s.opts.ETagStyle = st }) }
-
-// InvalidateSyncTokens makes every sync token handed out so far invalid (403 with
-// DAV:valid-sync-token).
-func (s *Server) InvalidateSyncTokens() {
-	s.set(func() {
-		for _, c := range s.colls {
-			c.seq++
-			c.minValid = c.seq
-		}
-	})
-}
-
 func (s *Server) set(f func()) {
 	s.mu.Lock()
 	f()
 	s.mu.Unlock()
 }
 
-// --- helpers -------------------------------------------------------------------------
+// hooks is the Server seen by davserver: the request log and the faults.
+type hooks Server
+
+func (h *hooks) Request(w http.ResponseWriter, r *http.Request, body []byte) bool {
+	s := (*Server)(h)
+	s.mu.Lock()
+	s.inFlight++
+	s.maxInFlight = max(s.maxInFlight, s.inFlight)
+	s.pending[r] = len(s.log)
+	s.log = append(s.log, Request{Method: r.Method, Path: r.URL.RequestURI(), Header: r.Header.Clone(), Body: body})
+	f := s.matchFault(r)
+	s.mu.Unlock()
+	if s.delay > 0 {
+		time.Sleep(s.delay)
+	}
+	if f == nil {
+		return false
+	}
+	if f.Drop {
+		if hj, ok := w.(http.Hijacker); ok {
+			if conn, _, err := hj.Hijack(); err == nil {
+				conn.Close()
+				return true
+			}
+		}
+		panic(http.ErrAbortHandler)
+	}
+	if f.RetryAfter != "" {
+		w.Header().Set("Retry-After", f.RetryAfter)
+	}
+	if f.Body != "" {
+		w.Header().Set("Content-Type", "application/xml; charset=utf-8")
+		w.WriteHeader(f.Status)
+		w.Write([]byte(f.Body))
+		return true
+	}
+	http.Error(w, http.StatusText(f.Status), f.Status)
+	return true
+}
+
+func (h *hooks) Done(r *http.Request, status int) {
+	s := (*Server)(h)
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.inFlight--
+	if i, ok := s.pending[r]; ok {
+		delete(s.pending, r)
+		if i < len(s.log) {
+			s.log[i].Status = status
+		}
+	}
+}
+
+// matchFault returns the fault that applies to r, if any (s.mu held).
+func (s *Server) matchFault(r *http.Request) *faultState {
+	for _, f := range s.faults {
+		if f.Method != "" && f.Method != r.Method || !strings.HasPrefix(r.URL.Path, f.Path) {
+			continue
+		}
+		times := max(f.Times, 1)
+		if f.failed >= times {
+			continue
+		}
+		f.seen++
+		if f.seen <= f.After {
+			continue
+		}
+		f.failed++
+		return f
+	}
+	return nil
+}
+
+func (h *hooks) Stored(body []byte) []byte {
+	h.mu.Lock()
+	f := h.rewrite
+	h.mu.Unlock()
+	if f == nil {
+		return body
+	}
+	return f(body)
+}
+
+func (h *hooks) CreatedHref(raw string) string {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if h.renameOnCreate {
+		return path.Dir(raw) + "/renamed-" + path.Base(raw)
+	}
+	return raw
+}
+
+func (h *hooks) PutETag() bool {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return !h.noETagOnPut
+}
+
+func (h *hooks) ListingExtras(coll string) []string {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return append([]string(nil), h.extraHrefs[coll]...)
+}
+
+func (h *hooks) DuplicateListing() bool {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return h.duplicate
+}
+
+func (h *hooks) MissingInMultiget(item string) bool {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return h.missing[item]
+}
+
+func (h *hooks) PropertyReadOnly(local string) bool {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return h.readOnlyProps[local]
+}
 
 func decode(raw string) string {
 	if u, err := url.Parse(raw); err == nil {
@@ -471,33 +366,4 @@ func withSlash(p string) string {
 		return p
 	}
 	return p + "/"
-}
-
-func (s *Server) findItem(p string) (*collection, *item) {
-	c := s.colls[path.Dir(p)+"/"]
-	if c == nil {
-		return nil, nil
-	}
-	return c, c.items[p]
-}
-
-func syncToken(seq int64) string { return fmt.Sprintf("http://fake.invalid/sync/%d", seq) }
-
-func (c *collection) ctag() string { return fmt.Sprintf("ctag-%d", c.seq) }
-func (c *collection) etag() string { return fmt.Sprintf(`"c%d"`, c.seq) }
-
-// sortedItems returns the collection's item paths in order.
-func (c *collection) sortedItems() []string {
-	out := make([]string, 0, len(c.items))
-	for p := range c.items {
-		out = append(out, p)
-	}
-	sort.Strings(out)
-	return out
-}
-
-// readBody reads a request body.
-func readBody(r *http.Request) []byte {
-	b, _ := io.ReadAll(io.LimitReader(r.Body, 64<<20))
-	return b
 }

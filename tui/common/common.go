@@ -164,3 +164,36 @@ func New(svc *Service, now func() time.Time) *Common {
 	}
 	return &Common{Styles: DefaultStyles(), Keys: DefaultKeyMap(), Svc: svc, Store: NewStore(svc.Pairs), Now: now}
 }
+
+// NaturalLess orders strings the way people count: runs of digits compare by their
+// value ("bulk-19" < "bulk-184"), everything else by letter, ignoring case first.
+func NaturalLess(a, b string) bool {
+	for a != "" && b != "" {
+		da, db := digits(a), digits(b)
+		if da > 0 && db > 0 {
+			na, nb := strings.TrimLeft(a[:da], "0"), strings.TrimLeft(b[:db], "0")
+			if len(na) != len(nb) {
+				return len(na) < len(nb)
+			}
+			if na != nb {
+				return na < nb
+			}
+			a, b = a[da:], b[db:]
+			continue
+		}
+		ra, rb := strings.ToLower(a[:1]), strings.ToLower(b[:1])
+		if ra != rb {
+			return ra < rb
+		}
+		a, b = a[1:], b[1:]
+	}
+	return len(a) < len(b)
+}
+
+func digits(s string) int {
+	n := 0
+	for n < len(s) && s[n] >= '0' && s[n] <= '9' {
+		n++
+	}
+	return n
+}

@@ -3,6 +3,7 @@ package common
 import (
 	"bytes"
 	"log/slog"
+	"sort"
 	"strings"
 	"testing"
 	"time"
@@ -82,5 +83,14 @@ func TestFitAndAgo(t *testing.T) {
 	}
 	if got := Ago(now, now.AddDate(0, -2, 0)); !strings.HasPrefix(got, "2025-04-") {
 		t.Errorf("old date: %q", got)
+	}
+}
+
+func TestNaturalLess(t *testing.T) {
+	in := []string{"bulk-190", "bulk-19", "bulk-184", "Bulk-2", "bulk-02x", "a", "bulk-1"}
+	sort.SliceStable(in, func(i, j int) bool { return NaturalLess(in[i], in[j]) })
+	want := "a bulk-1 Bulk-2 bulk-02x bulk-19 bulk-184 bulk-190"
+	if got := strings.Join(in, " "); got != want {
+		t.Errorf("got  %s\nwant %s", got, want)
 	}
 }

@@ -11,7 +11,8 @@ type KeyMap struct {
 	// Global.
 	Quit      key.Binding
 	Help      key.Binding
-	ToggleLog key.Binding
+	ToggleLog key.Binding // focus the log pane (and back)
+	Filter    key.Binding // filter the list of the page
 
 	// Movement (arrow and vim keys).
 	Up       key.Binding
@@ -37,12 +38,29 @@ type KeyMap struct {
 	// Sync progress.
 	Cancel key.Binding
 
+	// Log pane (focused).
+	Search    key.Binding
+	NextMatch key.Binding
+	PrevMatch key.Binding
+	SaveLog   key.Binding
+
 	// Conflict viewer.
 	KeepA    key.Binding
 	KeepB    key.Binding
+	KeepBoth key.Binding
 	External key.Binding
 	Skip     key.Binding
 	Raw      key.Binding
+	Undo     key.Binding
+	// Per-property choice: the row under the cursor takes a's or b's value, or both
+	// values of a set; Toggle cycles through them; Choose is their help entry; Apply
+	// uploads the result.
+	PickA    key.Binding
+	PickB    key.Binding
+	PickBoth key.Binding
+	Toggle   key.Binding
+	Choose   key.Binding
+	Apply    key.Binding
 }
 
 // DefaultKeyMap returns the key bindings of the TUI.
@@ -53,12 +71,13 @@ func DefaultKeyMap() *KeyMap {
 	return &KeyMap{
 		Quit:      b([]string{"q", "ctrl+c"}, "q", "quit"),
 		Help:      b([]string{"?"}, "?", "help"),
-		ToggleLog: b([]string{"l"}, "l", "log pane"),
+		ToggleLog: b([]string{"l"}, "l", "log"),
+		Filter:    b([]string{"/"}, "/", "filter"),
 
 		Up:       b([]string{"up", "k"}, "↑/k", "up"),
 		Down:     b([]string{"down", "j"}, "↓/j", "down"),
-		PageUp:   b([]string{"pgup", "ctrl+u"}, "pgup", "page up"),
-		PageDown: b([]string{"pgdown", "ctrl+d"}, "pgdn", "page down"),
+		PageUp:   b([]string{"pgup", "ctrl+u"}, "pgup/^u", "page up"),
+		PageDown: b([]string{"pgdown", "ctrl+d"}, "pgdn/^d", "page down"),
 		Top:      b([]string{"home", "g"}, "g", "top"),
 		Bottom:   b([]string{"end", "G"}, "G", "bottom"),
 		Open:     b([]string{"enter"}, "enter", "open"),
@@ -68,18 +87,31 @@ func DefaultKeyMap() *KeyMap {
 		Sync:      b([]string{"s"}, "s", "sync"),
 		SyncAll:   b([]string{"S"}, "S", "sync all"),
 		Conflicts: b([]string{"c"}, "c", "conflicts"),
-		Refresh:   b([]string{"r"}, "r", "refresh"),
+		Refresh:   b([]string{"r"}, "r", "reload"),
 
 		Confirm: b([]string{"y", "enter"}, "y", "apply"),
 		Deny:    b([]string{"n", "esc", "backspace"}, "n/esc", "back"),
 
 		Cancel: b([]string{"x"}, "x", "cancel"),
 
+		Search:    b([]string{"/"}, "/", "search"),
+		NextMatch: b([]string{"n"}, "n/N", "next/prev"),
+		PrevMatch: b([]string{"N"}, "N", "previous match"),
+		SaveLog:   b([]string{"w"}, "w", "save"),
+
 		KeepA:    b([]string{"a"}, "a", "keep a"),
 		KeepB:    b([]string{"b"}, "b", "keep b"),
+		KeepBoth: b([]string{"K"}, "K", "keep both"),
 		External: b([]string{"e"}, "e", "merge"),
 		Skip:     b([]string{"n"}, "n", "skip"),
 		Raw:      b([]string{"r"}, "r", "raw"),
+		Undo:     b([]string{"u"}, "u", "undo"),
+		PickA:    b([]string{"left"}, "←", "take a's value"),
+		PickB:    b([]string{"right"}, "→", "take b's value"),
+		PickBoth: b([]string{"+"}, "+", "keep both values"),
+		Toggle:   b([]string{" "}, "space", "next choice"),
+		Choose:   b([]string{"left", "right"}, "←/→", "choose"),
+		Apply:    b([]string{"enter"}, "enter", "apply"),
 	}
 }
 

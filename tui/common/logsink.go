@@ -6,7 +6,7 @@ import (
 	"log/slog"
 	"sync"
 
-	"github.com/pimsync-go/pimsync/engine"
+	"github.com/pimsync-go/pimsync/engine/present"
 )
 
 // LogLine is one log record shown in the log pane.
@@ -28,6 +28,9 @@ type LogSink struct {
 
 // NewLogSink returns a sink that keeps records at or above level.
 func NewLogSink(level slog.Leveler) *LogSink { return &LogSink{level: level} }
+
+// Level is the lowest level the sink keeps.
+func (s *LogSink) Level() slog.Level { return s.level.Level() }
 
 // Attach starts delivering lines through push (the bus); lines collected so far are
 // delivered first.
@@ -62,7 +65,7 @@ func (s *LogSink) Flush(w io.Writer) {
 	s.pending = nil
 	s.mu.Unlock()
 	for _, l := range pending {
-		fmt.Fprintf(w, "%s: %s\n", engine.LevelName(l.Level), l.Text)
+		fmt.Fprintf(w, "%s: %s\n", present.LevelName(l.Level), l.Text)
 	}
 }
 
@@ -84,4 +87,4 @@ func (s *LogSink) add(l LogLine) {
 }
 
 // Handler returns a slog.Handler that sends records to the sink.
-func (s *LogSink) Handler() slog.Handler { return engine.NewLineHandler(s.level, s.Add) }
+func (s *LogSink) Handler() slog.Handler { return present.NewLineHandler(s.level, s.Add) }

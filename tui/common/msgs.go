@@ -6,6 +6,7 @@ import (
 	tea "github.com/charmbracelet/bubbletea"
 
 	"github.com/pimsync-go/pimsync/engine"
+	"github.com/pimsync-go/pimsync/engine/control"
 )
 
 // --- results of background commands ------------------------------------------------
@@ -15,6 +16,17 @@ type DiscoveredMsg struct {
 	Pair, Gen int
 	Discovery *engine.Discovery
 	Props     map[string][2]map[string]string
+	// Partial lists the collections of the side that could be discovered when the
+	// other could not.
+	Partial []PartialColl
+}
+
+// PartialColl is a collection of the side that works, while the other is down.
+type PartialColl struct {
+	Side        engine.Side
+	ID, Href    string
+	Name, Color string
+	Items       int // -1: could not be listed
 }
 
 // PlannedMsg: the (read-only) plan of a pair is ready.
@@ -44,16 +56,20 @@ type ConflictLoadedMsg struct {
 	Err      error
 }
 
-// ConflictResultMsg: a resolution was attempted.
+// ConflictResultMsg: a resolution (or the undo of one) was attempted.
 type ConflictResultMsg struct {
 	ID     int
-	Action string // "keep a", "keep b", "merge tool"
+	Action string // "keep a", "keep b", "keep both", "merge tool", "choice per property", "undo"
 	// Changed: the versions changed since they were shown; nothing was written and
 	// Versions holds the new ones.
 	Changed  bool
 	Versions *engine.Versions
 	Sides    []engine.Side // the sides written
-	Err      error
+	// Runs are the trash runs the resolution wrote (what undoing it reverts).
+	Runs []string
+	// Undo is what an undo reverted and refused.
+	Undo *engine.UndoResult
+	Err  error
 }
 
 // --- engine events, converted on the engine's goroutine into values the UI owns -----
@@ -124,6 +140,22 @@ type ExecRequest struct {
 	Done chan<- error
 }
 
+// --- the attached daemon, the storages, the configuration ---------------------------
+
+// DaemonStateMsg: the state of a pair's task in the attached daemon.
+type DaemonStateMsg struct {
+	Pair   int
+	Status control.PairStatus
+}
+
+// DaemonGoneMsg: the attached daemon stopped answering; the TUI syncs by itself from
+// now on.
+type DaemonGoneMsg struct{ Err error }
+
+// StorageChangedMsg: a local storage of the pair changed (and then stayed quiet for a
+// moment).
+type StorageChangedMsg struct{ Pair int }
+
 // --- navigation between pages -------------------------------------------------------
 
 // OpenPlanMsg opens the plan preview for a scope.
@@ -140,6 +172,13 @@ type BackMsg struct{}
 
 // RefreshMsg re-discovers and re-plans pairs (Pair < 0: all).
 type RefreshMsg struct{ Pair int }
+
+// ReloadMsg reads the configuration again (credentials included) and rediscovers
+// every pair.
+type ReloadMsg struct{}
+
+// StartDemoMsg quits the TUI to run `pimsync demo` (from the first-run page).
+type StartDemoMsg struct{}
 
 // Send returns a command that delivers msg.
 func Send(msg tea.Msg) tea.Cmd { return func() tea.Msg { return msg } }

@@ -2,8 +2,10 @@ package common
 
 import (
 	"fmt"
+	"time"
 
 	"github.com/pimsync-go/pimsync/engine"
+	"github.com/pimsync-go/pimsync/engine/control"
 	"github.com/pimsync-go/pimsync/storage"
 )
 
@@ -42,6 +44,46 @@ type PairState struct {
 	LastRunErr     error
 
 	Syncing bool
+
+	// Partial lists the collections of the side that works when the other side's
+	// discovery failed.
+	Partial []PartialColl
+	// RetryAt is when a discovery that failed for a reason that may pass (the server
+	// down, a timeout) is tried again; Backoff the delay that led there.
+	RetryAt time.Time
+	Backoff time.Duration
+
+	// Daemon is the state of the pair in the attached daemon (nil: not attached).
+	Daemon *control.PairStatus
+	// Progress of a sync the daemon runs on its own: writes done and planned per
+	// collection.
+	Progress map[string][2]int
+}
+
+// RetryIn returns how long until the pair is tried again (by the daemon or by this
+// TUI), and whether a retry is scheduled at all.
+func (p *PairState) RetryIn(now time.Time) (time.Duration, bool) {
+	at := p.RetryAt
+	if d := p.Daemon; d != nil && d.State == "retrying" {
+		at = d.NextRetry
+	}
+	if at.IsZero() {
+		return 0, false
+	}
+	return max(at.Sub(now), 0), true
+}
+
+// ProgressText is "3/10" for a sync the daemon runs on its own ("" when none).
+func (p *PairState) ProgressText() string {
+	if len(p.Progress) == 0 {
+		return ""
+	}
+	done, total := 0, 0
+	for _, d := range p.Progress {
+		done += d[0]
+		total += d[1]
+	}
+	return fmt.Sprintf("%d/%d", done, total)
 }
 
 // Busy reports whether something is being fetched for the pair.
@@ -86,16 +128,30 @@ type Coll struct {
 	Plan *engine.MappingPlan
 	// Last is the mapping's part of the last sync (nil if none).
 	Last *engine.LastRunMapping
+	// Only is the side this collection is known from while the other side is down
+	// (-1 otherwise), and Count its items then (-1: unknown).
+	Only  int
+	Count int
 }
 
-// Collections returns the pair's collection mappings in discovery order.
+// Collections returns the pair's collection mappings in discovery order; while one
+// side is down, the collections of the other (Coll.Only).
 func (p *PairState) Collections() []Coll {
 	if p.Discovery == nil {
 		return nil
 	}
+	if p.DiscoveryFailed() {
+		var out []Coll
+		for _, pc := range p.Partial {
+			c := Coll{Alias: pc.ID, Only: int(pc.Side), Count: pc.Items, Color: pc.Color}
+			c.Href[pc.Side], c.Exists[pc.Side], c.Name[pc.Side] = pc.Href, true, pc.Name
+			out = append(out, c)
+		}
+		return out
+	}
 	var out []Coll
 	for _, m := range p.Discovery.Mappings {
-		c := Coll{Alias: m.Alias, Href: m.Href, Exists: m.Exists}
+		c := Coll{Alias: m.Alias, Href: m.Href, Exists: m.Exists, Only: -1, Count: -1}
 		if pr, ok := p.Props[m.Alias]; ok {
 			for s := range 2 {
 				c.Name[s] = pr[s][storage.PropDisplayName]

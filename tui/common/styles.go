@@ -16,6 +16,9 @@ type Styles struct {
 	Bold        lipgloss.Style
 	Selected    lipgloss.Style
 	Cursor      lipgloss.Style
+	SelectedBar lipgloss.Style // the whole selected row of a list
+	Match       lipgloss.Style // a search match
+	Input       lipgloss.Style // a line being typed (filter, search, form fields)
 	Error       lipgloss.Style
 	Warn        lipgloss.Style
 	OK          lipgloss.Style
@@ -58,6 +61,9 @@ func DefaultStyles() *Styles {
 	s.Bold = lipgloss.NewStyle().Bold(true)
 	s.Selected = lipgloss.NewStyle().Bold(true).Foreground(accent)
 	s.Cursor = lipgloss.NewStyle().Bold(true).Foreground(accent)
+	s.SelectedBar = lipgloss.NewStyle().Background(c("#E4DCFF", "#3B2F66"))
+	s.Match = lipgloss.NewStyle().Reverse(true)
+	s.Input = lipgloss.NewStyle().Foreground(accent)
 	s.Error = lipgloss.NewStyle().Foreground(red)
 	s.Warn = lipgloss.NewStyle().Foreground(yellow)
 	s.OK = lipgloss.NewStyle().Foreground(green)

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"path"
 	"strings"
+	"time"
 
 	"github.com/charmbracelet/bubbles/key"
 	tea "github.com/charmbracelet/bubbletea"
@@ -47,15 +48,42 @@ type Model struct {
 	c      *common.Common
 	sel    common.Scope
 	offset int
+	// Filter keeps the rows whose pair, collection or display name contains it (case
+	// does not matter); a pair stays when one of its collections matches.
+	Filter string
+}
+
+// matches reports whether any of the names contains the filter.
+func (m *Model) matches(names ...string) bool {
+	if m.Filter == "" {
+		return true
+	}
+	f := strings.ToLower(m.Filter)
+	for _, n := range names {
+		if strings.Contains(strings.ToLower(n), f) {
+			return true
+		}
+	}
+	return false
 }
 
 // New returns a list with the first pair selected.
 func New(c *common.Common) *Model { return &Model{c: c} }
 
-// Rows builds the rows from the store.
+// Rows builds the rows from the store (those the filter keeps).
 func (m *Model) Rows() []Row {
 	var rows []Row
 	for i, ps := range m.c.Store.Pairs {
+		pairMatches := m.matches(ps.Pair.Name, ps.Pair.NameA, ps.Pair.NameB)
+		var colls []common.Coll
+		for _, c := range ps.Collections() {
+			if pairMatches || m.matches(c.Alias, c.Name[0], c.Name[1]) {
+				colls = append(colls, c)
+			}
+		}
+		if !pairMatches && len(colls) == 0 {
+			continue
+		}
 		rows = append(rows, Row{Kind: PairRow, Pair: i})
 		if d := ps.Discovery; d != nil && !ps.Discovering {
 			names := [2]string{ps.Pair.NameA, ps.Pair.NameB}
@@ -68,15 +96,17 @@ func (m *Model) Rows() []Row {
 			if d.Err != nil {
 				rows = append(rows, Row{Kind: NoteRow, Pair: i, Error: true, Note: "error: " + d.Err.Error()})
 			}
+			if in, ok := ps.RetryIn(m.c.Now()); ok && ps.DiscoveryFailed() {
+				rows = append(rows, Row{Kind: NoteRow, Pair: i, Note: fmt.Sprintf("retrying in %s (r: reload the configuration and retry now)", Countdown(in))})
+			}
 		}
 		if pp := ps.Plan; pp != nil && pp.Err != nil && !ps.DiscoveryFailed() && !ps.Planning {
 			rows = append(rows, Row{Kind: NoteRow, Pair: i, Error: true, Note: "error: " + pp.Err.Error()})
 		}
-		colls := ps.Collections()
 		for _, c := range colls {
 			rows = append(rows, Row{Kind: CollRow, Pair: i, Coll: c})
 		}
-		if len(colls) == 0 && ps.Discovery != nil && !ps.Discovering && !ps.DiscoveryFailed() {
+		if len(colls) == 0 && m.Filter == "" && ps.Discovery != nil && !ps.Discovering && !ps.DiscoveryFailed() {
 			rows = append(rows, Row{Kind: NoteRow, Pair: i, Note: "no collections to sync"})
 		}
 	}
@@ -143,6 +173,24 @@ func (m *Model) Move(delta int) {
 	m.sel = rows[sel[pos]].scope()
 }
 
+// Click selects the row shown on line y of the list (counted from 0), if it is
+// selectable.
+func (m *Model) Click(y int) {
+	rows := m.Rows()
+	if i := m.offset + y; y >= 0 && i < len(rows) && rows[i].selectable() {
+		m.sel = rows[i].scope()
+	}
+}
+
+// Countdown renders a wait for people: "45 s", "3 min".
+func Countdown(d time.Duration) string {
+	secs := int((d + time.Second - 1) / time.Second)
+	if secs < 120 {
+		return fmt.Sprintf("%d s", secs)
+	}
+	return fmt.Sprintf("%d min", (secs+59)/60)
+}
+
 // Update handles movement keys.
 func (m *Model) Update(msg tea.Msg, height int) tea.Cmd {
 	k, ok := msg.(tea.KeyMsg)
@@ -176,7 +224,14 @@ func (m *Model) View(w, h int) string {
 	lay := m.layout(rows, w)
 	var lines []string
 	for i := m.offset; i < len(rows) && len(lines) < h; i++ {
-		lines = append(lines, m.row(rows[i], i == cur, lay, w))
+		line := m.row(rows[i], i == cur, lay, w)
+		if i == cur {
+			line = m.c.Styles.SelectedBar.Render(common.Pad(line, w))
+		}
+		lines = append(lines, line)
+	}
+	if len(rows) == 0 && m.Filter != "" {
+		lines = append(lines, m.c.Styles.Dim.Render(fmt.Sprintf("  nothing matches %q", m.Filter)))
 	}
 	return common.Fit(strings.Join(lines, "\n"), w, h)
 }
@@ -227,7 +282,10 @@ func collSides(c common.Coll) string {
 	var side [2]string
 	for s := range 2 {
 		side[s] = SideName(c, s)
-		if !c.Exists[s] {
+		switch {
+		case c.Only >= 0 && c.Only != s:
+			side[s] = "?"
+		case !c.Exists[s]:
 			side[s] = "(new)"
 		}
 	}
@@ -290,6 +348,16 @@ func (m *Model) lastSync(ps *common.PairState) string {
 }
 
 func counts(c common.Coll) string {
+	if c.Only >= 0 {
+		n := "?"
+		if c.Count >= 0 {
+			n = fmt.Sprint(c.Count)
+		}
+		if c.Only == 0 {
+			return "a " + n + " · b ?"
+		}
+		return "a ? · b " + n
+	}
 	if c.Plan == nil {
 		return ""
 	}
@@ -303,12 +371,20 @@ func (m *Model) busy(text string) string {
 func (m *Model) pairStatus(ps *common.PairState) string {
 	st := m.c.Styles
 	switch {
+	case ps.Syncing && ps.ProgressText() != "":
+		return m.busy("daemon syncing… " + ps.ProgressText())
 	case ps.Syncing:
 		return m.busy("syncing…")
 	case ps.Discovering:
 		return m.busy("discovering…")
 	case ps.DiscoveryFailed():
+		if in, ok := ps.RetryIn(m.c.Now()); ok {
+			return st.Error.Render("error") + st.Dim.Render(" · retry in "+Countdown(in))
+		}
 		return st.Error.Render("error")
+	case ps.Daemon != nil && ps.Daemon.State == "retrying" && !ps.Daemon.NextRetry.IsZero():
+		in, _ := ps.RetryIn(m.c.Now())
+		return st.Error.Render("daemon: sync failed") + st.Dim.Render(" · retry in "+Countdown(in))
 	case ps.Planning && ps.Plan == nil:
 		return m.busy("planning…")
 	case ps.Plan == nil:
@@ -321,6 +397,8 @@ func (m *Model) pairStatus(ps *common.PairState) string {
 
 func (m *Model) collStatus(ps *common.PairState, c common.Coll) string {
 	switch {
+	case c.Only >= 0:
+		return m.c.Styles.Dim.Render(fmt.Sprintf("%s unreachable", []string{"b", "a"}[c.Only]))
 	case ps.Syncing:
 		return ""
 	case c.Plan == nil && ps.Planning:

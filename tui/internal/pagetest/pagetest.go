@@ -91,8 +91,8 @@ func SetPlan(c *common.Common, pair int, ms ...*engine.MappingPlan) *engine.Pair
 	return ps.Plan
 }
 
-// Key returns the key message of a key name ("enter", "esc", "up", "down", "ctrl+c",
-// or runes).
+// Key returns the key message of a key name ("enter", "esc", "up", "down", "left",
+// "right", "space", "ctrl+c", or runes).
 func Key(k string) tea.KeyMsg {
 	switch k {
 	case "enter":
@@ -103,8 +103,20 @@ func Key(k string) tea.KeyMsg {
 		return tea.KeyMsg{Type: tea.KeyUp}
 	case "down":
 		return tea.KeyMsg{Type: tea.KeyDown}
+	case "left":
+		return tea.KeyMsg{Type: tea.KeyLeft}
+	case "right":
+		return tea.KeyMsg{Type: tea.KeyRight}
+	case " ", "space":
+		return tea.KeyMsg{Type: tea.KeySpace, Runes: []rune{' '}}
 	case "ctrl+c":
 		return tea.KeyMsg{Type: tea.KeyCtrlC}
+	case "ctrl+u":
+		return tea.KeyMsg{Type: tea.KeyCtrlU}
+	case "tab":
+		return tea.KeyMsg{Type: tea.KeyTab}
+	case "shift+tab":
+		return tea.KeyMsg{Type: tea.KeyShiftTab}
 	}
 	return tea.KeyMsg{Type: tea.KeyRunes, Runes: []rune(k)}
 }

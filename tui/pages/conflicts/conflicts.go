@@ -1,22 +1,27 @@
 // Package conflicts is the conflicts page: the list of pending item and property
-// conflicts and the conflict viewer, where a conflict is resolved by keeping side a,
-// keeping side b or (items) running the configured merge tool (the protocol of
-// `resolve-conflicts`), or skipped.
+// conflicts and the conflict viewer, where a conflict is finished by choosing per
+// property (a's value, b's value, or both values of a set, with a live preview of the
+// result), by keeping side a, side b or both (b's version as a conflict copy), by
+// running the configured merge tool (the protocol of `resolve-conflicts`), or skipped.
 // Every resolution re-reads both versions and uploads with etag-conditional writes
-// through the engine; the view shows which sides were written, or the error.
+// through the engine, which keeps what it replaces in the trash; the choice just made
+// can be undone at once (u). After a choice the viewer moves on to the next conflict;
+// when none is left the list shows a summary.
 package conflicts
 
 import (
 	"errors"
 	"fmt"
-	"github.com/pimsync-go/pimsync/config"
 	"strings"
 
 	"github.com/charmbracelet/bubbles/key"
 	tea "github.com/charmbracelet/bubbletea"
 	"github.com/charmbracelet/x/ansi"
 
+	"github.com/pimsync-go/pimsync/config"
 	"github.com/pimsync-go/pimsync/engine"
+	"github.com/pimsync-go/pimsync/engine/merge"
+	"github.com/pimsync-go/pimsync/engine/present"
 	"github.com/pimsync-go/pimsync/tui/common"
 	"github.com/pimsync-go/pimsync/tui/components/conflictview"
 )
@@ -30,6 +35,9 @@ type Entry struct {
 	// Result says how it was resolved ("" while pending); Failed marks an error.
 	Result string
 	Failed bool
+	// Skipped: passed over with n on this visit of the page; the viewer does not move
+	// on to it by itself.
+	Skipped bool
 }
 
 func (e *Entry) key() string {
@@ -72,6 +80,8 @@ type Page struct {
 	offset  int
 	results map[string]*Entry // resolved entries by key, kept across re-plans
 
+	skipped map[string]bool // entries skipped on this visit, by key
+
 	// Viewer state.
 	Viewing  bool
 	current  *Entry
@@ -82,11 +92,23 @@ type Page struct {
 	opID     int
 	Message  string
 	Bad      bool
+	// Summary: every conflict of the visit has been through the viewer; the list
+	// says how they ended.
+	Summary bool
+	// last is the choice that u undoes (nil: none).
+	last *choice
+}
+
+// choice is a resolution that can be undone: the trash runs it wrote.
+type choice struct {
+	entry *Entry
+	pair  int
+	runs  []string
 }
 
 // New returns the conflicts page.
 func New(c *common.Common) *Page {
-	return &Page{c: c, Viewer: conflictview.New(c), results: map[string]*Entry{}}
+	return &Page{c: c, Viewer: conflictview.New(c), results: map[string]*Entry{}, skipped: map[string]bool{}}
 }
 
 // Busy implements common.Page.
@@ -117,6 +139,7 @@ func (p *Page) Rebuild() {
 			if r, ok := p.results[e.key()]; ok {
 				e.Result, e.Failed = r.Result, r.Failed
 			}
+			e.Skipped = p.skipped[e.key()]
 			fresh[e.key()] = e
 			order = append(order, e)
 		}
@@ -150,8 +173,9 @@ func (p *Page) Rebuild() {
 // Open shows the list with the first conflict of the scope selected.
 func (p *Page) Open(s common.Scope) {
 	p.Entries = nil
+	p.skipped = map[string]bool{}
 	p.Rebuild()
-	p.Viewing = false
+	p.Viewing, p.Summary = false, false
 	p.Message = ""
 	if s.IsAll() {
 		return
@@ -167,24 +191,34 @@ func (p *Page) Open(s common.Scope) {
 // ShortHelp implements common.Page.
 func (p *Page) ShortHelp() []key.Binding {
 	k := p.c.Keys
-	if p.Viewing {
-		return []key.Binding{k.KeepA, k.KeepB, k.External, k.Skip, k.Raw, k.Back, k.Help, k.Quit}
+	var out []key.Binding
+	if p.last != nil {
+		out = append(out, k.Undo)
 	}
-	return []key.Binding{k.Open, k.Up, k.Down, k.Back, k.Help, k.Quit}
+	switch {
+	case p.Viewing && p.Viewer.Choosable() && p.current != nil && p.current.Prop == nil:
+		out = append(out, k.Choose, k.Apply, k.KeepA, k.KeepB, k.KeepBoth, k.Skip, k.Help, k.Quit)
+	case p.Viewing:
+		out = append(out, k.KeepA, k.KeepB, k.KeepBoth, k.External, k.Skip, k.Raw, k.Back, k.Help, k.Quit)
+	default:
+		out = append(out, k.Open, k.Up, k.Down, k.Back, k.Help, k.Quit)
+	}
+	return out
 }
 
 // FullHelp implements common.Page.
 func (p *Page) FullHelp() [][]key.Binding {
 	k := p.c.Keys
 	if p.Viewing {
-		return [][]key.Binding{{k.KeepA, k.KeepB, k.External, k.Skip}, {k.Raw, k.Up, k.Down, k.PageUp, k.PageDown}, {k.Back, k.ToggleLog, k.Help, k.Quit}}
+		return [][]key.Binding{{k.Up, k.Down, k.PickA, k.PickB, k.PickBoth, k.Toggle, k.Apply},
+			{k.KeepA, k.KeepB, k.KeepBoth, k.External, k.Skip, k.Undo}, {k.Raw, k.PageUp, k.PageDown, k.Back, k.ToggleLog, k.Help, k.Quit}}
 	}
-	return [][]key.Binding{{k.Open, k.Up, k.Down, k.Top, k.Bottom}, {k.Back, k.ToggleLog, k.Help, k.Quit}}
+	return [][]key.Binding{{k.Open, k.Up, k.Down, k.Top, k.Bottom}, {k.Undo, k.Back, k.ToggleLog, k.Help, k.Quit}}
 }
 
 // open starts viewing an entry: both versions are read again.
 func (p *Page) open(e *Entry) tea.Cmd {
-	p.Viewing, p.current = true, e
+	p.Viewing, p.current, p.Summary = true, e, false
 	p.Versions, p.Message, p.Bad = nil, "", false
 	p.opID++
 	p.Viewer.Set(nil, [2]string{})
@@ -213,6 +247,9 @@ func (p *Page) Update(msg tea.Msg) tea.Cmd {
 			return nil
 		}
 		p.Working = ""
+		if msg.Action == "undo" {
+			return p.undone(msg)
+		}
 		switch {
 		case msg.Changed && p.current.Prop != nil:
 			p.Message = "A value changed since it was planned, so nothing was written. Go back (esc): the list is planned again."
@@ -230,16 +267,7 @@ func (p *Page) Update(msg tea.Msg) tea.Cmd {
 			}
 			return p.c.Go(common.RefreshMsg{Pair: p.current.Pair})
 		}
-		what := msg.Action
-		if what == "merge tool" {
-			what = "merged"
-		} else {
-			what = "kept " + strings.TrimPrefix(what, "keep ")
-		}
-		p.setVersions(msg.Versions)
-		p.resolve(fmt.Sprintf("resolved (%s): %s", what, written(msg.Sides)), false)
-		p.Message = "Resolved: " + what + "; " + written(msg.Sides) + ". The next sync records it."
-		return p.c.Go(common.RefreshMsg{Pair: p.current.Pair})
+		return p.resolved(msg)
 	case tea.KeyMsg:
 		if p.Viewing {
 			return p.viewerKey(msg)
@@ -247,6 +275,135 @@ func (p *Page) Update(msg tea.Msg) tea.Cmd {
 		return p.listKey(msg)
 	}
 	return nil
+}
+
+// what words a resolution for the list and the messages.
+func (p *Page) what(action string) string {
+	switch action {
+	case "merge tool":
+		return "merged"
+	case "keep both":
+		return "kept both"
+	case "choice per property":
+		a, b, both := p.Viewer.Tally()
+		s := fmt.Sprintf("your choices, %d from a, %d from b", a, b)
+		if both > 0 {
+			s += fmt.Sprintf(", %d with both values", both)
+		}
+		return s
+	}
+	return "kept " + strings.TrimPrefix(action, "keep ")
+}
+
+// resolved records a successful resolution, offers its undo and moves on to the next
+// pending conflict, or to the summary when there is none.
+func (p *Page) resolved(msg common.ConflictResultMsg) tea.Cmd {
+	e := p.current
+	what := p.what(msg.Action)
+	p.setVersions(msg.Versions)
+	p.resolve(fmt.Sprintf("resolved (%s): %s", what, written(msg.Sides)), false)
+	long := what
+	if msg.Action == "keep both" {
+		long = "kept both (b's as a conflict copy)"
+	}
+	text := fmt.Sprintf("Resolved %s: %s; %s.", e.label(), long, written(msg.Sides))
+	p.last = nil
+	switch {
+	case len(msg.Runs) > 0:
+		p.last = &choice{entry: e, pair: e.Pair, runs: msg.Runs}
+		text += " u: undo"
+	case e.Prop != nil:
+		text += " (A collection property has no undo.)"
+	}
+	return p.advance(text, false, p.c.Go(common.RefreshMsg{Pair: e.Pair}))
+}
+
+// advance opens the next pending conflict with a message, or shows the summary.
+func (p *Page) advance(text string, bad bool, cmd tea.Cmd) tea.Cmd {
+	if next := p.next(); next != nil {
+		p.cursor = p.index(next)
+		open := p.open(next)
+		p.Message, p.Bad = text, bad
+		return tea.Batch(cmd, open)
+	}
+	p.Viewing, p.Summary = false, true
+	p.Rebuild()
+	p.Message, p.Bad = text, bad
+	return cmd
+}
+
+// next is the first pending conflict after the current one (wrapping around) that was
+// not skipped on this visit.
+func (p *Page) next() *Entry {
+	at := p.index(p.current)
+	for i := 1; i < len(p.Entries); i++ {
+		e := p.Entries[(at+i)%len(p.Entries)]
+		if e.Result == "" && !e.Skipped && e.key() != p.current.key() {
+			return e
+		}
+	}
+	return nil
+}
+
+// undone shows what an undo did; the conflict is back, and opened again.
+func (p *Page) undone(msg common.ConflictResultMsg) tea.Cmd {
+	last := p.last
+	p.last = nil
+	if last == nil {
+		return nil
+	}
+	var reverted, refused int
+	var reasons []string
+	if msg.Undo != nil {
+		reverted, refused = len(msg.Undo.Reverted), len(msg.Undo.Refused)
+		for _, r := range msg.Undo.Refused {
+			reasons = append(reasons, r.Reason)
+		}
+	}
+	if msg.Err != nil && reverted == 0 {
+		p.Message, p.Bad = "Not undone: "+msg.Err.Error(), true
+		return nil
+	}
+	e := last.entry
+	e.Result, e.Failed, e.Skipped = "", false, false
+	delete(p.results, e.key())
+	delete(p.skipped, e.key())
+	text := fmt.Sprintf("Undone: %s has both versions back (%d %s reverted); choose again.", e.label(), reverted, plural(reverted, "write", "writes"))
+	bad := false
+	if refused > 0 {
+		text = fmt.Sprintf("Undone in part: %d %s reverted, %d not: %s", reverted, plural(reverted, "write", "writes"), refused, strings.Join(reasons, "; "))
+		bad = true
+	}
+	if msg.Err != nil {
+		text += " (" + msg.Err.Error() + ")"
+		bad = true
+	}
+	refresh := p.c.Go(common.RefreshMsg{Pair: last.pair})
+	if p.find(e) < 0 { // listed on an earlier visit of the page
+		p.Entries = append(p.Entries, e)
+	}
+	p.cursor = p.index(e)
+	open := p.open(e)
+	p.Message, p.Bad = text, bad
+	return tea.Batch(refresh, open)
+}
+
+func plural(n int, one, many string) string {
+	if n == 1 {
+		return one
+	}
+	return many
+}
+
+// undo reverts the last choice.
+func (p *Page) undo() tea.Cmd {
+	if p.last == nil || p.Busy() {
+		return nil
+	}
+	p.Working = "undo"
+	p.Message, p.Bad = "", false
+	p.opID++
+	return p.c.Svc.Undo(p.last.pair, p.last.runs, p.opID)
 }
 
 func (p *Page) setVersions(v *engine.Versions) {
@@ -322,6 +479,8 @@ func (p *Page) listKey(k tea.KeyMsg) tea.Cmd {
 		if p.cursor < len(p.Entries) {
 			return p.open(p.Entries[p.cursor])
 		}
+	case key.Matches(k, keys.Undo):
+		return p.undo()
 	case key.Matches(k, keys.Back):
 		return p.c.Go(common.BackMsg{})
 	}
@@ -333,12 +492,23 @@ func (p *Page) viewerKey(k tea.KeyMsg) tea.Cmd {
 	keys := p.c.Keys
 	busy := p.Loading || p.Working != ""
 	pending := p.current.Result == "" && (p.current.Prop != nil || p.Versions != nil && p.Versions.A != nil && p.Versions.B != nil)
+	propOnly := func() tea.Cmd {
+		p.Message, p.Bad = "A property conflict is settled by keeping one side's value: press a or b.", true
+		return nil
+	}
+	start := func(what string) {
+		p.Working = what
+		p.Message, p.Bad = "", false
+		p.opID++
+	}
 	switch {
 	case key.Matches(k, keys.Back):
 		if !busy {
 			p.Viewing = false
 			p.Rebuild()
 		}
+	case key.Matches(k, keys.Undo):
+		return p.undo()
 	case key.Matches(k, keys.KeepA), key.Matches(k, keys.KeepB):
 		if busy || !pending {
 			return nil
@@ -347,20 +517,72 @@ func (p *Page) viewerKey(k tea.KeyMsg) tea.Cmd {
 		if key.Matches(k, keys.KeepB) {
 			side = engine.B
 		}
-		p.Working = "keep " + side.String()
-		p.Message, p.Bad = "", false
-		p.opID++
+		start("keep " + side.String())
 		if p.current.Prop != nil {
 			return p.c.Svc.KeepProperty(*p.current.Prop, side, p.opID)
 		}
 		return p.c.Svc.Keep(p.current.Conflict, p.Versions, side, p.opID)
+	case key.Matches(k, keys.KeepBoth):
+		if busy || !pending {
+			return nil
+		}
+		if p.current.Prop != nil {
+			return propOnly()
+		}
+		start("keep both")
+		return p.c.Svc.KeepBoth(p.current.Conflict, p.Versions, p.opID)
+	case key.Matches(k, keys.PickA), key.Matches(k, keys.PickB), key.Matches(k, keys.PickBoth), key.Matches(k, keys.Toggle):
+		if busy || !pending {
+			return nil
+		}
+		if p.current.Prop != nil {
+			return propOnly()
+		}
+		if !p.Viewer.Choosable() {
+			p.Message, p.Bad = nothingToChoose, true
+			return nil
+		}
+		var ok bool
+		switch {
+		case key.Matches(k, keys.PickA):
+			ok = p.Viewer.Pick(merge.PickA)
+		case key.Matches(k, keys.PickB):
+			ok = p.Viewer.Pick(merge.PickB)
+		case key.Matches(k, keys.PickBoth):
+			ok = p.Viewer.Pick(merge.PickBoth)
+			if !ok {
+				p.Message, p.Bad = p.Viewer.Current()+" has one value: take a's (←) or b's (→).", true
+				return nil
+			}
+		default:
+			ok = p.Viewer.Toggle()
+		}
+		if ok && p.Bad {
+			p.Message, p.Bad = "", false
+		}
+	case key.Matches(k, keys.Apply):
+		if busy || !pending {
+			return nil
+		}
+		if p.current.Prop != nil {
+			return propOnly()
+		}
+		if !p.Viewer.Choosable() {
+			p.Message, p.Bad = nothingToChoose, true
+			return nil
+		}
+		if _, err := p.Viewer.Composition(); err != nil {
+			p.Message, p.Bad = "Your choices do not make an item: "+err.Error(), true
+			return nil
+		}
+		start("choice per property")
+		return p.c.Svc.Compose(p.current.Conflict, p.Versions, p.Viewer.Choices(), p.opID)
 	case key.Matches(k, keys.External):
 		if busy || !pending {
 			return nil
 		}
 		if p.current.Prop != nil {
-			p.Message, p.Bad = "A property conflict is settled by keeping one side's value: press a or b.", true
-			return nil
+			return propOnly()
 		}
 		argv := mergeTool(p.current.Conflict.Pair.Pair)
 		if len(argv) == 0 {
@@ -368,27 +590,17 @@ func (p *Page) viewerKey(k tea.KeyMsg) tea.Cmd {
 			p.Bad = true
 			return nil
 		}
-		p.Working = "merge tool"
-		p.Message, p.Bad = "", false
-		p.opID++
+		start("merge tool")
 		return p.c.Svc.Merge(p.current.Conflict, argv, p.opID)
 	case key.Matches(k, keys.Skip):
 		if busy {
 			return nil
 		}
-		for i, e := range p.Entries {
-			if e.key() == p.current.key() {
-				for _, next := range p.Entries[i+1:] {
-					if next.Result == "" {
-						p.cursor = p.index(next)
-						return p.open(next)
-					}
-				}
-			}
+		if p.current.Result == "" {
+			p.current.Skipped = true
+			p.skipped[p.current.key()] = true
 		}
-		p.Viewing = false
-		p.Rebuild()
-		p.Message = "No more conflicts after this one."
+		return p.advance("Skipped "+p.current.label()+".", false, nil)
 	case key.Matches(k, keys.Raw):
 		p.Viewer.ToggleRaw()
 	default:
@@ -397,14 +609,22 @@ func (p *Page) viewerKey(k tea.KeyMsg) tea.Cmd {
 	return nil
 }
 
-// index returns the position of the entry (by identity of the conflict) in the list.
-func (p *Page) index(e *Entry) int {
+// nothingToChoose: the versions cannot be aligned property by property (their
+// components do not nest), or only what is decided without a choice differs.
+const nothingToChoose = "Nothing to choose property by property here: keep a (a), keep b (b), keep both (K) or use the merge tool (e)."
+
+// index returns the position of the entry (by identity of the conflict) in the list,
+// 0 when it is not there.
+func (p *Page) index(e *Entry) int { return max(p.find(e), 0) }
+
+// find returns the position of the entry in the list, or -1.
+func (p *Page) find(e *Entry) int {
 	for i, x := range p.Entries {
 		if x.key() == e.key() {
 			return i
 		}
 	}
-	return 0
+	return -1
 }
 
 func mergeTool(pr *engine.Pair) []string {
@@ -432,8 +652,20 @@ func (p *Page) View(w, h int) string {
 		return common.Fit(strings.Join(lines, "\n"), w, h)
 	}
 	lines = append(lines, st.Section.Render(fmt.Sprintf("Conflicts (%d)", len(p.Entries)))+st.Dim.Render(" · enter: open · esc: back"))
+	if p.Summary {
+		lines = append(lines, p.summary())
+	}
+	if p.Working == "undo" {
+		lines = append(lines, st.SpinnerText.Render(p.c.Spinner+" undo: putting back what the last choice replaced…"))
+	}
 	if p.Message != "" {
-		lines = append(lines, p.Message)
+		style := st.ResultGood
+		if p.Bad {
+			style = st.ResultBad
+		}
+		for _, l := range strings.Split(ansi.Wrap(p.Message, w, " "), "\n") {
+			lines = append(lines, style.Render(l))
+		}
 	}
 	body := max(h-len(lines), 1)
 	p.offset = common.Scroll(p.offset, p.cursor, len(p.Entries), body)
@@ -461,14 +693,41 @@ func (p *Page) View(w, h int) string {
 			line += "  " + st.Error.Render(e.Result)
 		case e.Result != "":
 			line += "  " + st.OK.Render(e.Result)
+		case e.Skipped:
+			line += "  " + st.Warn.Render("skipped, still pending")
 		case e.Failed:
 			line += "  " + st.Error.Render("failed, still pending")
 		case e.Prop == nil && a.A != nil && a.B != nil && a.A.Item != nil && a.B.Item != nil:
-			line += "  " + st.Dim.Render(engine.DiffSummary(a.A.Item.Text(), a.B.Item.Text()))
+			line += "  " + st.Dim.Render(present.DiffSummary(a.A.Item.Text(), a.B.Item.Text()))
 		}
 		lines = append(lines, line)
 	}
 	return common.Fit(strings.Join(lines, "\n"), w, h)
+}
+
+// summary says how the conflicts of this visit ended.
+func (p *Page) summary() string {
+	var resolved, skipped, pending int
+	for _, e := range p.Entries {
+		switch {
+		case e.Result != "" && !e.Failed:
+			resolved++
+		case e.Skipped:
+			skipped++
+		default:
+			pending++
+		}
+	}
+	st := p.c.Styles
+	s := fmt.Sprintf("Done: %d resolved, %d skipped", resolved, skipped)
+	if pending > 0 {
+		s += fmt.Sprintf(", %d still pending", pending)
+	}
+	s += "."
+	if skipped+pending > 0 {
+		s += " Open one with enter."
+	}
+	return st.Bold.Render(s)
 }
 
 // propValues renders both values of a property conflict.
@@ -496,10 +755,21 @@ func (p *Page) viewer(w, h int) string {
 	lines := []string{title}
 	var status string
 	switch {
+	case p.Loading && p.Message != "":
+		// What the last choice did stays in view while the next conflict is read.
+		style := st.ResultGood
+		if p.Bad {
+			style = st.ResultBad
+		}
+		status = style.Render(p.Message) + "\n" + st.SpinnerText.Render(p.c.Spinner+" reading both versions…")
 	case p.Loading:
 		status = st.SpinnerText.Render(p.c.Spinner + " reading both versions…")
 	case p.Working == "merge tool":
 		status = st.SpinnerText.Render(p.c.Spinner + " running the merge tool…")
+	case p.Working == "undo":
+		status = st.SpinnerText.Render(p.c.Spinner + " undo: putting back what the last choice replaced…")
+	case p.Working == "choice per property":
+		status = st.SpinnerText.Render(p.c.Spinner + " applying your choices: reading both versions again and uploading…")
 	case p.Working != "":
 		status = st.SpinnerText.Render(p.c.Spinner + " " + p.Working + ": reading both versions again and uploading…")
 	case p.Message != "" && p.Bad:
@@ -529,7 +799,7 @@ func (p *Page) viewer(w, h int) string {
 	}
 	v := p.Versions
 	if v != nil && v.A != nil && v.B != nil && v.A.Item != nil && v.B.Item != nil {
-		diff := engine.DiffSummary(v.A.Item.Text(), v.B.Item.Text())
+		diff := present.DiffSummary(v.A.Item.Text(), v.B.Item.Text())
 		if v.A.Hash == v.B.Hash {
 			diff = "both sides hold the same version"
 		}
@@ -537,7 +807,11 @@ func (p *Page) viewer(w, h int) string {
 		if p.Viewer.Raw() {
 			toggle = "r: properties"
 		}
-		lines = append(lines, st.Dim.Render(diff+" · ! = differs · "+toggle))
+		legend := " · ! = differs · "
+		if p.Viewer.Choosable() && !p.Viewer.Raw() && e.Result == "" {
+			legend = " · " + conflictview.Mark + " = chosen · "
+		}
+		lines = append(lines, st.Dim.Render(diff+legend+toggle))
 		lines = append(lines, p.Viewer.View(w, body))
 	}
 	// The status stays at the bottom, under the view.

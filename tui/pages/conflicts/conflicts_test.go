@@ -3,10 +3,13 @@ package conflicts
 import (
 	"errors"
 	"fmt"
-	"github.com/pimsync-go/pimsync/config"
 	"strings"
 	"testing"
+	"time"
 
+	tea "github.com/charmbracelet/bubbletea"
+
+	"github.com/pimsync-go/pimsync/config"
 	"github.com/pimsync-go/pimsync/engine"
 	"github.com/pimsync-go/pimsync/storage"
 	"github.com/pimsync-go/pimsync/storage/memstore"
@@ -44,9 +47,50 @@ func setup(t *testing.T) (*common.Common, *Page) {
 		pagetest.Action(engine.VerbConflict, 0, dentistA, dentistB, "work"),
 		pagetest.Action(engine.VerbConflict, 0, lunchA, lunchB, "work")))
 	p := New(c)
+	p.Viewer.Loc = time.UTC
 	p.Open(common.All)
 	return c, p
 }
+
+// stored gives the in-memory storages of pair cal the versions of the setup, so that
+// the engine finds them when it reads them again.
+func stored(c *common.Common) (a, b *memstore.Store) {
+	a, b = c.Svc.Pairs[0].A.(*memstore.Store), c.Svc.Pairs[0].B.(*memstore.Store)
+	for _, st := range []*memstore.Store{a, b} {
+		st.AddCollection("work")
+	}
+	a.Put("work/dentist.ics", dentistA.Text())
+	b.Put("work/dentist.ics", dentistB.Text())
+	a.Put("work/lunch.ics", lunchA.Text())
+	b.Put("work/lunch.ics", lunchB.Text())
+	return a, b
+}
+
+// run runs a command and feeds every message it makes (batches included) to the page,
+// until no command is left; messages for other parts of the TUI are returned.
+func run(p *Page, cmd tea.Cmd) []tea.Msg {
+	var others []tea.Msg
+	queue := []tea.Cmd{cmd}
+	for len(queue) > 0 {
+		c := queue[0]
+		queue = queue[1:]
+		if c == nil {
+			continue
+		}
+		switch msg := c().(type) {
+		case tea.BatchMsg:
+			queue = append(queue, msg...)
+		case common.ConflictLoadedMsg, common.ConflictResultMsg:
+			queue = append(queue, p.Update(msg))
+		case nil:
+		default:
+			others = append(others, msg)
+		}
+	}
+	return others
+}
+
+func item(s *memstore.Store, href string) string { return s.Snapshot()["work"].Items[href] }
 
 func versions(p *Page, a, b storage.Item) *engine.Versions {
 	e := p.current.Conflict
@@ -85,10 +129,13 @@ func TestListAndOpen(t *testing.T) {
 	view = p.View(80, 18)
 	has(t, view,
 		"a: cal_a", "b: cal_b",
-		"! DTSTART  2025-01-01 Wed 16:00", "≠ 2025-01-01 Wed 10:00",
-		"! SUMMARY  Dentist", "≠ Dentist (bring X-rays)",
-		"! ATTENDEE mailto:anna@example.org", "!          mailto:bob@example.org",
-		"  UID      dentist", "r: raw text")
+		"! DTSTART  ✓ 2025-01-01 Wed 16:00", "≠   2025-01-01 Wed 10:00",
+		">! SUMMARY  ✓ Dentist", "≠   Dentist (bring X-rays)",
+		// The attendees aligned by address: Anna on both sides, Bob only on a.
+		"   ATTENDEE   anna@example.org   anna@example.org", " !          ✓ bob@example.org ≠",
+		"  UID        dentist", "✓ = chosen", "r: raw text",
+		// The preview: a's version until something is picked.
+		"result · 3 from a · 0 from b", "a▸ SUMMARY:Dentist")
 	// esc goes back to the list, esc again to the overview.
 	p.Update(pagetest.Key("esc"))
 	if p.Viewing {
@@ -113,27 +160,31 @@ func TestKeepAAndResult(t *testing.T) {
 		t.Fatal("a did not start keep a")
 	}
 	// While it works, other actions wait.
-	for _, k := range []string{"b", "e", "n", "esc"} {
+	for _, k := range []string{"b", "e", "n", "esc", "K", "enter", "u"} {
 		if got := p.Update(pagetest.Key(k)); got != nil || !p.Viewing {
 			t.Fatalf("%s while working: %v", k, got)
 		}
 	}
 	after := versions(p, dentistA, dentistA)
-	cmd = p.Update(common.ConflictResultMsg{ID: p.opID, Action: "keep a", Versions: after, Sides: []engine.Side{engine.B}})
-	if got := pagetest.Msg(cmd); got != (common.RefreshMsg{Pair: 0}) {
-		t.Fatalf("after resolving: %#v", got)
+	cmd = p.Update(common.ConflictResultMsg{ID: p.opID, Action: "keep a", Versions: after, Sides: []engine.Side{engine.B}, Runs: []string{"r1"}})
+	// The viewer moves on to the next conflict, read again, with the undo on offer.
+	if !p.Viewing || p.current.label() != "lunch" || !p.Loading || cmd == nil {
+		t.Fatalf("did not move on to lunch: viewing %v, %s", p.Viewing, p.current.label())
 	}
-	view := p.View(80, 18)
-	has(t, view, "Resolved: kept a; uploaded to b. The next sync records it.", "both sides hold the same version")
-	if strings.Contains(view, "! SUMMARY") {
-		t.Errorf("the resolved view still shows differences:\n%s", view)
+	has(t, p.View(80, 18), "Conflict 2/2 · cal/work · lunch", "Resolved dentist: kept a; uploaded to b. u: undo")
+	if p.last == nil || p.last.entry.label() != "dentist" || len(p.last.runs) != 1 {
+		t.Fatalf("no undo on offer: %+v", p.last)
 	}
-	// Resolved: keeping again does nothing.
-	if p.Update(pagetest.Key("b")) != nil {
-		t.Fatal("b after resolving started something")
-	}
+	p.Update(common.ConflictLoadedMsg{ID: p.opID, Versions: versions(p, lunchA, lunchB)})
+	has(t, p.View(80, 18), "LOCATION ✓ Cafe ≠ Canteen")
 	p.Update(pagetest.Key("esc"))
 	has(t, p.View(80, 18), "resolved (kept a): uploaded to b")
+	// Resolved: keeping it again does nothing.
+	p.Update(pagetest.Key("k"))
+	p.Update(pagetest.Key("enter"))
+	if p.current.label() != "dentist" || p.Update(pagetest.Key("b")) != nil {
+		t.Fatal("b on a resolved conflict started something")
+	}
 }
 
 func TestChangedSinceShown(t *testing.T) {
@@ -225,20 +276,28 @@ func TestSkipAndRaw(t *testing.T) {
 	p.Update(pagetest.Key("r"))
 	view := p.View(80, 18)
 	has(t, view, "r: properties", "  BEGIN:VEVENT", "! SUMMARY:Dentist", "≠ SUMMARY:Dentist (bring X-rays)", "! ATTENDEE:mailto:bob@example.org")
+	if strings.Contains(view, "result ·") {
+		t.Errorf("the preview is shown with the raw text:\n%s", view)
+	}
 	p.Update(pagetest.Key("r"))
 	has(t, p.View(80, 18), "r: raw text", "! SUMMARY ")
 	// n skips to the next conflict, which is read again.
 	if cmd := p.Update(pagetest.Key("n")); cmd == nil || !p.Loading {
 		t.Fatal("n did not open the next conflict")
 	}
-	has(t, p.View(80, 18), "Conflict 2/2 · cal/work · lunch")
+	has(t, p.View(80, 18), "Conflict 2/2 · cal/work · lunch", "Skipped dentist.")
 	p.Update(common.ConflictLoadedMsg{ID: p.opID, Versions: versions(p, lunchA, lunchB)})
-	// n on the last one goes back to the list.
+	// n on the last one: the skipped one is not offered again; the summary.
 	p.Update(pagetest.Key("n"))
-	if p.Viewing {
+	if p.Viewing || !p.Summary {
 		t.Fatal("still viewing after the last conflict")
 	}
-	has(t, p.View(80, 18), "No more conflicts after this one.", "> cal/work  lunch")
+	has(t, p.View(80, 18), "Done: 0 resolved, 2 skipped. Open one with enter.", "Skipped lunch.", "> cal/work  lunch",
+		"dentist  \"Dentist\"  skipped, still pending")
+	// A skipped conflict can still be opened from the list.
+	if cmd := p.Update(pagetest.Key("enter")); cmd == nil || !p.Viewing || p.current.label() != "lunch" {
+		t.Fatal("enter on a skipped conflict")
+	}
 }
 
 func TestEmptyAndSizes(t *testing.T) {
@@ -302,5 +361,175 @@ func TestPropertyConflict(t *testing.T) {
 	if got, _ := a.Properties(ctx, "work"); got["displayname"] != "Arbeit" {
 		t.Errorf("a's display name = %q", got["displayname"])
 	}
-	has(t, p.View(80, 18), "Resolved: kept b; uploaded to a")
+	// The only conflict: the summary, without an undo (properties are not kept in the
+	// trash).
+	if p.Viewing || !p.Summary || p.last != nil {
+		t.Fatalf("viewing %v, summary %v, undo %v", p.Viewing, p.Summary, p.last)
+	}
+	has(t, p.View(80, 18), "Done: 1 resolved, 0 skipped.", "Resolved property displayname: kept b; uploaded to a. (A collection property has no undo.)")
+}
+
+// Choosing per property: the arrows pick a side for the row under the cursor, + keeps
+// both values of a set, enter uploads the result through the engine to both sides; the
+// viewer moves on; u puts both versions back and opens the conflict again.
+func TestChoosePerPropertyApplyAndUndo(t *testing.T) {
+	c, p := setup(t)
+	a, b := stored(c)
+	p.Update(pagetest.Key("enter"))
+	run(p, func() tea.Msg { return pagetest.Msg(c.Svc.Refetch(p.current.Conflict, p.opID)) })
+	if p.Versions == nil {
+		t.Fatal("versions not loaded")
+	}
+	// SUMMARY → b; DTSTART stays a; ATTENDEE → both values.
+	p.Update(pagetest.Key("right"))
+	p.Update(pagetest.Key("down"))
+	p.Update(pagetest.Key("down"))
+	p.Update(pagetest.Key("+"))
+	view := p.View(80, 22)
+	has(t, view, "result · 1 from a · 1 from b · 1 with both", " ! SUMMARY    Dentist ≠ ✓ Dentist (bring X-rays)",
+		"a▸ ATTENDEE:mailto:anna@example.org", "a▸ ATTENDEE:mailto:bob@example.org")
+	// + on a single value says why not.
+	p.Update(pagetest.Key("up"))
+	p.Update(pagetest.Key("+"))
+	has(t, p.View(80, 22), "DTSTART has one value: take a's (←) or b's (→).")
+	p.Update(pagetest.Key("right"))
+	p.Update(pagetest.Key("left")) // back to a's
+	cmd := p.Update(pagetest.Key("enter"))
+	if cmd == nil || p.Working != "choice per property" {
+		t.Fatal("enter did not apply the choices")
+	}
+	has(t, p.View(80, 22), "applying your choices")
+	others := run(p, cmd)
+	want := strings.Replace(dentistA.Text(), "SUMMARY:Dentist\r\n", "SUMMARY:Dentist (bring X-rays)\r\n", 1)
+	for name, st := range map[string]*memstore.Store{"a": a, "b": b} {
+		if got := item(st, "work/dentist.ics"); got != want {
+			t.Errorf("%s holds\n%s\nwant\n%s", name, got, want)
+		}
+	}
+	if len(others) != 1 || others[0] != (common.RefreshMsg{Pair: 0}) {
+		t.Errorf("messages for the rest of the TUI: %#v", others)
+	}
+	if !p.Viewing || p.current.label() != "lunch" {
+		t.Fatalf("did not move on: %s", p.current.label())
+	}
+	has(t, p.View(80, 22), "Resolved dentist: your choices, 1 from a, 1 from b, 1 with both values; uploaded to a and b. u: undo")
+
+	// u: both versions come back, the conflict is shown again.
+	cmd = p.Update(pagetest.Key("u"))
+	if cmd == nil || p.Working != "undo" {
+		t.Fatal("u did not start the undo")
+	}
+	run(p, cmd)
+	if got := item(a, "work/dentist.ics"); got != dentistA.Text() {
+		t.Errorf("a after undo:\n%s", got)
+	}
+	if got := item(b, "work/dentist.ics"); got != dentistB.Text() {
+		t.Errorf("b after undo:\n%s", got)
+	}
+	if !p.Viewing || p.current.label() != "dentist" || p.current.Result != "" || p.last != nil {
+		t.Fatalf("after undo: viewing %v %s %q", p.Viewing, p.current.label(), p.current.Result)
+	}
+	has(t, p.View(80, 22), "Undone: dentist has both versions back (2 writes reverted); choose again.", "Conflict 1/2")
+	if p.Update(pagetest.Key("u")) != nil {
+		t.Fatal("a second u started something")
+	}
+}
+
+// Keep both: b's version becomes a conflict copy, a's is kept under the UID; the undo
+// removes the copy and puts b's version back.
+func TestKeepBothAndUndo(t *testing.T) {
+	c, p := setup(t)
+	a, b := stored(c)
+	p.Update(pagetest.Key("enter"))
+	run(p, func() tea.Msg { return pagetest.Msg(c.Svc.Refetch(p.current.Conflict, p.opID)) })
+	cmd := p.Update(pagetest.Key("K"))
+	if cmd == nil || p.Working != "keep both" {
+		t.Fatal("K did not start keep both")
+	}
+	run(p, cmd)
+	copyUID := engine.CopyUID("dentist", dentistB.Hash())
+	snap := b.Snapshot()["work"].Items
+	if len(snap) != 3 || snap["work/dentist.ics"] != dentistA.Text() {
+		t.Fatalf("b holds %v", snap)
+	}
+	var copied string
+	for _, text := range snap {
+		if strings.Contains(text, "UID:"+copyUID+"\r\n") {
+			copied = text
+		}
+	}
+	if !strings.Contains(copied, "SUMMARY:Dentist (bring X-rays) (conflict copy)\r\n") {
+		t.Fatalf("no conflict copy on b:\n%v", snap)
+	}
+	if item(a, "work/dentist.ics") != dentistA.Text() {
+		t.Error("a changed")
+	}
+	has(t, p.View(80, 22), "Resolved dentist: kept both (b's as a conflict copy); uploaded to b. u: undo")
+	run(p, p.Update(pagetest.Key("u")))
+	snap = b.Snapshot()["work"].Items
+	if len(snap) != 2 || snap["work/dentist.ics"] != dentistB.Text() {
+		t.Fatalf("b after undo holds %v", snap)
+	}
+	has(t, p.View(80, 22), "Undone: dentist has both versions back (2 writes reverted)")
+}
+
+// An undo that would revert something else (the pair wrote since) is refused.
+func TestUndoRefusesAfterOtherWrites(t *testing.T) {
+	c, p := setup(t)
+	a, b := stored(c)
+	p.Update(pagetest.Key("enter"))
+	run(p, func() tea.Msg { return pagetest.Msg(c.Svc.Refetch(p.current.Conflict, p.opID)) })
+	run(p, p.Update(pagetest.Key("b")))
+	if item(a, "work/dentist.ics") != dentistB.Text() || p.last == nil {
+		t.Fatal("keep b did not write a")
+	}
+	// Another write of the pair since (another process resolving lunch).
+	if _, _, err := c.Svc.Engine.Resolve(t.Context(), p.current.Conflict, engine.KeepSide{Side: engine.A}); err != nil {
+		t.Fatal(err)
+	}
+	run(p, p.Update(pagetest.Key("u")))
+	has(t, p.View(80, 22), "Not undone: pair cal has written since that choice", "pimsync trash list cal")
+	if item(a, "work/dentist.ics") != dentistB.Text() || item(b, "work/lunch.ics") != lunchA.Text() {
+		t.Error("the refused undo wrote")
+	}
+}
+
+// The choice keys on a property conflict and on versions that cannot be aligned.
+func TestChoiceKeysWithoutChoices(t *testing.T) {
+	_, p := setup(t)
+	broken := storage.MustItem("BEGIN:VCALENDAR\r\nBEGIN:VEVENT\r\nUID:dentist\r\nSUMMARY:x\r\nEND:VCALENDAR\r\n")
+	open(t, p, dentistA, broken)
+	for _, k := range []string{"right", "+", " ", "enter"} {
+		if p.Update(pagetest.Key(k)) != nil {
+			t.Fatalf("%q started something", k)
+		}
+		has(t, p.View(80, 18), "keep a (a), keep b (b), keep both (K) or use the merge tool (e).")
+	}
+}
+
+// After the last conflict, the summary still offers the undo of the last choice.
+func TestUndoFromTheSummary(t *testing.T) {
+	c, p := setup(t)
+	_, b := stored(c)
+	p.Update(pagetest.Key("enter"))
+	run(p, func() tea.Msg { return pagetest.Msg(c.Svc.Refetch(p.current.Conflict, p.opID)) })
+	run(p, p.Update(pagetest.Key("n"))) // skip dentist
+	run(p, p.Update(pagetest.Key("a"))) // keep a for lunch: the summary
+	if p.Viewing || !p.Summary || item(b, "work/lunch.ics") != lunchA.Text() {
+		t.Fatal("not on the summary after keeping a for lunch")
+	}
+	has(t, p.View(80, 18), "Done: 1 resolved, 1 skipped. Open one with enter.", "Resolved lunch: kept a; uploaded to b. u: undo")
+	cmd := p.Update(pagetest.Key("u"))
+	if cmd == nil {
+		t.Fatal("u on the summary did nothing")
+	}
+	has(t, p.View(80, 18), "undo: putting back what the last choice replaced")
+	run(p, cmd)
+	if item(b, "work/lunch.ics") != lunchB.Text() {
+		t.Errorf("b's lunch after undo: %q", item(b, "work/lunch.ics"))
+	}
+	if !p.Viewing || p.current.label() != "lunch" {
+		t.Fatal("the undone conflict is not shown again")
+	}
+	has(t, p.View(80, 18), "Conflict 2/2 · cal/work · lunch", "Undone: lunch has both versions back (1 write reverted)")
 }

@@ -5,14 +5,16 @@ package overview
 
 import (
 	"fmt"
-	"github.com/pimsync-go/pimsync/config"
 	"strings"
 
 	"github.com/charmbracelet/bubbles/key"
+	"github.com/charmbracelet/bubbles/textinput"
 	tea "github.com/charmbracelet/bubbletea"
 	"github.com/charmbracelet/x/ansi"
 
+	"github.com/pimsync-go/pimsync/config"
 	"github.com/pimsync-go/pimsync/engine"
+	"github.com/pimsync-go/pimsync/engine/present"
 	"github.com/pimsync-go/pimsync/tui/common"
 	"github.com/pimsync-go/pimsync/tui/components/pairlist"
 )
@@ -25,10 +27,22 @@ type Page struct {
 	c      *common.Common
 	List   *pairlist.Model
 	height int
+	// filtering: the filter line has the keyboard.
+	filtering bool
+	input     textinput.Model
 }
 
 // New returns the overview page.
-func New(c *common.Common) *Page { return &Page{c: c, List: pairlist.New(c)} }
+func New(c *common.Common) *Page {
+	in := textinput.New()
+	in.Prompt = "/ "
+	in.Placeholder = "pair or collection"
+	in.PromptStyle, in.TextStyle = c.Styles.Input, c.Styles.Input
+	return &Page{c: c, List: pairlist.New(c), input: in}
+}
+
+// Typing reports whether the page takes every key (the filter is being typed).
+func (p *Page) Typing() bool { return p.filtering }
 
 // Busy implements common.Page.
 func (p *Page) Busy() bool { return p.c.Store.Busy() }
@@ -36,7 +50,11 @@ func (p *Page) Busy() bool { return p.c.Store.Busy() }
 // ShortHelp implements common.Page.
 func (p *Page) ShortHelp() []key.Binding {
 	k := p.c.Keys
-	return []key.Binding{k.Plan, k.Sync, k.SyncAll, k.Conflicts, k.Help, k.Quit}
+	if p.filtering {
+		return []key.Binding{key.NewBinding(key.WithKeys("enter"), key.WithHelp("enter", "keep filter")),
+			key.NewBinding(key.WithKeys("esc"), key.WithHelp("esc", "clear"))}
+	}
+	return []key.Binding{k.Plan, k.Sync, k.SyncAll, k.Conflicts, k.Filter, k.ToggleLog, k.Help, k.Quit}
 }
 
 // FullHelp implements common.Page.
@@ -45,7 +63,7 @@ func (p *Page) FullHelp() [][]key.Binding {
 	return [][]key.Binding{
 		{k.Up, k.Down, k.PageUp, k.PageDown, k.Top, k.Bottom},
 		{k.Plan, k.Sync, k.SyncAll, k.Conflicts, k.Refresh},
-		{k.ToggleLog, k.Help, k.Quit},
+		{k.Filter, k.ToggleLog, k.Help, k.Quit},
 	}
 }
 
@@ -56,8 +74,32 @@ func (p *Page) Update(msg tea.Msg) tea.Cmd {
 		return nil
 	}
 	keys := p.c.Keys
+	if p.filtering {
+		switch k.Type {
+		case tea.KeyEnter:
+			p.filtering = false
+			p.input.Blur()
+		case tea.KeyEsc:
+			p.filtering = false
+			p.input.Blur()
+			p.input.SetValue("")
+			p.List.Filter = ""
+		default:
+			var cmd tea.Cmd
+			p.input, cmd = p.input.Update(msg)
+			p.List.Filter = p.input.Value()
+			return cmd
+		}
+		return nil
+	}
 	sel, have := p.List.Selected()
 	switch {
+	case key.Matches(k, keys.Filter):
+		p.filtering = true
+		return p.input.Focus()
+	case key.Matches(k, keys.Back) && p.List.Filter != "":
+		p.input.SetValue("")
+		p.List.Filter = ""
 	case key.Matches(k, keys.Plan):
 		if have {
 			return p.c.Go(common.OpenPlanMsg{Scope: sel})
@@ -71,7 +113,7 @@ func (p *Page) Update(msg tea.Msg) tea.Cmd {
 	case key.Matches(k, keys.Conflicts):
 		return p.c.Go(common.OpenConflictsMsg{Scope: sel})
 	case key.Matches(k, keys.Refresh):
-		return p.c.Go(common.RefreshMsg{Pair: -1})
+		return p.c.Go(common.ReloadMsg{})
 	default:
 		return p.List.Update(msg, p.listHeight(p.height))
 	}
@@ -92,7 +134,19 @@ func (p *Page) View(w, h int) string {
 		return common.Fit(p.c.Styles.Dim.Render("No pairs are configured. Add a pair to the configuration file (see pimsync.conf(5))."), w, h)
 	}
 	lh := p.listHeight(h)
+	var filterLine string
+	if p.filtering || p.List.Filter != "" {
+		lh--
+		filterLine = p.input.View()
+		if !p.filtering {
+			filterLine = p.c.Styles.Dim.Render(fmt.Sprintf("filter %q · /: change · esc: clear", p.List.Filter))
+		}
+	}
 	out := p.List.View(w, lh)
+	if filterLine != "" {
+		out += "\n" + common.FitLine(filterLine, w)
+		lh++
+	}
 	if lh < h {
 		out += "\n" + p.c.Rule("", w) + "\n" + common.Fit(ansi.Wrap(p.details(w), w, " "), w, detailLines)
 	}
@@ -122,6 +176,9 @@ func (p *Page) details(w int) string {
 			if d.Err != nil {
 				lines = append(lines, wrapLines(st.Error.Render(d.Err.Error()), w)...)
 			}
+			if in, ok := ps.RetryIn(p.c.Now()); ok {
+				lines = append(lines, st.Dim.Render("retry in "+pairlist.Countdown(in)+"; r reads the configuration again and retries now"))
+			}
 			return strings.Join(lines, "\n")
 		}
 		lines = append(lines, p.lastRunLine(ps, nil))
@@ -144,6 +201,24 @@ func (p *Page) details(w int) string {
 	if coll == nil {
 		return ""
 	}
+	if coll.Only >= 0 {
+		other := 1 - coll.Only
+		n := "?"
+		if coll.Count >= 0 {
+			n = fmt.Sprint(coll.Count)
+		}
+		lines = append(lines, fmt.Sprintf("%s %s  %s = %s: %s (%s items)", st.Swatch(coll.Color), st.Bold.Render(coll.Alias),
+			engine.Side(coll.Only), []string{pr.NameA, pr.NameB}[coll.Only], coll.Href[coll.Only], n))
+		line := fmt.Sprintf("%s = %s cannot be reached; nothing is synced until it can", engine.Side(other), []string{pr.NameA, pr.NameB}[other])
+		if in, ok := ps.RetryIn(p.c.Now()); ok {
+			line += "; retry in " + pairlist.Countdown(in)
+		}
+		lines = append(lines, st.Warn.Render(line))
+		if err := ps.Discovery.Errs[other]; err != nil {
+			lines = append(lines, wrapLines(st.Error.Render(err.Error()), w)...)
+		}
+		return strings.Join(lines, "\n")
+	}
 	side := func(s int) string {
 		name := []string{pr.NameA, pr.NameB}[s]
 		t := fmt.Sprintf("%s: %s", name, coll.Href[s])
@@ -157,7 +232,7 @@ func (p *Page) details(w int) string {
 	}
 	lines = append(lines, fmt.Sprintf("%s %s  a = %s  ↔  b = %s", st.Swatch(coll.Color), st.Bold.Render(coll.Alias), side(0), side(1)))
 	if m := coll.Plan; m != nil {
-		line := fmt.Sprintf("items: a %d, b %d · collection: %s", m.Listed[0], m.Listed[1], m.CollectionLabel())
+		line := fmt.Sprintf("items: a %d, b %d · collection: %s", m.Listed[0], m.Listed[1], present.CollectionLabel(m))
 		if m.ReasonIsError {
 			line = st.Error.Render(line)
 		}

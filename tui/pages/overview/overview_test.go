@@ -47,7 +47,7 @@ func TestKeysNavigate(t *testing.T) {
 		{"s", common.StartSyncMsg{Scope: common.Scope{Pair: 0}}},
 		{"S", common.StartSyncMsg{Scope: common.All}},
 		{"c", common.OpenConflictsMsg{Scope: common.Scope{Pair: 0}}},
-		{"r", common.RefreshMsg{Pair: -1}},
+		{"r", common.ReloadMsg{}},
 		{"j", nil},
 		{"j", nil},
 		{"s", common.StartSyncMsg{Scope: common.Scope{Pair: 0, Alias: "work"}}},

@@ -5,12 +5,15 @@ package plan
 
 import (
 	"fmt"
+	"sort"
 	"strings"
 
 	"github.com/charmbracelet/bubbles/key"
+	"github.com/charmbracelet/bubbles/textinput"
 	tea "github.com/charmbracelet/bubbletea"
 
 	"github.com/pimsync-go/pimsync/engine"
+	"github.com/pimsync-go/pimsync/engine/present"
 	"github.com/pimsync-go/pimsync/tui/common"
 )
 
@@ -26,10 +29,23 @@ type Page struct {
 	offset   int
 	body     int
 	total    int
+	// Filter keeps the actions whose label, UID or summary contains it.
+	Filter    string
+	filtering bool
+	input     textinput.Model
 }
 
 // New returns the plan page.
-func New(c *common.Common) *Page { return &Page{c: c} }
+func New(c *common.Common) *Page {
+	in := textinput.New()
+	in.Prompt = "/ "
+	in.Placeholder = "UID, summary or action"
+	in.PromptStyle, in.TextStyle = c.Styles.Input, c.Styles.Input
+	return &Page{c: c, input: in}
+}
+
+// Typing reports whether the filter is being typed.
+func (p *Page) Typing() bool { return p.filtering }
 
 // Open starts planning a scope (a pair or one of its collections).
 func (p *Page) Open(s common.Scope) tea.Cmd {
@@ -37,6 +53,8 @@ func (p *Page) Open(s common.Scope) tea.Cmd {
 	p.id++
 	p.loading = true
 	p.plan, p.mappings, p.offset = nil, nil, 0
+	p.Filter, p.filtering = "", false
+	p.input.SetValue("")
 	return p.c.Svc.Preview(s.Pair, p.id)
 }
 
@@ -50,15 +68,15 @@ func (p *Page) Plan() *engine.PairPlan { return p.plan }
 func (p *Page) ShortHelp() []key.Binding {
 	k := p.c.Keys
 	if p.canApply() {
-		return []key.Binding{k.Confirm, k.Deny, k.Up, k.Down, k.Help, k.Quit}
+		return []key.Binding{k.Confirm, k.Deny, k.Up, k.Down, k.Filter, k.Help, k.Quit}
 	}
-	return []key.Binding{k.Deny, k.Up, k.Down, k.Help, k.Quit}
+	return []key.Binding{k.Deny, k.Up, k.Down, k.Filter, k.Help, k.Quit}
 }
 
 // FullHelp implements common.Page.
 func (p *Page) FullHelp() [][]key.Binding {
 	k := p.c.Keys
-	return [][]key.Binding{{k.Confirm, k.Deny}, {k.Up, k.Down, k.PageUp, k.PageDown, k.Top, k.Bottom}, {k.ToggleLog, k.Help, k.Quit}}
+	return [][]key.Binding{{k.Confirm, k.Deny}, {k.Up, k.Down, k.PageUp, k.PageDown, k.Top, k.Bottom}, {k.Filter, k.ToggleLog, k.Help, k.Quit}}
 }
 
 func (p *Page) canApply() bool {
@@ -98,7 +116,32 @@ func (p *Page) Update(msg tea.Msg) tea.Cmd {
 	case tea.KeyMsg:
 		keys := p.c.Keys
 		page := max(p.body-1, 1)
+		if p.filtering {
+			switch msg.Type {
+			case tea.KeyEnter:
+				p.filtering = false
+				p.input.Blur()
+			case tea.KeyEsc:
+				p.filtering = false
+				p.input.Blur()
+				p.input.SetValue("")
+				p.Filter = ""
+			default:
+				var cmd tea.Cmd
+				p.input, cmd = p.input.Update(msg)
+				p.Filter = p.input.Value()
+				p.offset = 0
+				return cmd
+			}
+			return nil
+		}
 		switch {
+		case key.Matches(msg, keys.Filter):
+			p.filtering = true
+			return p.input.Focus()
+		case key.Matches(msg, keys.Back) && p.Filter != "":
+			p.Filter = ""
+			p.input.SetValue("")
 		case key.Matches(msg, keys.Confirm):
 			if p.canApply() {
 				return p.c.Go(common.StartSyncMsg{Scope: p.Scope})
@@ -145,6 +188,13 @@ func (p *Page) View(w, h int) string {
 	} else {
 		prompt = st.OK.Render("Nothing to do: "+label+" is in sync.") + st.Dim.Render(" esc: back")
 	}
+	if p.filtering || p.Filter != "" {
+		f := p.input.View()
+		if !p.filtering {
+			f = st.Dim.Render(fmt.Sprintf("showing the actions matching %q · /: change · esc: all", p.Filter))
+		}
+		head = append(head, f)
+	}
 	p.body = max(h-len(head)-2, 1)
 	p.total = len(lines)
 	p.clamp()
@@ -186,15 +236,19 @@ func (p *Page) lines(w int) []string {
 	}
 	verbW, identW := 0, 0
 	for _, m := range p.mappings {
-		for _, a := range m.Items {
-			verbW = max(verbW, common.Width(a.Label()))
+		for _, a := range p.items(m) {
+			verbW = max(verbW, common.Width(present.ActionLabel(a)))
 			identW = max(identW, common.Width(a.Ident))
 		}
 	}
 	verbW = min(verbW, 26)
 	identW = min(identW, max(w/4, 12))
 	for _, m := range p.mappings {
-		head := fmt.Sprintf("collection %s (a: %s, b: %s): %s", m.Alias, m.HrefA, m.HrefB, m.CollectionLabel())
+		items := p.items(m)
+		if p.Filter != "" && len(items) == 0 && !p.matches(m.Alias) {
+			continue
+		}
+		head := fmt.Sprintf("collection %s (a: %s, b: %s): %s", m.Alias, m.HrefA, m.HrefB, present.CollectionLabel(m))
 		if m.ReasonIsError {
 			out = append(out, st.Error.Render(head))
 		} else {
@@ -206,15 +260,15 @@ func (p *Page) lines(w int) []string {
 		for _, u := range m.Unfetchable {
 			out = append(out, st.Error.Render(fmt.Sprintf("  cannot read %s on %s: %v", u.Href, u.Side, u.Err)))
 		}
-		for _, a := range m.Items {
-			verb := verbStyle(st, a).Render(common.Pad(a.Label(), verbW))
+		for _, a := range items {
+			verb := verbStyle(st, a).Render(common.Pad(present.ActionLabel(a), verbW))
 			line := "  " + verb + "  " + common.Pad(a.Ident, identW)
 			if s := a.Summary(); s != "" {
 				line += fmt.Sprintf("  %q", s)
 			}
 			out = append(out, line)
 			if a.Verb == engine.VerbConflict && a.A != nil && a.B != nil && a.A.Item != nil && a.B.Item != nil {
-				out = append(out, st.Dim.Render("    "+engine.DiffSummary(a.A.Item.Text(), a.B.Item.Text())))
+				out = append(out, st.Dim.Render("    "+present.DiffSummary(a.A.Item.Text(), a.B.Item.Text())))
 			}
 		}
 		for _, pa := range m.Props {
@@ -222,7 +276,7 @@ func (p *Page) lines(w int) []string {
 			if pa.Verb == engine.VerbConflict {
 				style = st.Conflict
 			}
-			out = append(out, "  "+style.Render(pa.Label()))
+			out = append(out, "  "+style.Render(present.PropLabel(pa)))
 		}
 		if m.ReasonIsError && m.Action != engine.CollSkipped && m.Action != engine.CollProtected {
 			out = append(out, st.Error.Render("  error: "+m.Reason))
@@ -235,6 +289,47 @@ func (p *Page) lines(w int) []string {
 			out = append(out, st.Dim.Render("no collections to sync"))
 		}
 	}
+	return out
+}
+
+func (p *Page) matches(texts ...string) bool {
+	if p.Filter == "" {
+		return true
+	}
+	f := strings.ToLower(p.Filter)
+	for _, t := range texts {
+		if strings.Contains(strings.ToLower(t), f) {
+			return true
+		}
+	}
+	return false
+}
+
+// items returns a mapping's item actions as the page lists them: conflicts first,
+// then what cannot be done (read-only skips), then the rest, each group in natural
+// order of UID (bulk-19 before bulk-184); only those the filter keeps.
+func (p *Page) items(m *engine.MappingPlan) []*engine.ItemAction {
+	var out []*engine.ItemAction
+	for _, a := range m.Items {
+		if p.matches(a.Ident, a.Summary(), present.ActionLabel(a)) {
+			out = append(out, a)
+		}
+	}
+	rank := func(a *engine.ItemAction) int {
+		switch {
+		case a.Verb == engine.VerbConflict:
+			return 0
+		case a.Skip != "":
+			return 1
+		}
+		return 2
+	}
+	sort.SliceStable(out, func(i, j int) bool {
+		if ri, rj := rank(out[i]), rank(out[j]); ri != rj {
+			return ri < rj
+		}
+		return common.NaturalLess(out[i].Ident, out[j].Ident)
+	})
 	return out
 }
 

@@ -155,3 +155,51 @@ func TestScrolling(t *testing.T) {
 		t.Fatalf("prompt scrolled away:\n%s", v)
 	}
 }
+
+// Conflicts come first, then read-only skips, then the rest, each in natural order of
+// UID (bulk-19 before bulk-184); / keeps the actions that match.
+func TestPlanOrderAndFilter(t *testing.T) {
+	c := newCommon(t)
+	p := New(c)
+	p.Open(common.Scope{Pair: 0})
+	var items []*engine.ItemAction
+	for _, uid := range []string{"bulk-190", "bulk-19", "bulk-184", "bulk-2"} {
+		items = append(items, pagetest.Action(engine.VerbCreate, engine.B, pagetest.Event(uid, "Bulk "+uid), storage.Item{}, "work"))
+	}
+	skip := pagetest.Action(engine.VerbCreate, engine.B, pagetest.Event("ro", "Read-only"), storage.Item{}, "work")
+	skip.Skip = "read-only b"
+	items = append(items, skip, pagetest.Action(engine.VerbConflict, 0, pagetest.Event("zz", "Z (a)"), pagetest.Event("zz", "Z (b)"), "work"))
+	work := pagetest.Mapping("work", [2]int{6, 0}, items...)
+	p.Update(common.PreviewMsg{ID: p.id, Plan: &engine.PairPlan{Pair: c.Svc.Pairs[0], Mappings: []*engine.MappingPlan{work}}})
+	var order []string
+	for _, l := range strings.Split(p.View(100, 30), "\n") {
+		if f := strings.Fields(l); len(f) > 3 && (f[0] == "conflict" || f[0] == "create" || f[0] == "skip") {
+			for _, w := range f {
+				if strings.HasPrefix(w, "bulk-") && !strings.HasSuffix(w, `"`) || w == "ro" || w == "zz" {
+					order = append(order, w)
+				}
+			}
+		}
+	}
+	if got := strings.Join(order, " "); got != "zz ro bulk-2 bulk-19 bulk-184 bulk-190" {
+		t.Errorf("order: %s", got)
+	}
+	if work.Items[0].Ident != "bulk-190" {
+		t.Error("the plan itself was reordered")
+	}
+	for _, k := range []string{"/", "1", "8"} {
+		p.Update(pagetest.Key(k))
+	}
+	if !p.Typing() {
+		t.Fatal("/ did not start the filter")
+	}
+	p.Update(pagetest.Key("enter"))
+	view := p.View(100, 30)
+	if !strings.Contains(view, "bulk-184") || strings.Contains(view, "bulk-19 ") || strings.Contains(view, "zz") || p.Typing() {
+		t.Errorf("filter 18:\n%s", view)
+	}
+	p.Update(pagetest.Key("esc"))
+	if view := p.View(100, 30); !strings.Contains(view, "bulk-2") {
+		t.Errorf("esc did not clear the filter:\n%s", view)
+	}
+}

@@ -222,6 +222,31 @@ func (p *Page) Update(msg tea.Msg) tea.Cmd {
 		for _, c := range p.colls {
 			c.Current = ""
 		}
+		// The results are the last word (a daemon's events may still be on their way).
+		for _, r := range msg.Results {
+			i := p.c.Store.Index(r.Pair)
+			if i < 0 {
+				continue
+			}
+			pp := p.pair(i)
+			pp.finished, pp.waiting = true, false
+			switch {
+			case r.Err == nil:
+			case p.Cancelled && errors.Is(r.Err, context.Canceled):
+				pp.cancelled = true
+			default:
+				pp.err = r.Err
+				p.addError(r.Err.Error())
+			}
+			for _, mr := range r.Mappings {
+				c := p.coll(i, mr.Alias)
+				c.Finished = true
+				c.Counts, c.Conflicts, c.Skipped, c.Errors = mr.Counts, mr.Conflicts, mr.Skipped, len(mr.Errors)
+				for _, err := range mr.Errors {
+					p.addError(err.Error())
+				}
+			}
+		}
 		if p.cancel != nil {
 			p.cancel()
 		}
@@ -317,6 +342,16 @@ func (p *Page) View(w, h int) string {
 	return common.Fit(strings.Join(out, "\n"), w, h)
 }
 
+// unfinished reports whether a collection of pair i was left part-way.
+func (p *Page) unfinished(i int) bool {
+	for _, c := range p.colls {
+		if c.Pair == i && (!c.Finished || c.Bar.Done < c.Bar.Total) {
+			return true
+		}
+	}
+	return false
+}
+
 // body2 renders the pairs, their collections and the errors.
 func (p *Page) body2(w int) []string {
 	st := p.c.Styles
@@ -342,6 +377,8 @@ func (p *Page) body2(w int) []string {
 			status = st.Error.Render("failed")
 		case pp.cancelled:
 			status = st.Warn.Render("not synced (cancelled)")
+		case pp.finished && p.Cancelled && p.unfinished(i):
+			status = st.Warn.Render("cancelled")
 		case pp.finished:
 			status = st.OK.Render("done")
 		case pp.waiting:
@@ -360,6 +397,10 @@ func (p *Page) body2(w int) []string {
 				state = st.Error.Render("error: " + c.Label)
 			case c.Finished && c.Errors > 0:
 				state = st.Error.Render(common.Plural(c.Errors, "error", "errors"))
+			case p.Cancelled && !c.Finished && c.Bar.Done == 0:
+				state = st.Warn.Render("not synced (cancelled)")
+			case p.Cancelled && c.Bar.Done < c.Bar.Total:
+				state = st.Warn.Render(fmt.Sprintf("cancelled: %d of %d done", c.Bar.Done, c.Bar.Total))
 			case c.Finished:
 				state = st.OK.Render("done")
 			}

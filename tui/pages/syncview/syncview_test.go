@@ -168,3 +168,23 @@ func TestScrollingAndSizes(t *testing.T) {
 		}
 	}
 }
+
+// After a cancel, a collection left part-way says so, and one never started says it
+// was not synced; neither says "done".
+func TestCancelledStates(t *testing.T) {
+	c := newCommon(t)
+	p := New(c)
+	p.Start(common.All)
+	p.Update(common.SyncPairStarted{Pair: 0})
+	p.Update(common.SyncPairPlanned{Pair: 0, Mappings: []common.SyncMapping{{Alias: "work", Total: 5}, {Alias: "home", Total: 2}}})
+	p.Update(common.SyncItemFinished{Pair: 0, Mapping: "work", Verb: engine.VerbCreate, Target: engine.B, Done: 2, Total: 5})
+	p.Cancel()
+	p.Update(common.SyncMappingFinished{Pair: 0, Result: &engine.MappingResult{Alias: "work", Counts: [2]engine.Counts{{}, {Created: 2}}}})
+	p.Update(common.SyncPairFinished{Pair: 0, Result: &engine.PairResult{Pair: "cal"}})
+	p.Update(common.SyncDone{Scope: common.All, Cancelled: true})
+	view := p.View(100, 20)
+	has(t, view, "Sync of everything cancelled", "cal  cancelled", "work", "cancelled: 2 of 5 done", "home", "not synced (cancelled)")
+	if strings.Contains(view, "done\n") || strings.Contains(view, "  done") {
+		t.Errorf("something is called done after a cancel:\n%s", view)
+	}
+}

@@ -1,4 +1,4 @@
-package davtest
+package davserver
 
 import (
 	"encoding/xml"
@@ -174,11 +174,15 @@ func (s *Server) writeChildren(ms *msWriter, p, typ string, want []xmlName) {
 	c := s.colls[dir]
 	for _, ip := range c.sortedItems() {
 		s.writeResource(ms, ip, "item", want)
-		if s.duplicate {
+		if h := s.opts.Hooks; h != nil && h.DuplicateListing() {
 			s.writeResource(ms, ip, "item", want)
 		}
 	}
-	for _, raw := range s.extraHrefs[dir] {
+	var extra []string
+	if h := s.opts.Hooks; h != nil {
+		extra = h.ListingExtras(dir)
+	}
+	for _, raw := range extra {
 		ms.startResponse(raw)
 		ms.propstat(http.StatusOK, emptyProp(xmlName{nsDAV, "resourcetype"}), propXML(xmlName{nsDAV, "getetag"}, `"x"`))
 		ms.endResponse()
@@ -332,7 +336,7 @@ func (s *Server) multiget(w http.ResponseWriter, c *collection, root *elem) {
 	for _, raw := range hrefs {
 		ip := decode(raw)
 		ms.startResponse(raw)
-		if it := c.items[ip]; it != nil && !s.missing[ip] {
+		if it := c.items[ip]; it != nil && (s.opts.Hooks == nil || !s.opts.Hooks.MissingInMultiget(ip)) {
 			ms.propstat(http.StatusOK, propXML(xmlName{nsDAV, "getetag"}, xmlEscape(it.etag)),
 				propXML(dataName, dataEscape(string(it.data))))
 		} else {

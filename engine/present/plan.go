@@ -1,41 +1,44 @@
-package engine
+package present
 
 import (
 	"fmt"
 	"io"
 	"strings"
+
+	"github.com/pimsync-go/pimsync/engine"
 )
 
 // CollectionLabel renders the collection action the way plans print it (sync.md §14.1).
-func (m *MappingPlan) CollectionLabel() string {
+func CollectionLabel(m *engine.MappingPlan) string {
 	switch m.Action {
-	case CollNone:
+	case engine.CollNone:
 		return "none"
-	case CollRecord:
+	case engine.CollRecord:
 		return "record mapping"
-	case CollCreateA:
+	case engine.CollCreateA:
 		return "create on a"
-	case CollCreateB:
+	case engine.CollCreateB:
 		return "create on b"
-	case CollCreateAB:
+	case engine.CollCreateAB:
 		return "create on both"
-	case CollDeleteA:
+	case engine.CollDeleteA:
 		return "delete on a"
-	case CollDeleteB:
+	case engine.CollDeleteB:
 		return "delete on b"
-	case CollSkipped:
+	case engine.CollSkipped:
 		return "skipped: " + m.Reason
-	case CollProtected:
+	case engine.CollProtected:
 		return m.Reason // already starts with "protected:"
 	}
 	return "?"
 }
 
-// Label renders the verb column of an item action.
-func (a *ItemAction) Label() string {
+// ActionLabel renders the verb column of an item action: "create on b", "keep a:
+// update on b", "skip (read-only b) create on b", "conflict".
+func ActionLabel(a *engine.ItemAction) string {
 	var v string
 	switch a.Verb {
-	case VerbCreate, VerbUpdate, VerbDelete:
+	case engine.VerbCreate, engine.VerbUpdate, engine.VerbDelete:
 		v = fmt.Sprintf("%s on %s", a.Verb, a.Target)
 		if a.Keep != "" {
 			v = fmt.Sprintf("keep %s: %s", a.Keep, v)
@@ -49,18 +52,18 @@ func (a *ItemAction) Label() string {
 	return v
 }
 
-// Label renders a property action.
-func (p *PropAction) Label() string {
+// PropLabel renders a property action: `property displayname: write to b "Work"`.
+func PropLabel(p *engine.PropAction) string {
 	var v string
 	switch p.Verb {
-	case VerbUpdate:
+	case engine.VerbUpdate:
 		v = fmt.Sprintf("write to %s %q", p.Target, p.Value())
 		if p.Keep != "" {
 			v = fmt.Sprintf("keep %s: %s", p.Keep, v)
 		}
-	case VerbDelete:
+	case engine.VerbDelete:
 		v = fmt.Sprintf("delete on %s", p.Target)
-	case VerbConflict:
+	case engine.VerbConflict:
 		v = fmt.Sprintf("conflict %q vs %q", p.A, p.B)
 	default:
 		v = p.Verb.String()
@@ -72,21 +75,21 @@ func (p *PropAction) Label() string {
 }
 
 // where renders the href column of an item action.
-func (a *ItemAction) where() string {
+func where(a *engine.ItemAction) string {
 	switch a.Verb {
-	case VerbCreate:
+	case engine.VerbCreate:
 		return fmt.Sprintf("from %s: %s", a.Target.Other(), a.Source().Href)
-	case VerbUpdate:
+	case engine.VerbUpdate:
 		return fmt.Sprintf("%s: %s", a.Target, a.TargetItem().Href)
-	case VerbDelete:
+	case engine.VerbDelete:
 		return fmt.Sprintf("%s: %s", a.Target, a.TargetItem().Href)
-	case VerbConflict:
+	case engine.VerbConflict:
 		return fmt.Sprintf("a: %s  b: %s", a.A.Href, a.B.Href)
-	case VerbMerge:
+	case engine.VerbMerge:
 		var parts []string
 		for s, f := range a.MergedFrom {
 			if len(f) > 0 {
-				parts = append(parts, fmt.Sprintf("%s: %s", Side(s), strings.Join(f, ", ")))
+				parts = append(parts, fmt.Sprintf("%s: %s", engine.Side(s), strings.Join(f, ", ")))
 			}
 		}
 		return "taking " + strings.Join(parts, "; ")
@@ -95,7 +98,7 @@ func (a *ItemAction) where() string {
 }
 
 // WritePlan prints plans in the line format of sync.md §14.1.
-func WritePlan(w io.Writer, plans []*PairPlan) error {
+func WritePlan(w io.Writer, plans []*engine.PairPlan) error {
 	var b strings.Builder
 	for _, pp := range plans {
 		writePairPlan(&b, pp)
@@ -104,12 +107,12 @@ func WritePlan(w io.Writer, plans []*PairPlan) error {
 	return err
 }
 
-func writePairPlan(b *strings.Builder, pp *PairPlan) {
+func writePairPlan(b *strings.Builder, pp *engine.PairPlan) {
 	if pp.Err != nil {
 		fmt.Fprintf(b, "pair %s: error: %v\n", pp.Name(), pp.Err)
 		return
 	}
-	if !pp.HasChanges() && !pp.hasErrors() {
+	if !pp.HasChanges() && !hasErrors(pp) {
 		fmt.Fprintf(b, "pair %s: no changes\n", pp.Name())
 		return
 	}
@@ -118,7 +121,7 @@ func writePairPlan(b *strings.Builder, pp *PairPlan) {
 		fmt.Fprintf(b, "  forget mapping %d (a: %s, b: %s)\n", s.UID, s.HrefA, s.HrefB)
 	}
 	for _, m := range pp.Mappings {
-		fmt.Fprintf(b, "  collection %s (a: %s, b: %s): %s\n", m.Alias, m.HrefA, m.HrefB, m.CollectionLabel())
+		fmt.Fprintf(b, "  collection %s (a: %s, b: %s): %s\n", m.Alias, m.HrefA, m.HrefB, CollectionLabel(m))
 		for _, u := range m.Unfetchable {
 			fmt.Fprintf(b, "    cannot read %s on %s: %v\n", u.Href, u.Side, u.Err)
 		}
@@ -130,13 +133,13 @@ func writePairPlan(b *strings.Builder, pp *PairPlan) {
 			if s := a.Summary(); s != "" {
 				summary = fmt.Sprintf("%q", s)
 			}
-			line := fmt.Sprintf("    %-18s %-20s %-16s %s", a.Label(), a.Ident, summary, a.where())
+			line := fmt.Sprintf("    %-18s %-20s %-16s %s", ActionLabel(a), a.Ident, summary, where(a))
 			fmt.Fprintln(b, strings.TrimRight(line, " "))
 		}
 		for _, p := range m.Props {
-			fmt.Fprintf(b, "    %s\n", p.Label())
+			fmt.Fprintf(b, "    %s\n", PropLabel(p))
 		}
-		if m.ReasonIsError && m.Action != CollSkipped && m.Action != CollProtected {
+		if m.ReasonIsError && m.Action != engine.CollSkipped && m.Action != engine.CollProtected {
 			fmt.Fprintf(b, "    error: %s\n", m.Reason)
 		}
 	}
@@ -145,7 +148,7 @@ func writePairPlan(b *strings.Builder, pp *PairPlan) {
 // PlanErrors lists the errors a dry run found, one line each (what the real run would
 // report): pair failures, refused or protected collections, unreadable and duplicated
 // items.
-func PlanErrors(plans []*PairPlan) []string {
+func PlanErrors(plans []*engine.PairPlan) []string {
 	var out []string
 	for _, pp := range plans {
 		if pp.Err != nil {
@@ -168,7 +171,7 @@ func PlanErrors(plans []*PairPlan) []string {
 	return out
 }
 
-func (p *PairPlan) hasErrors() bool {
+func hasErrors(p *engine.PairPlan) bool {
 	for _, m := range p.Mappings {
 		if m.HasErrors() {
 			return true
@@ -177,22 +180,16 @@ func (p *PairPlan) hasErrors() bool {
 	return false
 }
 
-// HasErrors reports whether running the mapping's plan would report an error (and
-// exit 1): a refused or protected collection, an unreadable or duplicated item.
-func (m *MappingPlan) HasErrors() bool {
-	return m.ReasonIsError || len(m.Unfetchable) > 0 || len(m.Duplicates) > 0
-}
-
-// Summary renders the one-line summary of a mapping result for `sync` output
+// MappingSummary renders the one-line summary of a mapping result for `sync` output
 // (sync.md §14.2), or "" when nothing worth saying happened.
-func (r *MappingResult) Summary(pair string) string {
+func MappingSummary(r *engine.MappingResult, pair string) string {
 	var parts []string
-	props := len(r.PropsWritten[A]) + len(r.PropsWritten[B])
-	if r.Counts[A].Total()+r.Counts[B].Total() > 0 || r.Changed && props == 0 {
-		a, b := r.Counts[A], r.Counts[B]
+	props := len(r.PropsWritten[engine.A]) + len(r.PropsWritten[engine.B])
+	if r.Counts[engine.A].Total()+r.Counts[engine.B].Total() > 0 || r.Changed && props == 0 {
+		a, b := r.Counts[engine.A], r.Counts[engine.B]
 		parts = append(parts, fmt.Sprintf("a +%d ~%d -%d, b +%d ~%d -%d", a.Created, a.Updated, a.Deleted, b.Created, b.Updated, b.Deleted))
 	}
-	for _, s := range []Side{A, B} {
+	for _, s := range []engine.Side{engine.A, engine.B} {
 		if names := r.PropsWritten[s]; len(names) > 0 {
 			parts = append(parts, fmt.Sprintf("%s %s written to %s", plural(len(names), "property", "properties"), strings.Join(names, ", "), s))
 		}
@@ -217,4 +214,14 @@ func plural(n int, one, many string) string {
 		return one
 	}
 	return many
+}
+
+// Describe renders an item action as progress shows it: `create on b dentist-1
+// "Dentist"`.
+func Describe(a *engine.ItemAction) string {
+	s := ActionLabel(a) + " " + a.Ident
+	if sum := a.Summary(); sum != "" {
+		s += fmt.Sprintf(" %q", sum)
+	}
+	return s
 }

@@ -1,4 +1,4 @@
-package engine
+package present
 
 import (
 	"context"
@@ -30,32 +30,40 @@ func (h *LineHandler) Enabled(_ context.Context, l slog.Level) bool { return l >
 func (h *LineHandler) Handle(_ context.Context, r slog.Record) error {
 	var b strings.Builder
 	b.WriteString(r.Message)
-	write := func(a slog.Attr) {
-		if a.Equal(slog.Attr{}) {
-			return
-		}
-		key := a.Key
-		if h.group != "" {
-			key = h.group + "." + key
-		}
-		v := a.Value.Resolve().String()
-		if strings.ContainsAny(v, " \t\"=") || v == "" {
-			v = fmt.Sprintf("%q", v)
-		}
-		fmt.Fprintf(&b, " %s=%s", key, v)
-	}
 	for _, a := range h.attrs {
-		write(a)
+		writeAttr(&b, "", a) // keys qualified when they were added
 	}
-	r.Attrs(func(a slog.Attr) bool { write(a); return true })
+	r.Attrs(func(a slog.Attr) bool { writeAttr(&b, h.group, a); return true })
 	h.emit(r.Level, b.String())
 	return nil
+}
+
+// writeAttr writes " group.key=value", quoting values with blanks, quotes or '='.
+func writeAttr(b *strings.Builder, group string, a slog.Attr) {
+	if a.Equal(slog.Attr{}) {
+		return
+	}
+	key := a.Key
+	if group != "" {
+		key = group + "." + key
+	}
+	v := a.Value.Resolve().String()
+	if strings.ContainsAny(v, " \t\"=") || v == "" {
+		v = fmt.Sprintf("%q", v)
+	}
+	fmt.Fprintf(b, " %s=%s", key, v)
 }
 
 // WithAttrs implements slog.Handler.
 func (h *LineHandler) WithAttrs(attrs []slog.Attr) slog.Handler {
 	c := *h
-	c.attrs = append(append([]slog.Attr(nil), h.attrs...), attrs...)
+	c.attrs = append([]slog.Attr(nil), h.attrs...)
+	for _, a := range attrs {
+		if h.group != "" {
+			a.Key = h.group + "." + a.Key
+		}
+		c.attrs = append(c.attrs, a)
+	}
 	return &c
 }
 

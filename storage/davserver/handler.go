@@ -1,4 +1,4 @@
-package davtest
+package davserver
 
 import (
 	"bytes"
@@ -9,7 +9,6 @@ import (
 	"net/http"
 	"path"
 	"strings"
-	"time"
 
 	"github.com/pimsync-go/pimsync/storage"
 )
@@ -36,46 +35,13 @@ func (w *statusRecorder) Write(b []byte) (int, error) {
 
 func (s *Server) serveHTTP(w http.ResponseWriter, r *http.Request) {
 	body := readBody(r)
-	s.mu.Lock()
-	s.inFlight++
-	s.maxInFlight = max(s.maxInFlight, s.inFlight)
-	idx := len(s.log)
-	s.log = append(s.log, Request{Method: r.Method, Path: r.URL.RequestURI(), Header: r.Header.Clone(), Body: body})
-	f := s.matchFault(r)
-	s.mu.Unlock()
 	rec := &statusRecorder{ResponseWriter: w}
-	defer func() {
-		s.mu.Lock()
-		s.inFlight--
-		if idx < len(s.log) {
-			s.log[idx].Status = rec.status
-		}
-		s.mu.Unlock()
-	}()
-	if s.opts.Delay > 0 {
-		time.Sleep(s.opts.Delay)
-	}
-	if f != nil {
-		if f.Drop {
-			if hj, ok := w.(http.Hijacker); ok {
-				if conn, _, err := hj.Hijack(); err == nil {
-					conn.Close()
-					return
-				}
-			}
-			panic(http.ErrAbortHandler)
-		}
-		if f.RetryAfter != "" {
-			w.Header().Set("Retry-After", f.RetryAfter)
-		}
-		if f.Body != "" {
-			rec.Header().Set("Content-Type", "application/xml; charset=utf-8")
-			rec.WriteHeader(f.Status)
-			rec.Write([]byte(f.Body))
+	h := s.opts.Hooks
+	if h != nil {
+		defer func() { h.Done(r, rec.status) }()
+		if h.Request(rec, r, body) {
 			return
 		}
-		http.Error(rec, http.StatusText(f.Status), f.Status)
-		return
 	}
 	if !s.authorized(rec, r) {
 		return
@@ -117,26 +83,6 @@ func (s *Server) serveHTTP(w http.ResponseWriter, r *http.Request) {
 	default:
 		http.Error(rec, "Method Not Allowed", http.StatusMethodNotAllowed)
 	}
-}
-
-// matchFault returns the fault that applies to r, if any (s.mu held).
-func (s *Server) matchFault(r *http.Request) *faultState {
-	for _, f := range s.faults {
-		if f.Method != "" && f.Method != r.Method || !strings.HasPrefix(r.URL.Path, f.Path) {
-			continue
-		}
-		times := max(f.Times, 1)
-		if f.failed >= times {
-			continue
-		}
-		f.seen++
-		if f.seen <= f.After {
-			continue
-		}
-		f.failed++
-		return f
-	}
-	return nil
 }
 
 func (s *Server) authorized(w http.ResponseWriter, r *http.Request) bool {
@@ -225,20 +171,22 @@ func (s *Server) handlePut(w http.ResponseWriter, r *http.Request, body []byte) 
 		http.Error(w, "Precondition Failed", http.StatusPreconditionFailed)
 		return
 	}
-	if s.rewrite != nil {
-		body = s.rewrite(body)
+	if h := s.opts.Hooks; h != nil {
+		body = h.Stored(body)
 	}
 	raw := r.URL.EscapedPath()
 	if old != nil {
 		raw = old.raw
 	}
 	created := old == nil
-	if created && s.renameOnCreate {
-		raw = path.Dir(raw) + "/renamed-" + path.Base(raw)
-		w.Header().Set("Location", raw)
+	if h := s.opts.Hooks; created && h != nil {
+		if renamed := h.CreatedHref(raw); renamed != raw {
+			raw = renamed
+			w.Header().Set("Location", raw)
+		}
 	}
 	etag := s.store(c, raw, bytes.Clone(body))
-	if !s.noETagOnPut {
+	if h := s.opts.Hooks; h == nil || h.PutETag() {
 		w.Header().Set("ETag", etag)
 	}
 	if created {
@@ -362,7 +310,7 @@ func (s *Server) handleProppatch(w http.ResponseWriter, r *http.Request, body []
 		}
 		for _, p := range prop.children {
 			name := xmlName(p.name)
-			if s.readOnlyProps[name.Local] {
+			if h := s.opts.Hooks; h != nil && h.PropertyReadOnly(name.Local) {
 				ms.propstat(http.StatusForbidden, emptyProp(name))
 				continue
 			}
