@@ -528,11 +528,17 @@ func (x *mappingExec) load(ctx context.Context, acts []*ItemAction, pick func(*I
 	return loaded, nil
 }
 
-// defaultWorkers is how many item writes of a collection run at once by default. A
-// local file system makes many fsyncs in flight durable faster than a few (bench/floor
-// copies 10,000 files durably about a quarter faster with 32 than with 8); a DAV
-// storage lets 4 requests through at a time whatever the number.
-const defaultWorkers = 32
+// How many item writes of a collection run at once by default: localWorkers when both
+// storages are local file systems (storage.Durable: a vdir), which make many fsyncs in
+// flight durable faster than a few (bench/floor copies 10,000 files durably about a
+// quarter faster with 32 than with 8); otherwise defaultWorkers. A DAV storage lets 4
+// requests through at a time anyway, and a write handed to a worker counts as in
+// flight when the run is cancelled, so more workers there would only let more writes
+// start after a ctrl+c.
+const (
+	defaultWorkers = 8
+	localWorkers   = 32
+)
 
 type actionResult struct {
 	a   *ItemAction
@@ -546,6 +552,9 @@ func (x *mappingExec) runActions(ctx context.Context, acts []*ItemAction) error 
 	workers := x.e.Workers
 	if workers <= 0 {
 		workers = defaultWorkers
+		if len(x.w.durable) == 2 {
+			workers = localWorkers
+		}
 	}
 	jobs := make(chan *ItemAction)
 	// Workers go on while a commit of the status (and the durability barrier before
