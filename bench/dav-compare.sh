@@ -5,10 +5,12 @@
 #   bench/dav-compare.sh [N]        N generated events (default 1000)
 #
 # For each server and each tool: the first sync of N events from a local vdir, three
-# no-op re-syncs, and a re-sync after 10 edits + 10 deletes + 10 additions. Reported per
-# run: wall time, client CPU (user+sys), peak RSS, HTTP requests (counted by a proxy in
-# front of the server), and the server's CPU for the first sync. Each tool gets its own
-# copy of the data and its own collection. Needs: radicale xandikos vdirsyncer time curl.
+# no-op re-syncs, and a re-sync after 10 edits + 10 deletes + 10 additions; for pimsync
+# also no-ops of a second pair over the same collection that discovers it (`collections
+# all`) instead of naming it. Reported per run: wall time, client CPU (user+sys, from
+# bench/measure), peak RSS, HTTP requests (counted by a proxy in front of the server),
+# and the server's CPU for the first sync. Each tool gets its own copy of the data and
+# its own collection. Needs: radicale xandikos vdirsyncer curl.
 set -euo pipefail
 N=${1:-1000}
 cd "$(dirname "$0")/.."
@@ -17,14 +19,16 @@ PIDS=()
 cleanup() { for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done; rm -rf "$T"; }
 trap cleanup EXIT
 
-for c in radicale xandikos vdirsyncer curl /usr/bin/time; do
-  command -v "$c" >/dev/null || { echo "missing $c (apt-get install radicale xandikos vdirsyncer curl time)" >&2; exit 1; }
+for c in radicale xandikos vdirsyncer curl; do
+  command -v "$c" >/dev/null || { echo "missing $c (apt-get install radicale xandikos vdirsyncer curl)" >&2; exit 1; }
 done
 
 mkdir -p "$T/bin"
 go build -o "$T/bin/pimsync" ./cmd/pimsync
 go build -o "$T/bin/genevents" ./bench/genevents
 go build -o "$T/bin/countproxy" ./bench/countproxy
+go build -o "$T/bin/measure" ./bench/measure
+go build -o "$T/bin/floor" ./bench/floor
 
 freeport() { python3 -c 'import socket;s=socket.socket();s.bind(("127.0.0.1",0));print(s.getsockname()[1])'; }
 waitfor() { for _ in $(seq 200); do curl -sf -o /dev/null "$@" && return 0; sleep 0.1; done; echo "server did not start: $*" >&2; exit 1; }
@@ -59,7 +63,7 @@ waitfor "http://127.0.0.1:$RPROXY/__count"
 waitfor "http://127.0.0.1:$XPROXY/__count"
 
 mkcal() { curl -sf -o /dev/null -X MKCALENDAR "$@"; }
-for tool in pim vds; do
+for tool in pim vds floor; do
   mkcal -u bench:x "http://127.0.0.1:$RPORT/bench/$tool/"
   mkcal "http://127.0.0.1:$XPORT/user/calendars/$tool/"
 done
@@ -101,6 +105,10 @@ pair bench {
     collection pim
 }
 EOF
+  # The same collection, discovered: a pair with its own status and local copy.
+  mkdir -p "$d/pimall/local"
+  sed -e "s#$d/pim/status#$d/pimall/status#" -e "s#$d/pim/local#$d/pimall/local#" \
+    -e 's#collection pim#collections all#' "$d/pim/pimsync.conf" >"$d/pimall/pimsync.conf"
   cat >"$d/vds/config" <<EOF
 [general]
 status_path = "$d/vds/status/"
@@ -127,10 +135,10 @@ EOF
 measure() {
   local label=$1 port=$2; shift 2
   curl -sf "http://127.0.0.1:$port/__reset" >/dev/null
-  /usr/bin/time -f "%e %U %S %M" -o "$T/time" "$@" >"$T/out" 2>&1 || { echo "FAILED: $label" >&2; cat "$T/out" >&2; exit 1; }
+  "$T/bin/measure" -o "$T/time" "$@" >"$T/out" 2>&1 || { echo "FAILED: $label" >&2; cat "$T/out" >&2; exit 1; }
   local reqs; reqs=$(curl -sf "http://127.0.0.1:$port/__count")
-  read -r wall user sys rss <"$T/time"
-  printf '| %s | %.2f s | %.2f s | %d MB | %s |\n' "$label" "$wall" "$(echo "$user + $sys" | bc)" $((rss / 1024)) "$reqs" >>"$T/report"
+  read -r wall cpu user sys rss <"$T/time"
+  printf '| %s | %.3f s | %.0f ms | %d MB | %s |\n' "$label" "$wall" "$(echo "$cpu * 1000" | bc)" $((rss / 1024)) "$reqs" >>"$T/report"
 }
 
 servercpu() { ps -o time= -p "$(cat "$T/$1.pid")" | awk -F: '{print $1*3600 + $2*60 + $3}'; }
@@ -157,11 +165,17 @@ for srv in radicale xandikos; do
   s1=$(servercpu "$pid")
   measure "$srv: pimsync first sync" "$port" "$T/bin/pimsync" -c "$d/pim/pimsync.conf" sync
   s2=$(servercpu "$pid")
+  # The floor: the same uploads by Go's net/http client alone (bench/floor put).
+  if [ "$srv" = radicale ]; then floorurl="http://bench:x@127.0.0.1:$RPROXY/bench/floor/"; else floorurl="http://127.0.0.1:$XPROXY/user/calendars/floor/"; fi
+  measure "$srv: floor: $N PUTs by Go's net/http alone" "$port" "$T/bin/floor" put "$floorurl" "$d/vds/local"
   echo "| $srv: server CPU during first sync | vdirsyncer $((s1 - s0)) s, pimsync $((s2 - s1)) s | | | |" >>"$T/report"
   "$T/bin/pimsync" -c "$d/pim/pimsync.conf" sync >/dev/null # records our own writes' token
+  "$T/bin/pimsync" -c "$d/pimall/pimsync.conf" sync >/dev/null  # the discovering pair's
+  "$T/bin/pimsync" -c "$d/pimall/pimsync.conf" sync >/dev/null  # first sync and token
   for i in 1 2 3; do
     measure "$srv: vdirsyncer no-op re-sync $i" "$port" vdirsyncer sync bench
     measure "$srv: pimsync no-op re-sync $i" "$port" "$T/bin/pimsync" -c "$d/pim/pimsync.conf" sync
+    measure "$srv: pimsync no-op re-sync $i, collections all" "$port" "$T/bin/pimsync" -c "$d/pimall/pimsync.conf" sync
   done
   mutate "$d/vds/local"
   mutate "$d/pim/local/pim"

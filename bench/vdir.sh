@@ -12,7 +12,7 @@
 #   -v MAXN    run vdirsyncer for N up to MAXN (default 10000; 0: never)
 #   N...       collection sizes (default 1000 10000 100000)
 #
-# Per size it measures, with /usr/bin/time (wall, user+system CPU, peak RSS):
+# Per size it measures, with bench/measure (wall, user+system CPU, peak RSS):
 #   - floor "stat": find A B -type f -printf '%T@ %s %i\n' over both synced trees, the
 #     least a no-op must do (list both directories, stat every file);
 #   - floor "durable copy": bench/floor copy, which reads every file and writes it to a
@@ -48,6 +48,7 @@ if [ ${#BINS[@]} -eq 0 ]; then
 fi
 go build -o "$T/bin/genevents" ./bench/genevents
 go build -o "$T/bin/floor" ./bench/floor
+go build -o "$T/bin/measure" ./bench/measure
 VDS=""
 command -v vdirsyncer >/dev/null && [ "$VMAX" -gt 0 ] && VDS=vdirsyncer
 STRACE=""
@@ -103,16 +104,16 @@ workspace() {
   cp -al "$1" "$2/a/cal"
 }
 
-# timed LABEL CMD...: runs CMD under /usr/bin/time, appends "LABEL wall cpu rss" to $T/data.
+# timed LABEL CMD...: runs CMD under bench/measure, appends "LABEL wall cpu rss" to $T/data.
 timed() {
   local label=$1; shift
-  /usr/bin/time -f "%e %U %S %M" -o "$T/time" "$@" >"$T/out" 2>&1 || { echo "FAILED: $label: $*" >&2; tail -n 5 "$T/out" >&2; exit 1; }
-  local wall user sys rss
-  read -r wall user sys rss <"$T/time"
-  echo "$label $wall $(echo "$user + $sys" | bc) $rss" >>"$T/data"
+  "$T/bin/measure" -o "$T/time" "$@" >"$T/out" 2>&1 || { echo "FAILED: $label: $*" >&2; tail -n 5 "$T/out" >&2; exit 1; }
+  local wall cpu user sys rss
+  read -r wall cpu user sys rss <"$T/time"
+  echo "$label $wall $cpu $rss" >>"$T/data"
 }
 
-# flooredtime LABEL CMD...: a floor tool that reports its own wall and CPU.
+# floortime LABEL CMD...: a floor tool that reports its own wall and CPU.
 floortime() {
   local label=$1; shift
   local out; out=$("$@")

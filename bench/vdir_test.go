@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"testing"
+	"time"
 
 	"github.com/pimsync-go/pimsync/config"
 	"github.com/pimsync-go/pimsync/engine"
@@ -74,13 +75,18 @@ func syncOK(b *testing.B, e *engine.Engine, p *engine.Pair) {
 func BenchmarkVdirFirstSync(b *testing.B) {
 	for _, n := range benchSizes(b) {
 		b.Run(fmt.Sprint(n), func(b *testing.B) {
+			var user, sys time.Duration
 			for b.Loop() {
 				b.StopTimer()
 				e, p, _, _ := vdirPair(b, n)
 				b.StartTimer()
+				u0, s0 := cpuTimes()
 				profiled(b, fmt.Sprint("first-", n), func() { syncOK(b, e, p) })
+				u1, s1 := cpuTimes()
+				user, sys = user+u1-u0, sys+s1-s0
 			}
 			b.ReportMetric(float64(n), "items")
+			reportCPU(b, user, sys)
 		})
 	}
 }
@@ -94,15 +100,66 @@ func BenchmarkVdirNoop(b *testing.B) {
 			syncOK(b, e, p)
 			syncOK(b, e, p) // records etags written by the first run
 			reads := a.ItemReads() + bs.ItemReads()
+			u0, s0 := cpuTimes()
 			profiled(b, fmt.Sprint("noop-", n), func() {
 				for b.Loop() {
 					syncOK(b, e, p)
 				}
 			})
+			u1, s1 := cpuTimes()
+			reportCPU(b, u1-u0, s1-s0)
 			if got := a.ItemReads() + bs.ItemReads() - reads; got != 0 {
 				b.Fatalf("no-op re-syncs read %d item files", got)
 			}
 			b.ReportMetric(0, "item-reads/op")
+		})
+	}
+}
+
+// reportCPU reports the user and system CPU time per operation. The system time of
+// file-system benchmarks depends on the machine's recent history (ext4 without a
+// journal makes new inodes slow for a minute after many deletions); the user time
+// is what pimsync's own code costs.
+func reportCPU(b *testing.B, user, sys time.Duration) {
+	b.ReportMetric(float64(user.Microseconds())/1000/float64(b.N), "user-ms/op")
+	b.ReportMetric(float64(sys.Microseconds())/1000/float64(b.N), "sys-ms/op")
+}
+
+// BenchmarkVdirNoopCollections re-syncs 10,000 unchanged events spread over 1, 100 and
+// 1,000 collections: the cost of a no-op must follow the number of items, not grow
+// with the number of collections (issue 14, target 6).
+func BenchmarkVdirNoopCollections(b *testing.B) {
+	const total = 10000
+	for _, colls := range []int{1, 100, 1000} {
+		b.Run(fmt.Sprint(colls), func(b *testing.B) {
+			dir := b.TempDir()
+			for c := range colls {
+				if err := WriteEvents(filepath.Join(dir, "a", fmt.Sprintf("c%04d", c)), total/colls); err != nil {
+					b.Fatal(err)
+				}
+			}
+			if err := os.MkdirAll(filepath.Join(dir, "b"), 0o755); err != nil {
+				b.Fatal(err)
+			}
+			a := vdir.New(filepath.Join(dir, "a"), storage.Calendars, "ics")
+			bs := vdir.New(filepath.Join(dir, "b"), storage.Calendars, "ics")
+			cfg := &config.Pair{Name: "bench", Collections: []string{config.CollectionsAll}}
+			p := &engine.Pair{Name: "bench", Config: cfg, A: a, B: bs, NameA: "a", NameB: "b"}
+			e := &engine.Engine{StatusDir: filepath.Join(dir, "status")}
+			syncOK(b, e, p)
+			syncOK(b, e, p)
+			reads := a.ItemReads() + bs.ItemReads()
+			u0, s0 := cpuTimes()
+			profiled(b, fmt.Sprint("noop-colls-", colls), func() {
+				for b.Loop() {
+					syncOK(b, e, p)
+				}
+			})
+			u1, s1 := cpuTimes()
+			reportCPU(b, u1-u0, s1-s0)
+			if got := a.ItemReads() + bs.ItemReads() - reads; got != 0 {
+				b.Fatalf("no-op re-syncs read %d item files", got)
+			}
 		})
 	}
 }

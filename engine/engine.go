@@ -60,7 +60,8 @@ type Engine struct {
 	// LockTimeout bounds the wait for another process syncing the same pair; 0 waits
 	// forever (daemon).
 	LockTimeout time.Duration
-	// Workers is the number of concurrent item writes per collection (default 8).
+	// Workers is the number of concurrent item writes per collection (default 8, and
+	// 32 between two local file systems).
 	Workers int
 	// MaxPairs is the number of pairs synced at once (default 4).
 	MaxPairs int

@@ -21,10 +21,10 @@ import (
 // writes.
 func (e *Engine) planPair(ctx context.Context, p *Pair, db *status.DB) *PairPlan {
 	pp := &PairPlan{Pair: p}
-	// The status rows of every mapping are read once, in one pass, while the
+	// The status of every mapping is read once, one query per table, while the
 	// collections are discovered and listed.
-	rows := readRowSets(db)
-	defer rows.close() // once every mapping is planned: nothing refers to them then
+	snap := readSnapshot(db)
+	defer snap.close() // once every mapping is planned: nothing refers to it then
 	st, names := p.storages(), p.names()
 	var disc [2][]storage.Collection
 	var errs [2]error
@@ -47,26 +47,7 @@ func (e *Engine) planPair(ctx context.Context, p *Pair, db *status.DB) *PairPlan
 		pp.Err = fmt.Errorf("pair %s: %w", p.Name, err)
 		return pp
 	}
-	existing, err := db.Mappings()
-	if err != nil {
-		pp.Err = &StatusError{fmt.Errorf("pair %s: reading status: %w", p.Name, err)}
-		return pp
-	}
-	current := map[[2]string]bool{}
-	for _, m := range specs {
-		current[[2]string{m.href[A], m.href[B]}] = true
-	}
-	for _, m := range existing {
-		if !current[[2]string{m.HrefA, m.HrefB}] {
-			pp.Stale = append(pp.Stale, m)
-		}
-	}
 	pol := p.policy()
-	pendingColls, err := db.PendingCollections()
-	if err != nil {
-		pp.Err = &StatusError{fmt.Errorf("pair %s: reading status: %w", p.Name, err)}
-		return pp
-	}
 	pp.Mappings = make([]*MappingPlan, len(specs))
 	budget := &bodyBudget{left: maxPlanBodies}
 	var mu sync.Mutex // guards the first status error
@@ -76,7 +57,7 @@ func (e *Engine) planPair(ctx context.Context, p *Pair, db *status.DB) *PairPlan
 		sem <- struct{}{}
 		go func() {
 			defer func() { <-sem; wg.Done() }()
-			mp, err := e.planMapping(ctx, p, db, rows, budget, spec, pol, pendingColls)
+			mp, err := e.planMapping(ctx, p, db, snap, budget, spec, pol)
 			pp.Mappings[i] = mp
 			if err != nil {
 				mu.Lock()
@@ -88,6 +69,22 @@ func (e *Engine) planPair(ctx context.Context, p *Pair, db *status.DB) *PairPlan
 		}()
 	}
 	wg.Wait()
+	st0, err := snap.get()
+	if err != nil {
+		if pp.Err == nil {
+			pp.Err = &StatusError{fmt.Errorf("pair %s: reading status: %w", p.Name, err)}
+		}
+		return pp
+	}
+	current := map[[2]string]bool{}
+	for _, m := range specs {
+		current[[2]string{m.href[A], m.href[B]}] = true
+	}
+	for _, m := range st0.Mappings {
+		if !current[[2]string{m.HrefA, m.HrefB}] {
+			pp.Stale = append(pp.Stale, m)
+		}
+	}
 	return pp
 }
 
@@ -100,8 +97,8 @@ func (e *Engine) planPair(ctx context.Context, p *Pair, db *status.DB) *PairPlan
 // on both sides, with no pending write and no other item of its ident, needs no action
 // and is left out of the decision altogether (mappingInput.clean), so that an unchanged
 // collection costs a listing and a lookup per item, and no object per item.
-func (e *Engine) planMapping(ctx context.Context, p *Pair, db *status.DB, rows *rowSets, budget *bodyBudget,
-	spec *mappingSpec, pol policy, pendingColls map[status.Side]map[string]map[string]string) (*MappingPlan, error) {
+func (e *Engine) planMapping(ctx context.Context, p *Pair, db *status.DB, snap *snapshot, budget *bodyBudget,
+	spec *mappingSpec, pol policy) (*MappingPlan, error) {
 	m := &MappingPlan{Alias: spec.alias, HrefA: spec.href[A], HrefB: spec.href[B]}
 	fail := func(format string, args ...any) (*MappingPlan, error) {
 		m.Action, m.ReasonIsError = CollSkipped, true
@@ -122,7 +119,7 @@ func (e *Engine) planMapping(ctx context.Context, p *Pair, db *status.DB, rows *
 		if spec.href[s] == "" || (!spec.exists[s] && !spec.probe[s]) {
 			continue // a missing collection costs no request (sync.md §6.1)
 		}
-		l := &sideLister{e: e, st: st[s], side: Side(s), coll: spec.href[s], m: m, in: in, db: db, ready: ready, rs: &rs, budget: budget}
+		l := &sideLister{e: e, st: st[s], side: Side(s), coll: spec.href[s], m: m, in: in, snap: snap, ready: ready, rs: &rs, budget: budget}
 		listers[s] = l
 		wg.Go(func() {
 			err := l.list(ctx)
@@ -144,12 +141,14 @@ func (e *Engine) planMapping(ctx context.Context, p *Pair, db *status.DB, rows *
 			}
 		})
 	}
-	serr := e.readMappingStatus(db, rows, spec, m, in, &rs)
+	serr := e.readMappingStatus(snap, spec, m, in, &rs)
 	close(ready)
 	wg.Wait()
 	if serr != nil {
 		return m, &StatusError{fmt.Errorf("pair %s: reading status: %w", p.Name, serr)}
 	}
+	sn, _ := snap.get() // read without error: readMappingStatus waited for it
+	pendingColls := sn.PendingCollections
 	for s := range 2 {
 		if failed[s] != "" {
 			return fail("%s", failed[s])
@@ -181,63 +180,57 @@ func (e *Engine) planMapping(ctx context.Context, p *Pair, db *status.DB, rows *
 	return m, nil
 }
 
-// readMappingStatus reads what the status holds for a mapping (its rows, properties,
-// pending writes, property aliases and refusals).
-func (e *Engine) readMappingStatus(db *status.DB, rows *rowSets, spec *mappingSpec, m *MappingPlan, in *mappingInput, rs **status.RowSet) error {
+// readMappingStatus looks up what the status holds for a mapping (its rows,
+// properties, pending writes, property aliases and refusals).
+func (e *Engine) readMappingStatus(snap *snapshot, spec *mappingSpec, m *MappingPlan, in *mappingInput, rs **status.RowSet) error {
+	s, err := snap.get()
+	if err != nil {
+		return err
+	}
 	if spec.href[A] == "" || spec.href[B] == "" {
 		return nil
 	}
-	uid, ok, err := db.FindMapping(spec.href[A], spec.href[B])
-	if err != nil || !ok {
-		return err
+	uid, ok := s.FindMapping(spec.href[A], spec.href[B])
+	if !ok {
+		return nil
 	}
 	m.MappingUID, in.inStatus = uid, true
-	if *rs, err = rows.get(uid); err != nil {
-		return err
-	}
+	*rs = s.Rows(uid)
 	m.rowStats = rowStats{n: (*rs).Len(), emptyETag: [2]int{(*rs).EmptyETags(status.SideA), (*rs).EmptyETags(status.SideB)}}
-	if in.statusProps, err = db.Properties(uid); err != nil {
-		return err
-	}
-	if in.pending, err = db.Pending(uid); err != nil {
-		return err
-	}
-	if in.aliases, err = db.PropertyAliases(uid); err != nil {
-		return err
-	}
-	in.refused, err = db.PropertyRefusals(uid)
+	in.statusProps = s.Properties(uid)
+	in.pending = s.Pending(uid)
+	in.aliases = slices.Clone(s.PropertyAliases(uid)) // appended to by planning
+	in.refused = s.PropertyRefusals(uid)
 	m.pending = in.pending
-	return err
+	return nil
 }
 
-// rowSets reads the status rows of every mapping of a pair in the background.
-type rowSets struct {
+// snapshot reads the status of a pair in the background.
+type snapshot struct {
 	done chan struct{}
-	sets map[int64]*status.RowSet
+	snap *status.Snapshot
 	err  error
 }
 
-func readRowSets(db *status.DB) *rowSets {
-	r := &rowSets{done: make(chan struct{})}
+func readSnapshot(db *status.DB) *snapshot {
+	r := &snapshot{done: make(chan struct{})}
 	go func() {
 		defer close(r.done)
-		r.sets, r.err = db.RowSets()
+		r.snap, r.err = db.Snapshot()
 	}()
 	return r
 }
 
-// close gives back the rows' memory (status.RowSet.Close).
-func (r *rowSets) close() {
+// get waits for the snapshot.
+func (r *snapshot) get() (*status.Snapshot, error) {
 	<-r.done
-	for _, rs := range r.sets {
-		rs.Close()
-	}
+	return r.snap, r.err
 }
 
-// get returns the rows of mapping uid (nil when it has none).
-func (r *rowSets) get(uid int64) (*status.RowSet, error) {
+// close gives back the rows' memory (status.Snapshot.Close).
+func (r *snapshot) close() {
 	<-r.done
-	return r.sets[uid], r.err
+	r.snap.Close()
 }
 
 // rowStats counts a mapping's status rows, and those with an empty etag on each side,
@@ -287,7 +280,7 @@ type sideLister struct {
 	coll   string
 	m      *MappingPlan
 	in     *mappingInput
-	db     *status.DB
+	snap   *snapshot
 	ready  chan struct{}   // closed when *rs and the mapping's status are known
 	rs     **status.RowSet // the mapping's rows
 	budget *bodyBudget
@@ -298,10 +291,25 @@ type sideLister struct {
 	listed   int
 	queue    []storage.ItemRef // listed items to read
 	buffered []byte            // entries streamed before the status was read: href, etag
-	sortQ    bool              // the listing came in no particular order
 	fetched  []*ItemState
 	unf      []Unfetchable
+
+	// The items of a side are planned as they always were: first those listed as the
+	// status has them, in the order List gives them (sorted, for a vdir), then those
+	// read, in the same order. order says which order that is; pos holds the listing
+	// position of the matched rows of a full listing.
+	order listOrder
+	pos   []int32
 }
+
+// listOrder is the order in which a side's items are planned.
+type listOrder int
+
+const (
+	orderHref    listOrder = iota // a streamed listing: by href, as vdir's List
+	orderListing                  // a full listing: as listed
+	orderIdent                    // token fast path or delta: rows by ident, then what was read
+)
 
 // list lists the side (sync.md §6.1): token fast path or delta where the storage offers
 // it, otherwise a full listing (streamed where the storage can); then it reads the
@@ -309,8 +317,9 @@ type sideLister struct {
 func (l *sideLister) list(ctx context.Context) error {
 	switch st := l.st.(type) {
 	case storage.Incremental:
+		l.order = orderListing
 		l.await()
-		saved := l.e.savedToken(l.db, l.m, l.in, l.rows, l.side, l.coll)
+		saved := l.e.savedToken(l.snap, l.m, l.in, l.rows, l.side, l.coll)
 		lst, err := st.ListSince(ctx, l.coll, saved)
 		if err != nil {
 			return err
@@ -318,18 +327,20 @@ func (l *sideLister) list(ctx context.Context) error {
 		l.m.tokens[l.side] = lst.Token
 		switch {
 		case lst.Unchanged:
+			l.order = orderIdent
 			for i := range l.matched {
 				l.matched[i] = true
 			}
 			l.listed = len(l.matched)
 			return nil
 		case lst.Delta:
+			l.order = orderIdent
 			l.applyDelta(lst.Refs, lst.Removed)
 		default:
 			l.joinRefs(lst.Refs)
 		}
 	case storage.Streamer:
-		l.sortQ = true
+		l.order = orderHref
 		err := st.ListEach(ctx, l.coll, func(href, etag []byte) error {
 			if !l.isReady {
 				select {
@@ -351,6 +362,7 @@ func (l *sideLister) list(ctx context.Context) error {
 		}
 		l.await()
 	default:
+		l.order = orderListing
 		refs, err := l.st.List(ctx, l.coll)
 		if err != nil {
 			return err
@@ -370,6 +382,9 @@ func (l *sideLister) await() {
 	l.isReady = true
 	l.rows = *l.rs
 	l.matched = make([]bool, l.rows.Len())
+	if l.order == orderListing {
+		l.pos = make([]int32, l.rows.Len())
+	}
 	p := l.buffered
 	l.buffered = nil
 	for len(p) > 0 {
@@ -410,8 +425,12 @@ func (l *sideLister) join(href, etag []byte) {
 
 func (l *sideLister) joinRef(r storage.ItemRef) {
 	l.listed++
+	at := int32(l.listed - 1)
 	if i, ok := l.rows.FindHref(l.side.status(), []byte(r.Href)); ok && r.ETag != "" && l.rows.ETagIs(i, l.side.status(), []byte(r.ETag)) {
 		l.matched[i] = true
+		if l.pos != nil {
+			l.pos[i] = at
+		}
 		return
 	}
 	l.queue = append(l.queue, r)
@@ -456,15 +475,14 @@ const fetchChunk = 1024
 
 // fetch reads the queued items, a chunk at a time.
 func (l *sideLister) fetch(ctx context.Context) error {
-	if l.sortQ {
+	if l.order == orderHref {
 		slices.SortFunc(l.queue, func(a, b storage.ItemRef) int { return strings.Compare(a.Href, b.Href) })
 	}
 	queue := l.queue
 	l.queue = nil
-	for len(queue) > 0 {
-		n := min(len(queue), fetchChunk)
-		chunk := queue[:n]
-		queue = queue[n:]
+	for start := 0; start < len(queue); start += fetchChunk {
+		n := min(len(queue)-start, fetchChunk)
+		chunk := queue[start : start+n]
 		hrefs := make([]string, n)
 		for i, r := range chunk {
 			hrefs[i] = r.Href
@@ -473,15 +491,16 @@ func (l *sideLister) fetch(ctx context.Context) error {
 		if err != nil {
 			return err
 		}
-		got := make(map[string]bool, n) // asked for, then false once answered
-		for _, h := range hrefs {
-			got[h] = true
+		got := make(map[string]int, n) // asked for (its index + 1), then 0 once answered
+		for i, h := range hrefs {
+			got[h] = i + 1
 		}
 		for _, f := range fetched {
-			if !got[f.Href] {
+			i := got[f.Href] - 1
+			if i < 0 {
 				continue // not asked for, or answered twice
 			}
-			got[f.Href] = false
+			got[f.Href] = 0
 			if f.Err != nil {
 				l.unf = append(l.unf, l.unfetchable(f.Href, f.Err))
 				continue
@@ -489,7 +508,7 @@ func (l *sideLister) fetch(ctx context.Context) error {
 			l.fetched = append(l.fetched, l.keep(f))
 		}
 		for _, h := range hrefs {
-			if got[h] {
+			if got[h] > 0 {
 				l.unf = append(l.unf, l.unfetchable(h, errors.New("the storage did not return it")))
 			}
 		}
@@ -552,7 +571,7 @@ func (e *Engine) join(ctx context.Context, m *MappingPlan, in *mappingInput, rs 
 			}
 		}
 	}
-	var items [2][]*ItemState
+	var items [2][]keyedItem
 	for i := range n {
 		if !dirty[i] {
 			in.clean++
@@ -560,9 +579,14 @@ func (e *Engine) join(ctx context.Context, m *MappingPlan, in *mappingInput, rs 
 		}
 		r := rs.Row(i)
 		in.rows = append(in.rows, r)
-		for s := range 2 {
-			if ls[s] != nil && ls[s].matched[i] {
-				items[s] = append(items[s], &ItemState{Href: rowHref(&r, Side(s)), ETag: rowETag(&r, Side(s)), Ident: r.Ident, Hash: r.Hash})
+		for s, l := range ls {
+			if l != nil && l.matched[i] {
+				it := &ItemState{Href: rowHref(&r, Side(s)), ETag: rowETag(&r, Side(s)), Ident: r.Ident, Hash: r.Hash}
+				k := keyedItem{it: it}
+				if l.pos != nil {
+					k.pos = l.pos[i]
+				}
+				items[s] = append(items[s], k)
 			}
 		}
 	}
@@ -572,12 +596,35 @@ func (e *Engine) join(ctx context.Context, m *MappingPlan, in *mappingInput, rs 
 			continue
 		}
 		side := &in.side[s]
-		side.items = append(items[s], l.fetched...)
-		slices.SortFunc(side.items, func(a, b *ItemState) int { return strings.Compare(a.Href, b.Href) })
+		side.items = l.ordered(items[s])
 		side.listed = l.listed
 		in.unfetchable = append(in.unfetchable, l.unf...)
 	}
 	return e.hydrate(ctx, m, in, ls)
+}
+
+// keyedItem is an item of a side and its position in a full listing.
+type keyedItem struct {
+	it  *ItemState
+	pos int32
+}
+
+// ordered returns the side's items: those known from the status rows in the order of
+// the listing (listOrder), then those read, in the order they were queued.
+func (l *sideLister) ordered(fromRows []keyedItem) []*ItemState {
+	switch l.order {
+	case orderListing:
+		slices.SortFunc(fromRows, func(a, b keyedItem) int { return int(a.pos) - int(b.pos) })
+	case orderIdent:
+		slices.SortFunc(fromRows, func(a, b keyedItem) int { return strings.Compare(a.it.Ident, b.it.Ident) })
+	default:
+		slices.SortFunc(fromRows, func(a, b keyedItem) int { return strings.Compare(a.it.Href, b.it.Href) })
+	}
+	out := make([]*ItemState, 0, len(fromRows)+len(l.fetched))
+	for _, k := range fromRows {
+		out = append(out, k.it)
+	}
+	return append(out, l.fetched...)
 }
 
 // hydrate reads again the items whose text planning dropped (bodyBudget) when the
@@ -744,12 +791,16 @@ func needDiscovery(cfg *config.Pair, st [2]storage.Storage) [2]bool {
 
 // savedToken returns the saved token of a side if it may be used (sync.md §3.7), and
 // marks an unusable saved row for deletion.
-func (e *Engine) savedToken(db *status.DB, m *MappingPlan, in *mappingInput, rs *status.RowSet, side Side, coll string) storage.Token {
+func (e *Engine) savedToken(snap *snapshot, m *MappingPlan, in *mappingInput, rs *status.RowSet, side Side, coll string) storage.Token {
 	if !in.inStatus {
 		return storage.Token{}
 	}
-	t, ok, err := db.Token(m.MappingUID, side.status())
-	if err != nil || !ok {
+	s, err := snap.get()
+	if err != nil {
+		return storage.Token{}
+	}
+	t, ok := s.Token(m.MappingUID, side.status())
+	if !ok {
 		return storage.Token{}
 	}
 	m.saved[side], m.hasSaved[side] = t, true

@@ -54,8 +54,22 @@ func resolveMappings(cfg *config.Pair, disc [2][]storage.Collection, discovered 
 		}
 	}
 	var out []*mappingSpec
+	// byHref finds the mapping (its index in out) that uses a collection, by the
+	// collection's normalised href on each side (sameHref), so that adding a mapping
+	// costs no walk over the others: a pair can have thousands of collections.
+	byHref := [2]map[string]int{{}, {}}
 	add := func(m *mappingSpec) error {
-		for _, o := range out {
+		first := -1 // the first mapping in out that uses one of m's collections
+		for s := range 2 {
+			if m.href[s] == "" {
+				continue
+			}
+			if i, ok := byHref[s][normHref(m.href[s])]; ok && (first < 0 || i < first) {
+				first = i
+			}
+		}
+		if first >= 0 {
+			o := out[first]
 			sa := o.href[A] != "" && sameHref(o.href[A], m.href[A])
 			sb := o.href[B] != "" && sameHref(o.href[B], m.href[B])
 			switch {
@@ -74,6 +88,11 @@ func resolveMappings(cfg *config.Pair, disc [2][]storage.Collection, discovered 
 					"explicitly with a `collection { alias …; id_a …; id_b … }` block and remove the other from the pair",
 					o.alias, orNone(o.href[A]), orNone(o.href[B]), m.alias, orNone(m.href[A]), orNone(m.href[B]),
 					m.href[side], side, names[side])
+			}
+		}
+		for s := range 2 {
+			if m.href[s] != "" {
+				byHref[s][normHref(m.href[s])] = len(out)
 			}
 		}
 		out = append(out, m)

@@ -1,7 +1,9 @@
 package status_test
 
 import (
+	"errors"
 	"fmt"
+	"reflect"
 	"slices"
 	"strings"
 	"testing"
@@ -123,5 +125,142 @@ func TestRowSetsMissingFile(t *testing.T) {
 	sets, err := db.RowSets()
 	if err != nil || len(sets) != 0 {
 		t.Fatalf("RowSets = %v, %v", sets, err)
+	}
+}
+
+// TestMany: the multi-row writes leave exactly what the one-row writes leave, across
+// statement boundaries (64 rows), and refuse what those refuse.
+func TestMany(t *testing.T) {
+	db := openWrite(t, statusFile(t))
+	var uid int64
+	var rows []status.Row
+	var pend []status.Pending
+	for i := range 150 {
+		id := fmt.Sprintf("id-%03d", i)
+		rows = append(rows, row(id, "a/"+id+".ics", fmt.Sprint("ea", i), "/b/"+id+".ics", ""))
+		pend = append(pend, status.Pending{Ident: id, Side: status.SideB, Hash: hashOf(id), Fingerprint: "fp" + id,
+			Create: i%2 == 0, SrcHref: "a/" + id + ".ics", SrcETag: "e", TgtHref: "t", TgtETag: "te"})
+	}
+	update(t, db, func(tx *status.Tx) (err error) {
+		if uid, err = tx.AddMapping("a", "b"); err != nil {
+			return err
+		}
+		if err := tx.InsertMany(uid, rows); err != nil {
+			return err
+		}
+		return tx.AddPendingMany(uid, pend)
+	})
+	equalRows(t, mustRows(t, db, uid), rows)
+	got, err := db.Pending(uid)
+	if err != nil || len(got) != 150 {
+		t.Fatalf("Pending: %d records, %v", len(got), err)
+	}
+	for _, p := range pend {
+		if got[p.Ident][status.SideB] != p {
+			t.Fatalf("pending %s = %+v, want %+v", p.Ident, got[p.Ident][status.SideB], p)
+		}
+	}
+	var drop []string
+	for _, p := range pend[:100] {
+		drop = append(drop, p.Ident)
+	}
+	update(t, db, func(tx *status.Tx) error {
+		if err := tx.DeletePendingMany(uid, status.SideA, drop); err != nil { // the other side: nothing
+			return err
+		}
+		return tx.DeletePendingMany(uid, status.SideB, drop)
+	})
+	if got, _ := db.Pending(uid); len(got) != 50 || got["id-099"] != nil || got["id-100"] == nil {
+		t.Fatalf("after deleting 100 of 150: %d left", len(got))
+	}
+	err = db.Update(func(tx *status.Tx) error { return tx.InsertMany(uid, rows[140:141]) })
+	if err == nil {
+		t.Fatal("InsertMany of an ident already there succeeded")
+	}
+	bad := rows[0]
+	bad.Ident, bad.HrefA, bad.Hash = "new", "a/new.ics", "abc"
+	if err := db.Update(func(tx *status.Tx) error { return tx.InsertMany(uid, []status.Row{bad}) }); !errors.Is(err, status.ErrInvalidHash) {
+		t.Fatalf("InsertMany of a bad hash: %v", err)
+	}
+	equalRows(t, mustRows(t, db, uid), rows)
+}
+
+// TestSnapshot: one read of the pair's status gives, for every mapping, what the
+// per-mapping readers give.
+func TestSnapshot(t *testing.T) {
+	db := openWrite(t, statusFile(t))
+	var uids []int64
+	update(t, db, func(tx *status.Tx) error {
+		for m := range 3 {
+			uid, err := tx.AddMapping(fmt.Sprint("a", m), fmt.Sprint("b", m))
+			if err != nil {
+				return err
+			}
+			uids = append(uids, uid)
+			if m == 2 {
+				continue // nothing but the mapping
+			}
+			for i := range 3 {
+				id := fmt.Sprintf("u%d-%d", m, i)
+				if err := tx.Insert(uid, row(id, fmt.Sprintf("a%d/%s", m, id), "e", "/b/"+id, "f")); err != nil {
+					return err
+				}
+				if err := tx.AddPending(uid, status.Pending{Ident: id, Side: status.SideB, Hash: hashOf(id), Fingerprint: "x", Create: i == 0}); err != nil {
+					return err
+				}
+			}
+			if err := tx.SetProperty(uid, fmt.Sprint("a", m), fmt.Sprint("b", m), "displayname", fmt.Sprint("Name ", m)); err != nil {
+				return err
+			}
+			if err := tx.SetPropertyAlias(uid, status.PropertyAlias{Side: status.SideB, Property: "color", Reported: "#fff", Meant: fmt.Sprint(m)}); err != nil {
+				return err
+			}
+			if err := tx.SetPropertyRefused(uid, status.PropertyRefusal{Side: status.SideA, Property: "order", Value: "1", Reason: "no"}); err != nil {
+				return err
+			}
+			if err := tx.SetToken(uid, status.SideB, status.Token{Href: "/b", Kind: "sync-token", Value: fmt.Sprint("t", m), ItemCount: 3}); err != nil {
+				return err
+			}
+		}
+		return tx.AddPendingCollection(status.SideB, "/new/", map[string]string{"displayname": "N"})
+	})
+	snap, err := db.Snapshot()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer snap.Close()
+	ms, _ := db.Mappings()
+	if !reflect.DeepEqual(snap.Mappings, ms) {
+		t.Errorf("Mappings = %v, want %v", snap.Mappings, ms)
+	}
+	pc, _ := db.PendingCollections()
+	if !reflect.DeepEqual(snap.PendingCollections, pc) {
+		t.Errorf("PendingCollections = %v, want %v", snap.PendingCollections, pc)
+	}
+	for m, uid := range uids {
+		if got, ok := snap.FindMapping(fmt.Sprint("a", m), fmt.Sprint("b", m)); !ok || got != uid {
+			t.Errorf("FindMapping(a%d, b%d) = %d, %v", m, m, got, ok)
+		}
+		if got, want := snap.Rows(uid).Len(), len(mustRows(t, db, uid)); got != want {
+			t.Errorf("mapping %d: %d rows, want %d", uid, got, want)
+		}
+		props, _ := db.Properties(uid)
+		pend, _ := db.Pending(uid)
+		al, _ := db.PropertyAliases(uid)
+		ref, _ := db.PropertyRefusals(uid)
+		if !reflect.DeepEqual(snap.Properties(uid), props) || !reflect.DeepEqual(snap.Pending(uid), pend) ||
+			!reflect.DeepEqual(snap.PropertyAliases(uid), al) || !reflect.DeepEqual(snap.PropertyRefusals(uid), ref) {
+			t.Errorf("mapping %d: snapshot %v %v %v %v, want %v %v %v %v", uid, snap.Properties(uid), snap.Pending(uid),
+				snap.PropertyAliases(uid), snap.PropertyRefusals(uid), props, pend, al, ref)
+		}
+		for _, side := range []status.Side{status.SideA, status.SideB} {
+			tok, ok, _ := db.Token(uid, side)
+			if got, gok := snap.Token(uid, side); got != tok || gok != ok {
+				t.Errorf("Token(%d, %s) = %v, %v; want %v, %v", uid, side, got, gok, tok, ok)
+			}
+		}
+	}
+	if _, ok := snap.FindMapping("a0", "b1"); ok {
+		t.Error("FindMapping found a mapping that does not exist")
 	}
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
+	"strings"
 	"sync"
 )
 
@@ -19,6 +20,13 @@ type Tx struct {
 	mu    sync.Mutex
 	tx    *sql.Tx
 	stmts [numStmts]*sql.Stmt
+	multi map[multiKey]*sql.Stmt // multi-row statements by kind and number of rows
+}
+
+// multiKey names a multi-row statement: its kind and how many rows it takes.
+type multiKey struct {
+	kind int
+	rows int
 }
 
 // Indexes of the prepared write statements of a Tx.
@@ -102,6 +110,137 @@ func (tx *Tx) Rollback() error {
 func (tx *Tx) end() {
 	tx.tx = nil
 	tx.stmts = [numStmts]*sql.Stmt{}
+	tx.multi = nil
+}
+
+// Multi-row statements: kinds, and how many rows one statement takes at most.
+const (
+	multiInsert = iota
+	multiAddPending
+	multiDeletePending
+	multiRows = 64
+)
+
+// execMulti runs the multi-row statement of kind for n rows with args; the caller
+// holds tx.mu.
+func (tx *Tx) execMulti(kind, n int, args []any) error {
+	if tx.tx == nil {
+		return sql.ErrTxDone
+	}
+	k := multiKey{kind, n}
+	st := tx.multi[k]
+	if st == nil {
+		var q strings.Builder
+		switch kind {
+		case multiInsert:
+			q.WriteString(`INSERT INTO items(ident, mapping_uid, hash, href_a, etag_a, href_b, etag_b) VALUES `)
+			repeat(&q, "(?, ?, ?, ?, ?, ?, ?)", ", ", n)
+		case multiAddPending:
+			q.WriteString(`INSERT OR REPLACE INTO x_pending_writes(mapping_uid, ident, side, hash, fingerprint, kind, src_href, src_etag, tgt_href, tgt_etag) VALUES `)
+			repeat(&q, "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", ", ", n)
+		case multiDeletePending:
+			q.WriteString(`DELETE FROM x_pending_writes WHERE mapping_uid = ? AND side = ? AND ident IN (`)
+			repeat(&q, "?", ", ", n)
+			q.WriteString(")")
+		}
+		var err error
+		if st, err = tx.tx.PrepareContext(context.Background(), q.String()); err != nil {
+			return err
+		}
+		if tx.multi == nil {
+			tx.multi = map[multiKey]*sql.Stmt{}
+		}
+		tx.multi[k] = st
+	}
+	_, err := st.ExecContext(context.Background(), args...)
+	return err
+}
+
+func repeat(b *strings.Builder, s, sep string, n int) {
+	for i := range n {
+		if i > 0 {
+			b.WriteString(sep)
+		}
+		b.WriteString(s)
+	}
+}
+
+// InsertMany is Insert of every row, in statements of up to 64 rows: the rows a
+// large first sync records cost a fraction of a statement each. An error names no
+// row; the transaction should be given up.
+func (tx *Tx) InsertMany(uid int64, rows []Row) error {
+	for _, r := range rows {
+		if !validHash(r.Hash) {
+			return fmt.Errorf("status: inserting %q: %w %q", r.Ident, ErrInvalidHash, r.Hash)
+		}
+	}
+	tx.mu.Lock()
+	defer tx.mu.Unlock()
+	for len(rows) > 0 {
+		n := min(len(rows), multiRows)
+		args := make([]any, 0, 7*n)
+		for _, r := range rows[:n] {
+			args = append(args, r.Ident, uid, r.Hash, r.HrefA, r.ETagA, r.HrefB, r.ETagB)
+		}
+		if err := tx.execMulti(multiInsert, n, args); err != nil {
+			return fmt.Errorf("status: inserting %d rows (%q…) in mapping %d: %w", n, rows[0].Ident, uid, err)
+		}
+		rows = rows[n:]
+	}
+	return nil
+}
+
+// AddPendingMany is AddPending of every record, in statements of up to 64 records.
+func (tx *Tx) AddPendingMany(uid int64, ps []Pending) error {
+	for _, p := range ps {
+		if err := p.Side.check(); err != nil {
+			return err
+		}
+		if !validHash(p.Hash) {
+			return fmt.Errorf("status: recording a pending write of %q: %w %q", p.Ident, ErrInvalidHash, p.Hash)
+		}
+	}
+	tx.mu.Lock()
+	defer tx.mu.Unlock()
+	for len(ps) > 0 {
+		n := min(len(ps), multiRows)
+		args := make([]any, 0, 10*n)
+		for _, p := range ps[:n] {
+			kind := "update"
+			if p.Create {
+				kind = "create"
+			}
+			args = append(args, uid, p.Ident, string(p.Side), p.Hash, p.Fingerprint, kind, p.SrcHref, p.SrcETag, p.TgtHref, p.TgtETag)
+		}
+		if err := tx.execMulti(multiAddPending, n, args); err != nil {
+			return fmt.Errorf("status: recording %d pending writes (%s…) in mapping %d: %w", n, ps[0].Ident, uid, err)
+		}
+		ps = ps[n:]
+	}
+	return nil
+}
+
+// DeletePendingMany is DeletePending of every ident on side, in statements of up to
+// 64 idents.
+func (tx *Tx) DeletePendingMany(uid int64, side Side, idents []string) error {
+	if err := side.check(); err != nil {
+		return err
+	}
+	tx.mu.Lock()
+	defer tx.mu.Unlock()
+	for len(idents) > 0 {
+		n := min(len(idents), multiRows)
+		args := make([]any, 0, 2+n)
+		args = append(args, uid, string(side))
+		for _, id := range idents[:n] {
+			args = append(args, id)
+		}
+		if err := tx.execMulti(multiDeletePending, n, args); err != nil {
+			return fmt.Errorf("status: clearing %d pending writes (%s…) in mapping %d: %w", n, idents[0], uid, err)
+		}
+		idents = idents[n:]
+	}
+	return nil
 }
 
 // AddMapping records a new mapping (hrefA, hrefB) and returns its uid. uids are never

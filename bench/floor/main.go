@@ -7,14 +7,22 @@
 //	                         durably: read it, write it to an unnamed file, fsync,
 //	                         link it into place, and fsync DST at the end, with N
 //	                         files in flight (what a first sync must do at least)
+//	floor put URL DIR        PUT every file of DIR into the collection URL (user
+//	                         and password in the URL) with Go's net/http client, 4
+//	                         requests in flight, If-None-Match: * (what a first
+//	                         sync's uploads cost a Go client at least)
 //
 // It prints the wall time and the CPU time (user + system) it used, in seconds.
 package main
 
 import (
+	"bytes"
 	"flag"
 	"fmt"
+	"io"
 	"io/fs"
+	"net/http"
+	"net/url"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -37,6 +45,11 @@ func main() {
 	switch os.Args[1] {
 	case "stat":
 		err = statAll(os.Args[2:])
+	case "put":
+		if len(os.Args) != 4 {
+			usage()
+		}
+		err = putAll(os.Args[2], os.Args[3])
 	case "copy":
 		fl := flag.NewFlagSet("copy", flag.ExitOnError)
 		w := fl.Int("w", 32, "files in flight")
@@ -59,7 +72,7 @@ func main() {
 }
 
 func usage() {
-	fmt.Fprintln(os.Stderr, "usage: floor stat DIR... | floor copy [-w N] SRC DST")
+	fmt.Fprintln(os.Stderr, "usage: floor stat DIR... | floor copy [-w N] SRC DST | floor put URL DIR")
 	os.Exit(2)
 }
 
@@ -145,4 +158,57 @@ func copyOne(src string, dfd int, name string) error {
 		return err
 	}
 	return unix.Linkat(unix.AT_FDCWD, "/proc/self/fd/"+strconv.Itoa(fd), dfd, name, unix.AT_SYMLINK_FOLLOW)
+}
+
+// putAll uploads every file of dir into the collection at base, 4 at a time.
+func putAll(base, dir string) error {
+	u, err := url.Parse(base)
+	if err != nil {
+		return err
+	}
+	user := u.User
+	u.User = nil
+	names, err := os.ReadDir(dir)
+	if err != nil {
+		return err
+	}
+	sem := make(chan struct{}, 4)
+	var wg sync.WaitGroup
+	var first atomic.Value
+	for _, n := range names {
+		data, err := os.ReadFile(filepath.Join(dir, n.Name()))
+		if err != nil {
+			return err
+		}
+		sem <- struct{}{}
+		wg.Go(func() {
+			defer func() { <-sem }()
+			req, err := http.NewRequest(http.MethodPut, u.JoinPath(n.Name()).String(), bytes.NewReader(data))
+			if err != nil {
+				first.CompareAndSwap(nil, err)
+				return
+			}
+			if user != nil {
+				pw, _ := user.Password()
+				req.SetBasicAuth(user.Username(), pw)
+			}
+			req.Header.Set("Content-Type", "text/calendar; charset=utf-8")
+			req.Header.Set("If-None-Match", "*")
+			resp, err := http.DefaultClient.Do(req)
+			if err != nil {
+				first.CompareAndSwap(nil, err)
+				return
+			}
+			io.Copy(io.Discard, resp.Body)
+			resp.Body.Close()
+			if resp.StatusCode/100 != 2 {
+				first.CompareAndSwap(nil, fmt.Errorf("PUT %s: %s", n.Name(), resp.Status))
+			}
+		})
+	}
+	wg.Wait()
+	if err, ok := first.Load().(error); ok {
+		return err
+	}
+	return nil
 }

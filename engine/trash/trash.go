@@ -21,6 +21,7 @@ import (
 	"strings"
 	"sync"
 	"time"
+	"unicode/utf8"
 )
 
 // Defaults of the `trash_max_age` and `trash_max_size` directives.
@@ -71,7 +72,8 @@ type Run struct {
 	mu   sync.Mutex
 	n    int
 	file *os.File
-	size int64 // bytes written to the run's directory
+	size int64  // bytes written to the run's directory
+	buf  []byte // the lines being written
 }
 
 // Dir is the trash directory of a pair.
@@ -163,14 +165,11 @@ func (r *Run) Done(e *Entry, href, etag, hash string) error {
 
 // append writes the lines of entries in one write.
 func (r *Run) append(entries ...Entry) error {
-	var b []byte
+	b := r.buf[:0]
 	for _, e := range entries {
-		line, err := json.Marshal(e)
-		if err != nil {
-			return err
-		}
-		b = append(append(b, line...), '\n')
+		b = append(e.appendJSON(b), '\n')
 	}
+	r.buf = b
 	n, err := r.file.Write(b)
 	r.size += int64(n)
 	if err != nil {
@@ -360,4 +359,94 @@ func Prune(statusDir, pair string, maxAge time.Duration, maxSize int64, now time
 		total -= r.Size
 	}
 	return nil
+}
+
+// appendJSON appends e as encoding/json would marshal it (one journal line, without
+// the line break), without reflection: a first sync journals every item it creates.
+func (e *Entry) appendJSON(b []byte) []byte {
+	field := func(name, v string, omitEmpty bool) {
+		if omitEmpty && v == "" {
+			return
+		}
+		if b[len(b)-1] != '{' {
+			b = append(b, ',')
+		}
+		b = append(append(append(b, '"'), name...), '"', ':')
+		b = appendJSONString(b, v)
+	}
+	b = append(b, '{')
+	field("id", e.ID, false)
+	b = append(b, `,"time":`...)
+	if t, err := e.Time.MarshalJSON(); err == nil {
+		b = append(b, t...)
+	} else {
+		b = append(b, `"0001-01-01T00:00:00Z"`...)
+	}
+	field("side", e.Side, false)
+	field("storage", e.Storage, false)
+	field("collection", e.Collection, false)
+	field("href", e.Href, true)
+	field("ident", e.Ident, false)
+	field("summary", e.Summary, true)
+	field("op", string(e.Op), false)
+	field("why", e.Why, false)
+	field("etag_before", e.ETagBefore, true)
+	field("hash_before", e.HashBefore, true)
+	if e.Done {
+		b = append(b, `,"done":true`...)
+	}
+	field("href_after", e.HrefAfter, true)
+	field("etag_after", e.ETagAfter, true)
+	field("hash_after", e.HashAfter, true)
+	return append(b, '}')
+}
+
+// appendJSONString appends s as a JSON string, escaped as encoding/json does it (HTML
+// characters, U+2028 and U+2029 included; invalid UTF-8 becomes U+FFFD).
+func appendJSONString(b []byte, s string) []byte {
+	const hexDigits = "0123456789abcdef"
+	b = append(b, '"')
+	start := 0
+	for i := 0; i < len(s); {
+		c := s[i]
+		if c < utf8.RuneSelf {
+			if c >= 0x20 && c != '"' && c != '\\' && c != '<' && c != '>' && c != '&' {
+				i++
+				continue
+			}
+			b = append(b, s[start:i]...)
+			switch c {
+			case '"', '\\':
+				b = append(b, '\\', c)
+			case '\n':
+				b = append(b, '\\', 'n')
+			case '\r':
+				b = append(b, '\\', 'r')
+			case '\t':
+				b = append(b, '\\', 't')
+			default:
+				b = append(b, '\\', 'u', '0', '0', hexDigits[c>>4], hexDigits[c&0xf])
+			}
+			i++
+			start = i
+			continue
+		}
+		r, size := utf8.DecodeRuneInString(s[i:])
+		if r == utf8.RuneError && size == 1 {
+			b = append(b, s[start:i]...)
+			b = append(b, `\ufffd`...)
+			i += size
+			start = i
+			continue
+		}
+		if r == '\u2028' || r == '\u2029' {
+			b = append(b, s[start:i]...)
+			b = append(b, '\\', 'u', '2', '0', '2', hexDigits[r&0xf])
+			i += size
+			start = i
+			continue
+		}
+		i += size
+	}
+	return append(append(b, s[start:]...), '"')
 }

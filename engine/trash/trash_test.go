@@ -1,6 +1,7 @@
 package trash
 
 import (
+	"encoding/json"
 	"os"
 	"path/filepath"
 	"strings"
@@ -69,19 +70,6 @@ func TestPrune(t *testing.T) {
 	}
 	if runs, _ := Runs(dir, "p"); len(runs) != 1 {
 		t.Fatalf("the newest run must stay, have %d", len(runs))
-	}
-}
-
-// Runs begun one after the other sort in that order, even within a millisecond.
-func TestRunsSortInTheOrderBegun(t *testing.T) {
-	var ids []string
-	for range 50 {
-		ids = append(ids, Begin(t.TempDir(), "p").ID)
-	}
-	for i := 1; i < len(ids); i++ {
-		if ids[i] <= ids[i-1] {
-			t.Fatalf("run %d (%s) sorts before run %d (%s)", i, ids[i], i-1, ids[i-1])
-		}
 	}
 }
 
@@ -159,5 +147,38 @@ func TestCreateLines(t *testing.T) {
 	runs, err := Runs(dir, "p")
 	if err != nil || len(runs) != 1 || len(runs[0].Entries) != 1 || runs[0].Entries[0].HrefAfter != "c/new.ics" {
 		t.Fatalf("runs = %+v, %v", runs, err)
+	}
+}
+
+// TestEntryJSON: the journal's own encoder writes exactly what encoding/json writes.
+func TestEntryJSON(t *testing.T) {
+	odd := []string{"", "plain", `"quoted" \ back`, "line\nbreak\r\ttab", "\x00\x01\x1f\x7f", "<b>&amp;</b>",
+		"é ü 中文 😀", "bad \xff\xfe utf8 \xe2\x82", "\u2028 and \u2029", strings.Repeat("x", 300)}
+	when := []time.Time{{}, time.Date(2026, 12, 6, 12, 0, 0, 123456789, time.UTC), time.Date(2026, 1, 2, 3, 4, 5, 0, time.FixedZone("x", 3600))}
+	for i, s := range odd {
+		for j, done := range []bool{false, true} {
+			e := Entry{ID: "run/" + s, Time: when[(i+j)%len(when)], Side: "b", Storage: s, Collection: "c/" + s, Href: s, Ident: s,
+				Summary: s, Op: OpUpdate, Why: s, ETagBefore: s, HashBefore: s, Done: done, HrefAfter: s, ETagAfter: s, HashAfter: s}
+			want, err := json.Marshal(e)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got := e.appendJSON(nil); string(got) != string(want) {
+				t.Errorf("entry %q:\n got %s\nwant %s", s, got, want)
+			}
+		}
+	}
+}
+
+// Runs begun one after the other sort in that order, even within a millisecond.
+func TestRunsSortInTheOrderBegun(t *testing.T) {
+	var ids []string
+	for range 50 {
+		ids = append(ids, Begin(t.TempDir(), "p").ID)
+	}
+	for i := 1; i < len(ids); i++ {
+		if ids[i] <= ids[i-1] {
+			t.Fatalf("run %d (%s) sorts before run %d (%s)", i, ids[i], i-1, ids[i-1])
+		}
 	}
 }

@@ -49,3 +49,30 @@ func TestCreateWithoutHardLinks(t *testing.T) {
 		t.Fatalf("content = %q", b)
 	}
 }
+
+// TestOwnWritesOnlyWhileWatching: the records that let Watch drop the events of our own
+// writes are kept only while a Watch runs (a one-shot sync would otherwise keep one
+// per item written).
+func TestOwnWritesOnlyWhileWatching(t *testing.T) {
+	root := t.TempDir()
+	must(t, os.Mkdir(filepath.Join(root, "c"), 0o700))
+	s := New(root, storage.Calendars, "ics")
+	if _, _, err := s.Create(t.Context(), "c", testItem("a", "x")); err != nil {
+		t.Fatal(err)
+	}
+	if n := len(s.own.m); n != 0 {
+		t.Fatalf("%d own writes remembered without a watcher", n)
+	}
+	s.own.watching(1)
+	href, etag, err := s.Create(t.Context(), "c", testItem("b", "y"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !s.own.isOwn(filepath.Join(root, href), etag) {
+		t.Fatal("a write made while watching is not recognised as ours")
+	}
+	s.own.watching(-1)
+	if n := len(s.own.m); n != 0 {
+		t.Fatalf("%d own writes remembered after the last watcher ended", n)
+	}
+}

@@ -4,10 +4,11 @@
 //
 // Hrefs are "<collection>" and "<collection>/<file>"; every href is validated before any
 // file operation (CleanCollectionHref, SplitItemHref), so no input can make the storage
-// touch anything outside its root. Listing only stats (never reads) item files; etags
-// are "<mtime ns>;<size>;<inode>". Every write goes through a temporary file that is
-// fsynced before it is linked or renamed into place, so a file never appears half
-// written. The directory entries of item writes become durable at the next Flush
+// touch anything outside its root. Listing only stats (never reads) item files, one
+// fstatat each relative to the open directory, and can be streamed (ListEach); etags
+// are "<mtime ns>;<size>;<inode>". Every write goes through a temporary file (for a
+// create, an unnamed O_TMPFILE one where Linux offers it) that is fsynced before it is
+// linked or renamed into place, so a file never appears half written. The directory entries of item writes become durable at the next Flush
 // (storage.Durable), which fsyncs each directory written since: the engine calls it
 // before it commits the status of a batch of writes, so the status never records a
 // write that a power loss could undo. Collection and property writes fsync their
