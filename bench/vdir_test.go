@@ -99,20 +99,27 @@ func BenchmarkVdirNoop(b *testing.B) {
 			e, p, a, bs := vdirPair(b, n)
 			syncOK(b, e, p)
 			syncOK(b, e, p) // records etags written by the first run
-			reads := a.ItemReads() + bs.ItemReads()
-			u0, s0 := cpuTimes()
-			profiled(b, fmt.Sprint("noop-", n), func() {
-				for b.Loop() {
-					syncOK(b, e, p)
-				}
-			})
-			u1, s1 := cpuTimes()
-			reportCPU(b, u1-u0, s1-s0)
-			if got := a.ItemReads() + bs.ItemReads() - reads; got != 0 {
-				b.Fatalf("no-op re-syncs read %d item files", got)
-			}
+			timedNoops(b, fmt.Sprint("noop-", n), e, p, a, bs)
 			b.ReportMetric(0, "item-reads/op")
 		})
+	}
+}
+
+// timedNoops times no-op re-syncs of p (profiled as name), reports their CPU, and fails
+// if any of them read an item file.
+func timedNoops(b *testing.B, name string, e *engine.Engine, p *engine.Pair, a, bs *vdir.Storage) {
+	b.Helper()
+	reads := a.ItemReads() + bs.ItemReads()
+	u0, s0 := cpuTimes()
+	profiled(b, name, func() {
+		for b.Loop() {
+			syncOK(b, e, p)
+		}
+	})
+	u1, s1 := cpuTimes()
+	reportCPU(b, u1-u0, s1-s0)
+	if got := a.ItemReads() + bs.ItemReads() - reads; got != 0 {
+		b.Fatalf("no-op re-syncs read %d item files", got)
 	}
 }
 
@@ -148,18 +155,7 @@ func BenchmarkVdirNoopCollections(b *testing.B) {
 			e := &engine.Engine{StatusDir: filepath.Join(dir, "status")}
 			syncOK(b, e, p)
 			syncOK(b, e, p)
-			reads := a.ItemReads() + bs.ItemReads()
-			u0, s0 := cpuTimes()
-			profiled(b, fmt.Sprint("noop-colls-", colls), func() {
-				for b.Loop() {
-					syncOK(b, e, p)
-				}
-			})
-			u1, s1 := cpuTimes()
-			reportCPU(b, u1-u0, s1-s0)
-			if got := a.ItemReads() + bs.ItemReads() - reads; got != 0 {
-				b.Fatalf("no-op re-syncs read %d item files", got)
-			}
+			timedNoops(b, fmt.Sprint("noop-colls-", colls), e, p, a, bs)
 		})
 	}
 }
