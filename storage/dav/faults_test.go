@@ -503,7 +503,8 @@ func basicAuth(h http.Header) (string, string, bool) {
 }
 
 func TestAtMostFourInFlight(t *testing.T) {
-	s, srv := fake(t, storage.Calendars, davtest.Options{Delay: 5 * time.Millisecond}, nil)
+	s, srv := fake(t, storage.Calendars, davtest.Options{}, nil)
+	srv.SetDelay(5 * time.Millisecond)
 	coll, hrefs := seed(srv, storage.Calendars, "c", 400)
 	discover(t, s)
 	if _, err := s.Get(t.Context(), coll, hrefs); err != nil {

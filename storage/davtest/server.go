@@ -7,7 +7,6 @@
 package davtest
 
 import (
-	"crypto/tls"
 	"net/http"
 	"net/url"
 	"path"
@@ -36,32 +35,9 @@ const (
 	ETagUnquoted = davserver.ETagUnquoted // e12
 )
 
-// Options configure a fake server. The zero value is a well-behaved server. Every
-// field but Delay is the davserver.Options field of the same name.
-type Options struct {
-	ETagStyle             ETagStyle
-	RequireUser           bool
-	Username, Password    string
-	DigestOnly            bool
-	RequireXMLContentType bool
-	HideCapabilities      bool
-	NoWellKnown           bool
-	EmptyPrincipal        bool
-	NoHomeSet             bool
-	NoSyncCollection      bool
-	NoCTag                bool
-	NoMultiget            bool
-	NoMkcalendar          bool
-	SyncPageSize          int
-	MaxMultigetHrefs      int
-	RadicaleDelete        bool
-	TLS                   *tls.Config
-	UnixSocket            string
-	InventDisplayName     bool
-	IgnoreCreationProps   bool
-	// Delay is added to every request (to observe concurrency).
-	Delay time.Duration
-}
+// Options configure a fake server: davserver's options, whose Hooks the fake sets to
+// its own (the request log and the faults). The zero value is a well-behaved server.
+type Options = davserver.Options
 
 // Request is one entry of the request log.
 type Request struct {
@@ -127,22 +103,13 @@ func NewServer(t testing.TB, opts Options) *Server {
 // Start is NewServer outside a test's lifetime: the caller stops it with Close.
 func Start(opts Options) (*Server, error) {
 	s := &Server{
-		delay:         opts.Delay,
 		pending:       map[*http.Request]int{},
 		missing:       map[string]bool{},
 		extraHrefs:    map[string][]string{},
 		readOnlyProps: map[string]bool{},
 	}
-	srv, err := davserver.Start(davserver.Options{
-		ETagStyle: opts.ETagStyle, RequireUser: opts.RequireUser, Username: opts.Username, Password: opts.Password,
-		DigestOnly: opts.DigestOnly, RequireXMLContentType: opts.RequireXMLContentType,
-		HideCapabilities: opts.HideCapabilities, NoWellKnown: opts.NoWellKnown, EmptyPrincipal: opts.EmptyPrincipal,
-		NoHomeSet: opts.NoHomeSet, NoSyncCollection: opts.NoSyncCollection, NoCTag: opts.NoCTag,
-		NoMultiget: opts.NoMultiget, NoMkcalendar: opts.NoMkcalendar, SyncPageSize: opts.SyncPageSize,
-		MaxMultigetHrefs: opts.MaxMultigetHrefs, RadicaleDelete: opts.RadicaleDelete, TLS: opts.TLS,
-		UnixSocket: opts.UnixSocket, InventDisplayName: opts.InventDisplayName,
-		IgnoreCreationProps: opts.IgnoreCreationProps, Hooks: (*hooks)(s),
-	})
+	opts.Hooks = (*hooks)(s)
+	srv, err := davserver.Start(opts)
 	if err != nil {
 		return nil, err
 	}
@@ -201,6 +168,9 @@ func (s *Server) FailNthPUT(n, status int) {
 	s.Inject(Fault{Method: http.MethodPut, After: n - 1, Status: status})
 }
 
+// SetDelay adds d to every request (to observe concurrency).
+func (s *Server) SetDelay(d time.Duration) { s.set(func() { s.delay = d }) }
+
 // SetNoETagOnPut makes PUT answers carry no ETag header.
 func (s *Server) SetNoETagOnPut(on bool) { s.set(func() { s.noETagOnPut = on }) }
 
@@ -243,9 +213,10 @@ func (h *hooks) Request(w http.ResponseWriter, r *http.Request, body []byte) boo
 	s.pending[r] = len(s.log)
 	s.log = append(s.log, Request{Method: r.Method, Path: r.URL.RequestURI(), Header: r.Header.Clone(), Body: body})
 	f := s.matchFault(r)
+	delay := s.delay
 	s.mu.Unlock()
-	if s.delay > 0 {
-		time.Sleep(s.delay)
+	if delay > 0 {
+		time.Sleep(delay)
 	}
 	if f == nil {
 		return false
