@@ -40,22 +40,8 @@ func tread(t *testing.T, text string) *tcomp {
 	root := &tcomp{props: map[string][]string{}, kids: map[string]*tcomp{}}
 	stack := []*frame{{c: root}}
 	counts := []map[string]int{{}}
-	ls := physical(text)
-	for i := 0; i < len(ls); {
-		j := i + 1
-		for j < len(ls) && ls[j] != "" && (ls[j][0] == ' ' || ls[j][0] == '\t') {
-			j++
-		}
-		raw := ls[i:j]
-		i = j
-		var un strings.Builder
-		for k, l := range raw {
-			if k > 0 {
-				l = l[1:]
-			}
-			un.WriteString(l)
-		}
-		cl := storage.SplitLine(un.String())
+	for _, raw := range contentLines(text) {
+		cl := storage.SplitLine(unfold(raw))
 		name := strings.ToUpper(cl.Name)
 		top := stack[len(stack)-1]
 		switch name {

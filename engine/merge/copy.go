@@ -8,15 +8,8 @@ const CopyMark = " (conflict copy)"
 // Copy returns text as an independent item: every UID property says uid, and every
 // SUMMARY and FN value ends with CopyMark. All other lines stay byte for byte.
 func Copy(text, uid string) string {
-	lines := physical(text)
 	var b strings.Builder
-	for i := 0; i < len(lines); {
-		j := i + 1
-		for j < len(lines) && lines[j] != "" && (lines[j][0] == ' ' || lines[j][0] == '\t') {
-			j++
-		}
-		raw := lines[i:j]
-		i = j
+	for _, raw := range contentLines(text) {
 		name, _, _ := strings.Cut(raw[0], ":")
 		name = strings.ToUpper(strings.SplitN(name, ";", 2)[0])
 		switch name {

@@ -20,14 +20,7 @@ func flatten(text string) []entry {
 	var out []entry
 	var stack []string
 	counts := []map[string]int{{}}
-	ls := physical(text)
-	for i := 0; i < len(ls); {
-		j := i + 1
-		for j < len(ls) && ls[j] != "" && (ls[j][0] == ' ' || ls[j][0] == '\t') {
-			j++
-		}
-		raw := ls[i:j]
-		i = j
+	for _, raw := range contentLines(text) {
 		name, value, _ := strings.Cut(raw[0], ":")
 		name = strings.ToUpper(strings.SplitN(name, ";", 2)[0])
 		switch name {

@@ -6,6 +6,7 @@
 package merge
 
 import (
+	"slices"
 	"sort"
 	"strings"
 
@@ -43,22 +44,8 @@ func parse(text string) (root *comp, ok bool) {
 	root = &comp{children: map[string]*comp{}}
 	stack := []*comp{root}
 	ordinal := []map[string]int{{}}
-	lines := physical(text)
-	for i := 0; i < len(lines); {
-		j := i + 1
-		for j < len(lines) && lines[j] != "" && (lines[j][0] == ' ' || lines[j][0] == '\t') {
-			j++
-		}
-		raw := lines[i:j]
-		i = j
-		var un strings.Builder
-		for k, l := range raw {
-			if k > 0 {
-				l = l[1:]
-			}
-			un.WriteString(l)
-		}
-		line := un.String()
+	for _, raw := range contentLines(text) {
+		line := unfold(raw)
 		if line == "" {
 			continue
 		}
@@ -90,6 +77,37 @@ func parse(text string) (root *comp, ok bool) {
 		top.elems = append(top.elems, elem{prop: &prop{name: name, value: cl.Value, canon: storage.CanonicalLine(name, cl), raw: raw}})
 	}
 	return root, len(stack) == 1
+}
+
+// contentLines splits CRLF (or LF) text into its content lines, each as its physical
+// lines: the first and its continuations (RFC 5545 §3.1 folding).
+func contentLines(text string) [][]string {
+	lines := physical(text)
+	var out [][]string
+	for i := 0; i < len(lines); {
+		j := i + 1
+		for j < len(lines) && lines[j] != "" && (lines[j][0] == ' ' || lines[j][0] == '\t') {
+			j++
+		}
+		out = append(out, lines[i:j])
+		i = j
+	}
+	return out
+}
+
+// unfold joins the physical lines of one content line.
+func unfold(raw []string) string {
+	if len(raw) == 1 {
+		return raw[0]
+	}
+	var b strings.Builder
+	for k, l := range raw {
+		if k > 0 {
+			l = l[1:]
+		}
+		b.WriteString(l)
+	}
+	return b.String()
 }
 
 // physical splits CRLF (or LF) text into physical lines, without the last empty one.
@@ -176,18 +194,7 @@ func canons(ps []*prop) []string {
 	return out
 }
 
-func sameCanons(a, b []*prop) bool {
-	x, y := canons(a), canons(b)
-	if len(x) != len(y) {
-		return false
-	}
-	for i := range x {
-		if x[i] != y[i] {
-			return false
-		}
-	}
-	return true
-}
+func sameCanons(a, b []*prop) bool { return slices.Equal(canons(a), canons(b)) }
 
 // same reports whether two components hold the same content (recursively).
 func same(a, b *comp) bool {
@@ -227,14 +234,5 @@ func SameLines(a, b []string) bool {
 		sort.Strings(out)
 		return out
 	}
-	x, y := canon(a), canon(b)
-	if len(x) != len(y) {
-		return false
-	}
-	for i := range x {
-		if x[i] != y[i] {
-			return false
-		}
-	}
-	return true
+	return slices.Equal(canon(a), canon(b))
 }
