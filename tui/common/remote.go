@@ -81,6 +81,12 @@ func (s *Service) remoteResolve(c engine.Conflict, r engine.Resolver, capture en
 	if k, ok := r.(engine.KeepSide); ok {
 		req.Keep, req.Item = k.Side.String(), ""
 	}
+	return s.sendResolve(c, v, req)
+}
+
+// sendResolve has the daemon apply req, decided on v; a conflict that changed since is
+// read again to be shown as it is now.
+func (s *Service) sendResolve(c engine.Conflict, v *engine.Versions, req control.ResolveRequest) (*engine.Versions, []engine.Side, error) {
 	ans, err := s.Remote().Resolve(s.ctx, req)
 	if err != nil {
 		return v, nil, err
@@ -117,19 +123,7 @@ func (s *Service) remoteKeepBoth(c engine.Conflict, shown *engine.Versions) (*en
 	}
 	req := control.ResolveRequest{Pair: c.Pair.Name(), Alias: c.Mapping.Alias, CollA: c.Mapping.HrefA, CollB: c.Mapping.HrefB,
 		HrefA: v.A.Href, HrefB: v.B.Href, Ident: v.Ident, HashA: v.A.Hash, HashB: v.B.Hash, Keep: "both"}
-	ans, err := s.Remote().Resolve(s.ctx, req)
-	if err != nil {
-		return v, nil, err
-	}
-	var sides []engine.Side
-	for _, sd := range ans.Sides {
-		if sd == "a" {
-			sides = append(sides, engine.A)
-		} else {
-			sides = append(sides, engine.B)
-		}
-	}
-	return v, sides, ans.Error()
+	return s.sendResolve(c, v, req)
 }
 
 // remoteKeepProperty has the daemon settle a property conflict.
