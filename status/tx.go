@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
+	"slices"
 	"strings"
 	"sync"
 )
@@ -176,16 +177,14 @@ func (tx *Tx) InsertMany(uid int64, rows []Row) error {
 	}
 	tx.mu.Lock()
 	defer tx.mu.Unlock()
-	for len(rows) > 0 {
-		n := min(len(rows), multiRows)
-		args := make([]any, 0, 7*n)
-		for _, r := range rows[:n] {
+	for chunk := range slices.Chunk(rows, multiRows) {
+		args := make([]any, 0, 7*len(chunk))
+		for _, r := range chunk {
 			args = append(args, r.Ident, uid, r.Hash, r.HrefA, r.ETagA, r.HrefB, r.ETagB)
 		}
-		if err := tx.execMulti(multiInsert, n, args); err != nil {
-			return fmt.Errorf("status: inserting %d rows (%q…) in mapping %d: %w", n, rows[0].Ident, uid, err)
+		if err := tx.execMulti(multiInsert, len(chunk), args); err != nil {
+			return fmt.Errorf("status: inserting %d rows (%q…) in mapping %d: %w", len(chunk), chunk[0].Ident, uid, err)
 		}
-		rows = rows[n:]
 	}
 	return nil
 }
@@ -202,20 +201,18 @@ func (tx *Tx) AddPendingMany(uid int64, ps []Pending) error {
 	}
 	tx.mu.Lock()
 	defer tx.mu.Unlock()
-	for len(ps) > 0 {
-		n := min(len(ps), multiRows)
-		args := make([]any, 0, 10*n)
-		for _, p := range ps[:n] {
+	for chunk := range slices.Chunk(ps, multiRows) {
+		args := make([]any, 0, 10*len(chunk))
+		for _, p := range chunk {
 			kind := "update"
 			if p.Create {
 				kind = "create"
 			}
 			args = append(args, uid, p.Ident, string(p.Side), p.Hash, p.Fingerprint, kind, p.SrcHref, p.SrcETag, p.TgtHref, p.TgtETag)
 		}
-		if err := tx.execMulti(multiAddPending, n, args); err != nil {
-			return fmt.Errorf("status: recording %d pending writes (%s…) in mapping %d: %w", n, ps[0].Ident, uid, err)
+		if err := tx.execMulti(multiAddPending, len(chunk), args); err != nil {
+			return fmt.Errorf("status: recording %d pending writes (%s…) in mapping %d: %w", len(chunk), chunk[0].Ident, uid, err)
 		}
-		ps = ps[n:]
 	}
 	return nil
 }
@@ -228,17 +225,15 @@ func (tx *Tx) DeletePendingMany(uid int64, side Side, idents []string) error {
 	}
 	tx.mu.Lock()
 	defer tx.mu.Unlock()
-	for len(idents) > 0 {
-		n := min(len(idents), multiRows)
-		args := make([]any, 0, 2+n)
+	for chunk := range slices.Chunk(idents, multiRows) {
+		args := make([]any, 0, 2+len(chunk))
 		args = append(args, uid, string(side))
-		for _, id := range idents[:n] {
+		for _, id := range chunk {
 			args = append(args, id)
 		}
-		if err := tx.execMulti(multiDeletePending, n, args); err != nil {
-			return fmt.Errorf("status: clearing %d pending writes (%s…) in mapping %d: %w", n, idents[0], uid, err)
+		if err := tx.execMulti(multiDeletePending, len(chunk), args); err != nil {
+			return fmt.Errorf("status: clearing %d pending writes (%s…) in mapping %d: %w", len(chunk), chunk[0], uid, err)
 		}
-		idents = idents[n:]
 	}
 	return nil
 }
