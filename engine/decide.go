@@ -28,8 +28,11 @@ type sideInput struct {
 	// webcal, second-last ids): it is only consulted when the collection is missing.
 	createErr error
 	items     []*ItemState
-	listed    int // hrefs listed, including unfetchable ones (sync.md §7)
-	props     map[string]string
+	// packed are the new items of this side (unpack): each is created on the other
+	// side unless the decision unpacks it into items (unpackNew).
+	packed packedCreates
+	listed int // hrefs listed, including unfetchable ones (sync.md §7)
+	props  map[string]string
 }
 
 // mappingInput is everything the pure decision step needs for one mapping.
@@ -63,10 +66,31 @@ func decide(m *MappingPlan, in *mappingInput, pol policy) {
 	if guard(m, in, pol) {
 		return
 	}
+	unpackNew(m, in, pol)
 	dups := duplicates(m, in)
 	decideItems(m, in, pol, dups)
+	m.creates = [2]packedCreates{in.side[A].packed, in.side[B].packed}
 	if pol.props && m.Action != CollDeleteA && m.Action != CollDeleteB {
 		m.Props = decideProps(in, pol)
+	}
+}
+
+// unpackNew gives the decision tables the new items (sideInput.packed) that are not
+// plain creates on the other side: those of b in a one_way pair (deleted from b), those
+// whose target is read-only (skipped), and all of them when a collection was deleted
+// (nothing is created on its side).
+func unpackNew(m *MappingPlan, in *mappingInput, pol policy) {
+	for s := range 2 {
+		side := &in.side[s]
+		target := Side(s).Other()
+		if len(side.packed.idx) == 0 ||
+			!(pol.oneWay && Side(s) == B) && !pol.readOnly[target] && m.Action != CollDeleteA && m.Action != CollDeleteB {
+			continue
+		}
+		for _, i := range side.packed.idx {
+			side.items = append(side.items, side.packed.set.state(i))
+		}
+		side.packed.idx = nil
 	}
 }
 

@@ -269,7 +269,7 @@ func (x *mappingExec) items(ctx context.Context) error {
 			second = append(second, a)
 		}
 	}
-	x.total = len(first) + len(second)
+	x.total = len(first) + len(second) + len(x.m.creates[A].idx) + len(x.m.creates[B].idx)
 	if err := x.recover(); err != nil {
 		return err
 	}
@@ -294,24 +294,46 @@ func (x *mappingExec) items(ctx context.Context) error {
 		if ctx.Err() != nil {
 			break
 		}
-		sources, err := x.loadSources(ctx, chunk)
-		if err != nil {
+		if err := x.runChunk(ctx, chunk); err != nil {
 			return err
 		}
-		targets, err := x.loadTargets(ctx, chunk)
-		if err != nil {
-			return err
+	}
+	// The creates of new items, materialised a chunk at a time (packedItems).
+	for s := range 2 {
+		c := &x.m.creates[s]
+		for start := 0; start < len(c.idx) && ctx.Err() == nil; start += execChunk {
+			chunk := make([]*ItemAction, 0, min(execChunk, len(c.idx)-start))
+			for i := start; i < start+cap(chunk); i++ {
+				chunk = append(chunk, c.action(Side(s), i))
+			}
+			if err := x.runChunk(ctx, chunk); err != nil {
+				return err
+			}
 		}
-		if err := x.recordPending(chunk); err != nil {
-			return err
-		}
-		if err := x.runActions(ctx, chunk); err != nil {
-			return err
-		}
-		release(sources)
-		release(targets)
 	}
 	return x.clearPending()
+}
+
+// runChunk loads what a chunk of creates, updates and records needs, records the
+// writes as pending, runs them, and lets go of the text it read.
+func (x *mappingExec) runChunk(ctx context.Context, chunk []*ItemAction) error {
+	sources, err := x.loadSources(ctx, chunk)
+	if err != nil {
+		return err
+	}
+	targets, err := x.loadTargets(ctx, chunk)
+	if err != nil {
+		return err
+	}
+	if err := x.recordPending(chunk); err != nil {
+		return err
+	}
+	if err := x.runActions(ctx, chunk); err != nil {
+		return err
+	}
+	release(sources)
+	release(targets)
+	return nil
 }
 
 // execChunk is how many item actions are loaded, recorded as pending and run at a

@@ -5,6 +5,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"hash/maphash"
 	"maps"
 	"slices"
 	"sort"
@@ -272,6 +273,13 @@ func (b *bodyBudget) take(n int) bool {
 	return true
 }
 
+// give returns n bytes to the budget.
+func (b *bodyBudget) give(n int) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	b.left += n
+}
+
 // sideLister lists one side of a mapping and matches the listing with the status rows.
 type sideLister struct {
 	e      *Engine
@@ -289,10 +297,15 @@ type sideLister struct {
 	rows     *status.RowSet
 	matched  []bool // rows whose href and etag on this side are listed as they are
 	listed   int
-	queue    []storage.ItemRef // listed items to read
-	buffered []byte            // entries streamed before the status was read: href, etag
-	fetched  []*ItemState
-	unf      []Unfetchable
+	queue    refQueue // listed items to read
+	buffered []byte   // entries streamed before the status was read: href, etag
+	packed   packedItems
+	kept     []int32 // the packed items that stay packed (unpack)
+	// overBudget: the side's items did not all fit the body budget, so their texts
+	// are not kept (keep).
+	overBudget bool
+	fetched    []*ItemState // items read that could not be packed
+	unf        []Unfetchable
 
 	// The items of a side are planned as they always were: first those listed as the
 	// status has them, in the order List gives them (sorted, for a vdir), then those
@@ -429,7 +442,7 @@ func (l *sideLister) join(href, etag []byte) {
 		l.matched[i] = true
 		return
 	}
-	l.queue = append(l.queue, storage.ItemRef{Href: string(href), ETag: string(etag)})
+	pushRef(&l.queue, href, etag)
 }
 
 func (l *sideLister) joinRef(r storage.ItemRef) {
@@ -442,7 +455,7 @@ func (l *sideLister) joinRef(r storage.ItemRef) {
 		}
 		return
 	}
-	l.queue = append(l.queue, r)
+	pushRef(&l.queue, r.Href, r.ETag)
 }
 
 // applyDelta takes the status rows plus a sync-collection delta for the listing.
@@ -466,7 +479,7 @@ func (l *sideLister) applyDelta(changed []storage.ItemRef, removed []string) {
 			l.matched[i] = true
 			continue
 		}
-		l.queue = append(l.queue, storage.ItemRef{Href: h}) // no etag known: read it
+		pushRef(&l.queue, h, "") // no etag known: read it
 	}
 	seen := make(map[string]bool, len(changed))
 	for _, r := range changed {
@@ -482,16 +495,14 @@ func (l *sideLister) applyDelta(changed []storage.ItemRef, removed []string) {
 // once beyond the body budget.
 const fetchChunk = 1024
 
-// fetch reads the queued items, a chunk at a time.
+// fetch reads the queued items, a chunk at a time, in the order they were listed (a
+// streamed listing's items are put in order of href afterwards: see join).
 func (l *sideLister) fetch(ctx context.Context) error {
 	if l.order == orderHref {
-		slices.SortFunc(l.queue, func(a, b storage.ItemRef) int { return strings.Compare(a.Href, b.Href) })
+		defer slices.SortFunc(l.unf, func(a, b Unfetchable) int { return strings.Compare(a.Href, b.Href) })
 	}
-	queue := l.queue
-	l.queue = nil
-	for start := 0; start < len(queue); start += fetchChunk {
-		n := min(len(queue)-start, fetchChunk)
-		chunk := queue[start : start+n]
+	for chunk := range l.queue.drain(fetchChunk) {
+		n := len(chunk)
 		hrefs := make([]string, n)
 		for i, r := range chunk {
 			hrefs[i] = r.Href
@@ -514,7 +525,7 @@ func (l *sideLister) fetch(ctx context.Context) error {
 				l.unf = append(l.unf, l.unfetchable(f.Href, f.Err))
 				continue
 			}
-			l.fetched = append(l.fetched, l.keep(f))
+			l.keep(f)
 		}
 		for _, h := range hrefs {
 			if got[h] > 0 {
@@ -525,17 +536,28 @@ func (l *sideLister) fetch(ctx context.Context) error {
 	return nil
 }
 
-// keep makes the state of a fetched item, keeping its text while the pair's body
-// budget lasts.
-func (l *sideLister) keep(f storage.Fetched) *ItemState {
+// keep packs a fetched item (packedItems), keeping its text while the pair's body
+// budget lasts; an item that cannot be packed becomes an ItemState.
+func (l *sideLister) keep(f storage.Fetched) {
 	item := f.Item
+	text := !l.overBudget && l.budget.take(len(item.Text()))
+	if !text && !l.overBudget {
+		// Keep the text of all of a side's items or of none: beyond the budget the
+		// executor reads them all again, and texts kept of a part would only add to
+		// the peak (the budget goes back to the pair's other collections).
+		l.overBudget = true
+		l.budget.give(l.packed.dropTexts())
+	}
+	if l.packed.add(f.Href, f.ETag, &item, text) {
+		return
+	}
 	st := &ItemState{Href: f.Href, ETag: f.ETag, Ident: item.Ident(), Hash: item.Hash(), Item: &item}
-	if !l.budget.take(len(item.Text())) {
+	if !text {
 		st.Ident = strings.Clone(st.Ident)                   // a UID shares the text's memory
 		st.sum = strings.Clone(storage.Summary(item.Text())) // not a slice of the text let go
 		st.Item, st.dropped = nil, true
 	}
-	return st
+	l.fetched = append(l.fetched, st)
 }
 
 func (l *sideLister) unfetchable(href string, err error) Unfetchable {
@@ -579,6 +601,11 @@ func (e *Engine) join(ctx context.Context, m *MappingPlan, in *mappingInput, rs 
 				dirty[i] = true
 			}
 		}
+		for i := range int32(l.packed.n) {
+			if j, ok := rs.FindIdentBytes(l.packed.ident(i)); ok {
+				dirty[j] = true
+			}
+		}
 	}
 	var items [2][]keyedItem
 	for i := range n {
@@ -600,12 +627,15 @@ func (e *Engine) join(ctx context.Context, m *MappingPlan, in *mappingInput, rs 
 		}
 	}
 	slices.SortFunc(in.rows, func(a, b status.Row) int { return strings.Compare(a.Ident, b.Ident) })
+	unpacked := unpack(ls, rs, in.pending)
 	for s, l := range ls {
 		if l == nil {
 			continue
 		}
 		side := &in.side[s]
-		side.items = l.ordered(items[s])
+		idx := l.newItems(unpacked[s])
+		side.items = l.ordered(items[s], unpacked[s])
+		side.packed = packedCreates{set: &l.packed, idx: idx}
 		side.listed = l.listed
 		in.unfetchable = append(in.unfetchable, l.unf...)
 	}
@@ -618,9 +648,75 @@ type keyedItem struct {
 	pos int32
 }
 
+// unpack sorts the packed items of both sides (packedItems): an item stays packed, a
+// new item for the plan to create, when no status row and no pending write has its
+// ident and no other item read on either side has it (compared by a hash of the ident:
+// two different idents that share a hash are both unpacked, which only costs memory).
+// It returns the items read that the decision gets, per side.
+func unpack(ls [2]*sideLister, rs *status.RowSet, pending map[string]map[status.Side]status.Pending) [2][]*ItemState {
+	seed := maphash.MakeSeed()
+	seen := map[uint64]uint8{}
+	see := func(h uint64) {
+		if seen[h] < 2 {
+			seen[h]++
+		}
+	}
+	for _, l := range ls {
+		if l == nil {
+			continue
+		}
+		for _, it := range l.fetched {
+			see(maphash.String(seed, it.Ident))
+		}
+		for i := range int32(l.packed.n) {
+			see(maphash.Bytes(seed, l.packed.ident(i)))
+		}
+	}
+	var out [2][]*ItemState
+	for s, l := range ls {
+		if l == nil {
+			continue
+		}
+		out[s] = l.fetched
+		l.fetched = nil
+		keep := make([]bool, l.packed.n)
+		n := 0
+		for i := range int32(l.packed.n) {
+			ident := l.packed.ident(i)
+			_, inRows := rs.FindIdentBytes(ident)
+			_, isPending := pending[string(ident)]
+			if inRows || isPending || seen[maphash.Bytes(seed, ident)] > 1 {
+				out[s] = append(out[s], l.packed.state(i))
+				continue
+			}
+			keep[i] = true
+			n++
+		}
+		l.kept = make([]int32, 0, n)
+		for i, k := range keep {
+			if k {
+				l.kept = append(l.kept, int32(i))
+			}
+		}
+	}
+	return out
+}
+
+// newItems returns the indices of the items left packed (unpack), in planning order;
+// for a streamed listing it sorts the unpacked ones by href too.
+func (l *sideLister) newItems(unpacked []*ItemState) []int32 {
+	if l.order == orderHref {
+		slices.SortFunc(unpacked, func(a, b *ItemState) int { return strings.Compare(a.Href, b.Href) })
+		slices.SortFunc(l.kept, l.packed.compareHref)
+	}
+	idx := l.kept
+	l.kept = nil
+	return idx
+}
+
 // ordered returns the side's items: those known from the status rows in the order of
-// the listing (listOrder), then those read, in the order they were queued.
-func (l *sideLister) ordered(fromRows []keyedItem) []*ItemState {
+// the listing (listOrder), then those read (unpack), in the order they were listed.
+func (l *sideLister) ordered(fromRows []keyedItem, fetched []*ItemState) []*ItemState {
 	switch l.order {
 	case orderListing:
 		slices.SortFunc(fromRows, func(a, b keyedItem) int { return int(a.pos) - int(b.pos) })
@@ -629,11 +725,11 @@ func (l *sideLister) ordered(fromRows []keyedItem) []*ItemState {
 	default:
 		slices.SortFunc(fromRows, func(a, b keyedItem) int { return strings.Compare(a.it.Href, b.it.Href) })
 	}
-	out := make([]*ItemState, 0, len(fromRows)+len(l.fetched))
+	out := make([]*ItemState, 0, len(fromRows)+len(fetched))
 	for _, k := range fromRows {
 		out = append(out, k.it)
 	}
-	return append(out, l.fetched...)
+	return append(out, fetched...)
 }
 
 // hydrate reads again the items whose text planning dropped (bodyBudget) when the

@@ -223,9 +223,11 @@ type MappingPlan struct {
 	// ReasonIsError: Skipped/Protected/Refused (or a failed delete precondition) counts
 	// as an error for the exit status.
 	ReasonIsError bool
-	Items         []*ItemAction
-	Props         []*PropAction
-	Unfetchable   []Unfetchable
+	// Items are the item actions, except the creates of new items, which the plan
+	// keeps packed: Actions and NumActions give all of them.
+	Items       []*ItemAction
+	Props       []*PropAction
+	Unfetchable []Unfetchable
 	// Duplicates describes idents carried by several items on one side; those idents
 	// get no action (an error per ident).
 	Duplicates []string
@@ -249,6 +251,9 @@ type MappingPlan struct {
 	// run; newAliases are the property aliases learnt from it.
 	pendingColl [2]bool
 	newAliases  []status.PropertyAlias
+	// creates are the new items of each side, created on the other, packed: they are
+	// not in Items (see Actions).
+	creates [2]packedCreates
 }
 
 // PairPlan is the plan for one pair.
@@ -284,7 +289,7 @@ func (p *PairPlan) HasChanges() bool {
 		return true
 	}
 	for _, m := range p.Mappings {
-		if m.Action != CollNone || len(m.Items) > 0 || len(m.Props) > 0 {
+		if m.Action != CollNone || m.NumActions() > 0 || len(m.Props) > 0 {
 			return true
 		}
 	}

@@ -185,6 +185,16 @@ func (rs *RowSet) FindIdent(ident string) (int, bool) {
 	return i, ok
 }
 
+// FindIdentBytes is FindIdent for an ident held as bytes.
+func (rs *RowSet) FindIdentBytes(ident []byte) (int, bool) {
+	if rs.Len() == 0 {
+		return 0, false
+	}
+	i, ok := rs.find(rs.ident, maphash.Bytes(rs.seed, ident), func(i int) bool { return bytes.Equal(rs.field(i, fIdent), ident) })
+	runtime.KeepAlive(rs)
+	return i, ok
+}
+
 func (rs *RowSet) find(table []uint32, h uint64, eq func(int) bool) (int, bool) {
 	mask := uint64(len(table) - 1)
 	for j := h & mask; ; j = (j + 1) & mask {

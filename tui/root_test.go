@@ -103,7 +103,7 @@ func checkConsistent(t *testing.T, f *fixture) (created int) {
 	}
 	planned := map[string]string{}
 	for _, m := range plan.Mappings {
-		for _, a := range m.Items {
+		for a := range m.Actions() {
 			planned[a.Ident] = present.ActionLabel(a)
 		}
 	}

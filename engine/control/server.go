@@ -79,7 +79,7 @@ func (s *Server) Event(ev engine.Event) {
 		if e.Plan.Err == nil {
 			for _, m := range e.Plan.Mappings {
 				ms := MappingSummary{Alias: m.Alias, Label: present.CollectionLabel(m), IsError: m.ReasonIsError}
-				for _, a := range m.Items {
+				for a := range m.Actions() {
 					switch {
 					case a.Verb == engine.VerbConflict:
 						ms.Conflicts++

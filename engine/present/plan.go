@@ -132,7 +132,7 @@ func writePairPlan(b *strings.Builder, pp *engine.PairPlan) {
 		for _, d := range m.Duplicates {
 			fmt.Fprintf(b, "    error: %s\n", d)
 		}
-		for _, a := range m.Items {
+		for a := range m.Actions() {
 			summary := ""
 			if s := a.Summary(); s != "" {
 				summary = fmt.Sprintf("%q", s)

@@ -431,7 +431,7 @@ func (r *reporter) Event(ev engine.Event) {
 		if e.Plan.Err == nil {
 			for _, m := range e.Plan.Mappings {
 				sm := SyncMapping{Alias: m.Alias, Label: present.CollectionLabel(m), IsError: m.ReasonIsError}
-				for _, a := range m.Items {
+				for a := range m.Actions() {
 					switch {
 					case a.Verb == engine.VerbConflict:
 						sm.Conflicts++

@@ -227,7 +227,7 @@ func PendingOf(m *engine.MappingPlan) Pending {
 	if m == nil {
 		return p
 	}
-	for _, a := range m.Items {
+	for a := range m.Actions() {
 		switch {
 		case a.Skip != "":
 			p.Skipped++

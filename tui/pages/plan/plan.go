@@ -88,7 +88,7 @@ func (p *Page) hasChanges() bool {
 		return true
 	}
 	for _, m := range p.mappings {
-		if m.Action != engine.CollNone || len(m.Items) > 0 || len(m.Props) > 0 {
+		if m.Action != engine.CollNone || m.NumActions() > 0 || len(m.Props) > 0 {
 			return true
 		}
 	}
@@ -254,7 +254,7 @@ func (p *Page) lines(w int) []string {
 		} else {
 			out = append(out, st.Bold.Render(head))
 		}
-		if len(m.Items) == 0 && len(m.Props) == 0 && len(m.Unfetchable) == 0 {
+		if m.NumActions() == 0 && len(m.Props) == 0 && len(m.Unfetchable) == 0 {
 			out = append(out, st.Dim.Render("  no item changes"))
 		}
 		for _, u := range m.Unfetchable {
@@ -310,7 +310,7 @@ func (p *Page) matches(texts ...string) bool {
 // order of UID (bulk-19 before bulk-184); only those the filter keeps.
 func (p *Page) items(m *engine.MappingPlan) []*engine.ItemAction {
 	var out []*engine.ItemAction
-	for _, a := range m.Items {
+	for a := range m.Actions() {
 		if p.matches(a.Ident, a.Summary(), present.ActionLabel(a)) {
 			out = append(out, a)
 		}
