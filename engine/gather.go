@@ -499,7 +499,7 @@ const fetchChunk = 1024
 // streamed listing's items are put in order of href afterwards: see join).
 func (l *sideLister) fetch(ctx context.Context) error {
 	if l.order == orderHref {
-		defer slices.SortFunc(l.unf, func(a, b Unfetchable) int { return strings.Compare(a.Href, b.Href) })
+		defer func() { slices.SortFunc(l.unf, func(a, b Unfetchable) int { return strings.Compare(a.Href, b.Href) }) }()
 	}
 	for chunk := range l.queue.drain(fetchChunk) {
 		n := len(chunk)

@@ -205,6 +205,9 @@ func (m *MappingPlan) Actions() iter.Seq[*ItemAction] {
 	}
 }
 
+// NewItemsTo returns the number of packed creates on side target (not in Items).
+func (m *MappingPlan) NewItemsTo(target Side) int { return len(m.creates[target.Other()].idx) }
+
 // NumActions returns the number of item actions (len(Items) plus the packed creates).
 func (m *MappingPlan) NumActions() int {
 	return len(m.Items) + len(m.creates[A].idx) + len(m.creates[B].idx)

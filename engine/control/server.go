@@ -79,7 +79,7 @@ func (s *Server) Event(ev engine.Event) {
 		if e.Plan.Err == nil {
 			for _, m := range e.Plan.Mappings {
 				ms := MappingSummary{Alias: m.Alias, Label: present.CollectionLabel(m), IsError: m.ReasonIsError}
-				for a := range m.Actions() {
+				for _, a := range m.Items {
 					switch {
 					case a.Verb == engine.VerbConflict:
 						ms.Conflicts++
@@ -89,6 +89,7 @@ func (s *Server) Event(ev engine.Event) {
 						ms.Total++
 					}
 				}
+				ms.Total += m.NewItemsTo(engine.A) + m.NewItemsTo(engine.B) // counted, not materialised
 				out.Mappings = append(out.Mappings, ms)
 			}
 		}

@@ -431,7 +431,7 @@ func (r *reporter) Event(ev engine.Event) {
 		if e.Plan.Err == nil {
 			for _, m := range e.Plan.Mappings {
 				sm := SyncMapping{Alias: m.Alias, Label: present.CollectionLabel(m), IsError: m.ReasonIsError}
-				for a := range m.Actions() {
+				for _, a := range m.Items {
 					switch {
 					case a.Verb == engine.VerbConflict:
 						sm.Conflicts++
@@ -441,6 +441,7 @@ func (r *reporter) Event(ev engine.Event) {
 						sm.Total++
 					}
 				}
+				sm.Total += m.NewItemsTo(engine.A) + m.NewItemsTo(engine.B) // counted, not materialised
 				msg.Mappings = append(msg.Mappings, sm)
 			}
 		}

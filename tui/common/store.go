@@ -227,7 +227,10 @@ func PendingOf(m *engine.MappingPlan) Pending {
 	if m == nil {
 		return p
 	}
-	for a := range m.Actions() {
+	for s := range 2 {
+		p.Counts[s].Created += m.NewItemsTo(engine.Side(s)) // counted, not materialised
+	}
+	for _, a := range m.Items {
 		switch {
 		case a.Skip != "":
 			p.Skipped++
