@@ -243,3 +243,37 @@ func TestSwappedFileNames(t *testing.T) {
 		t.Fatal("not converged")
 	}
 }
+
+// A run cancelled before it created what it planned must not save the token it listed
+// the source with: the next run would take the collection for unchanged and never see
+// the items still to create.
+func TestCancelledRunSavesNoToken(t *testing.T) {
+	a := memstore.NewIncremental(storage.Calendars, "sync-token")
+	f := newFixture(t, a, memstore.New(storage.Calendars), nil)
+	f.a.AddCollection("c")
+	for i := range 3 {
+		f.a.Put(fmt.Sprintf("c/%d.ics", i), ev(fmt.Sprint(i), "v1"))
+	}
+	f.sync()
+	f.sync() // a's token saved
+	for i := 3; i < 20; i++ {
+		f.a.Put(fmt.Sprintf("c/%d.ics", i), ev(fmt.Sprint(i), "new"))
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	f.b.FailOn(func(op, href string) error {
+		if op == memstore.OpCreate {
+			cancel()
+		}
+		return nil
+	})
+	f.eng.Workers = 1
+	f.eng.SyncPair(ctx, f.pair)
+	if n := len(f.b.Snapshot()["c"].Items); n >= 20 {
+		t.Fatalf("b has %d items: the cancel did not stop the run", n)
+	}
+	f.b.FailOn(nil)
+	if r := f.sync(); len(r.Errors()) > 0 {
+		t.Fatal(r.Errors())
+	}
+	sameItems(t, items(t, f.a, "c"), items(t, f.b, "c"))
+}

@@ -147,6 +147,11 @@ func (x *mappingExec) run(ctx context.Context) error {
 	if err := x.deleteCollection(ctx); err != nil {
 		return err
 	}
+	if ctx.Err() != nil {
+		// Cancelled: some planned actions may not have run. A token listed before them
+		// would let the next run take the collection for unchanged and never see them.
+		x.leftover = true
+	}
 	if err := x.tokens(); err != nil {
 		return err
 	}
