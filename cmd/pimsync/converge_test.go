@@ -4,12 +4,16 @@ package main
 // incremental listing; the fault-injection tables live beside the real-server harness.
 
 import (
+	"context"
 	"database/sql"
 	"fmt"
+	"io"
 	"os"
 	"strings"
+	"sync/atomic"
 	"testing"
 
+	"github.com/pimsync-go/pimsync/engine"
 	_ "modernc.org/sqlite"
 )
 
@@ -119,6 +123,63 @@ func TestServerDeletesWhatWeCreated(t *testing.T) {
 			}
 			if !strings.Contains(e.read(fmt.Sprintf("a/%s/e2.ics", e.id)), "v2 from the server") {
 				t.Errorf("the server-side edit was missed")
+			}
+			before := e.snapshot()
+			if r := e.mustRun(0, "sync"); r.stdout != "" {
+				t.Errorf("not a no-op: %s", r.stdout)
+			}
+			e.assertUnchanged(before)
+		})
+	}
+}
+
+// A run cancelled midway (Ctrl-C, SIGTERM, a daemon stopping) must not save the change
+// token it listed the server with: the next run would take the collection for
+// unchanged and never create the server's new items locally. The run is wired as
+// `pimsync sync` wires it, in process, so that the cancel lands exactly at its first
+// write; the next runs are the real binary.
+func TestCancelledRunSavesNoToken(t *testing.T) {
+	for _, server := range []string{"radicale", "xandikos"} {
+		t.Run(server, func(t *testing.T) {
+			t.Parallel()
+			srv := startServer(t, server)
+			e := newDavEnv(t, srv, "calendar")
+			e.write(fmt.Sprintf("a/%s/e0.ics", e.id), event("e0", "v1"))
+			e.mustRun(0, "sync")
+			e.mustRun(0, "sync") // lists in full after the create, and saves the token
+			for i := 1; i <= 20; i++ {
+				e.put(fmt.Sprintf("s%d.ics", i), event(fmt.Sprintf("s%d", i), "new on the server"), nil)
+			}
+			ctx, cancel := context.WithCancel(context.Background())
+			defer cancel()
+			a := &app{stdin: strings.NewReader(""), stdout: io.Discard, stderr: io.Discard, configPath: e.cfg, ctx: ctx,
+				isTerminal: func(any) bool { return false }}
+			ws, err := a.openWritable(nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var started atomic.Int32
+			eng := ws.engine(engine.ReporterFunc(func(ev engine.Event) {
+				if _, ok := ev.(engine.ActionStarted); ok && started.Add(1) == 1 {
+					cancel() // the first write goes on (writes in flight finish); no other starts
+				}
+			}))
+			eng.SyncPair(ctx, ws.enginePairs()[0])
+			events := func() int {
+				n := 0
+				for _, f := range e.files("a/" + e.id) {
+					if strings.HasSuffix(f, ".ics") {
+						n++
+					}
+				}
+				return n
+			}
+			if n := events(); started.Load() == 0 || n >= 21 {
+				t.Fatalf("%d writes started, %d local files: the cancel did not stop the run midway", started.Load(), n)
+			}
+			e.mustRun(0, "sync")
+			if n := events(); n != 21 {
+				t.Fatalf("after the next run a has %d of the 21 items", n)
 			}
 			before := e.snapshot()
 			if r := e.mustRun(0, "sync"); r.stdout != "" {
