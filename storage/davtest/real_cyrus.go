@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -29,6 +30,7 @@ type cyrusInstance struct {
 	saslpasswd         string
 	master             *process
 	client             *http.Client
+	userMu             sync.Mutex // serialises newUser
 }
 
 var cyrusShared instance[cyrusInstance]
@@ -55,11 +57,6 @@ func StartCyrus(t testing.TB) *RealServer {
 		AddressBookHome: "/dav/addressbooks/user/" + user + "/",
 		client:          in.client,
 	}
-	// The first authenticated request creates the user's DAV homes.
-	code, _, body := srv.Do(t, "PROPFIND", srv.CalendarHome, map[string]string{"Depth": "0", "Content-Type": "application/xml"}, []byte(propfindPrincipal))
-	if code != http.StatusMultiStatus {
-		t.Fatalf("cyrus: PROPFIND %s for the new user %s: HTTP %d: %s", srv.CalendarHome, user, code, body)
-	}
 	t.Cleanup(func() {
 		if t.Failed() {
 			// Cyrus logs to syslog; the per-user protocol log (config/log/<user>) is
@@ -67,6 +64,21 @@ func StartCyrus(t testing.TB) *RealServer {
 			t.Logf("cyrus protocol log of %s (tail):\n%s", user, in.protocolLog(user, 3<<10))
 		}
 	})
+	// The first authenticated request creates the user's DAV homes. It is repeated
+	// while Cyrus still refuses the new user's password: one make test saw a 401 for a
+	// user whose SASL entry had just been written (a reader of sasldb2 that had not
+	// seen it yet). The limit is only a safety net.
+	var code int
+	var body []byte
+	for deadline := time.Now().Add(time.Minute); ; time.Sleep(50 * time.Millisecond) {
+		code, _, body = srv.Do(t, "PROPFIND", srv.CalendarHome, map[string]string{"Depth": "0", "Content-Type": "application/xml"}, []byte(propfindPrincipal))
+		if code != http.StatusUnauthorized || time.Now().After(deadline) {
+			break
+		}
+	}
+	if code != http.StatusMultiStatus {
+		t.Fatalf("cyrus: PROPFIND %s for the new user %s: HTTP %d: %s", srv.CalendarHome, user, code, body)
+	}
 	return srv
 }
 
@@ -199,6 +211,10 @@ func (in *cyrusInstance) saslUser(user, password string) error {
 // newUser creates a SASL user and its mailbox (user/<name>); Cyrus creates the DAV
 // homes on the user's first request.
 func (in *cyrusInstance) newUser() (string, string, error) {
+	// One writer of sasldb2 and of the mailbox list at a time: the sub-tests of a
+	// suite create their users in parallel.
+	in.userMu.Lock()
+	defer in.userMu.Unlock()
 	user, password := randomName("u"), randomName("pw-")
 	if err := in.saslUser(user, password); err != nil {
 		return "", "", err
