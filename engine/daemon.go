@@ -292,11 +292,16 @@ func (d *Daemon) runPair(ctx context.Context, p *Pair) {
 		}
 		cancelled := ctx.Err() == nil && (runCtx.Err() != nil || nobodyWaits(waiting))
 		cancelRun()
-		for _, r := range waiting {
-			r.done <- res
+		// The requests are answered once the state says what the sync did, so that a
+		// caller who asks for the status next sees this sync's result.
+		answer := func() {
+			for _, r := range waiting {
+				r.done <- res
+			}
+			waiting = nil
 		}
-		waiting = nil
 		if ctx.Err() != nil {
+			answer()
 			return
 		}
 		th.logResult(log, res)
@@ -304,6 +309,7 @@ func (d *Daemon) runPair(ctx context.Context, p *Pair) {
 		if errors.As(res.Err, &se) {
 			log.Error(fmt.Sprintf("pair %s stopped: %v", p.Name, res.Err))
 			d.setState(t, func(st *PairStatus) { st.LastSync, st.LastResult, st.Err = time.Now(), res, res.Err.Error() })
+			answer()
 			return
 		}
 		retry = nil
@@ -326,6 +332,7 @@ func (d *Daemon) runPair(ctx context.Context, p *Pair) {
 				st.State, st.Err = StateRetrying, res.Err.Error()
 			}
 		})
+		answer()
 		// Wait for the next trigger. Triggers that arrive while a sync runs are kept in
 		// the buffered channel, so they cause exactly one follow-up sync.
 	wait:
