@@ -307,8 +307,9 @@ func (x *mappingExec) items(ctx context.Context) error {
 	for s := range 2 {
 		c := &x.m.creates[s]
 		for start := 0; start < len(c.idx) && ctx.Err() == nil; start += execChunk {
-			chunk := make([]*ItemAction, 0, min(execChunk, len(c.idx)-start))
-			for i := start; i < start+cap(chunk); i++ {
+			end := min(start+execChunk, len(c.idx))
+			chunk := make([]*ItemAction, 0, end-start)
+			for i := start; i < end; i++ {
 				chunk = append(chunk, c.action(Side(s), i))
 			}
 			if err := x.runChunk(ctx, chunk); err != nil {

@@ -2,7 +2,6 @@ package engine
 
 import (
 	"context"
-	"encoding/binary"
 	"errors"
 	"fmt"
 	"hash/maphash"
@@ -298,9 +297,8 @@ type sideLister struct {
 	matched  []bool // rows whose href and etag on this side are listed as they are
 	listed   int
 	queue    refQueue // listed items to read
-	buffered []byte   // entries streamed before the status was read: href, etag
+	buffered refQueue // entries streamed before the status was read
 	packed   packedItems
-	kept     []int32 // the packed items that stay packed (unpack)
 	// overBudget: the side's items did not all fit the body budget, so their texts
 	// are not kept (keep).
 	overBudget bool
@@ -360,14 +358,11 @@ func (l *sideLister) list(ctx context.Context) error {
 				case <-l.ready:
 					l.await()
 				default:
-					if len(l.buffered) >= maxListBuffer {
+					if l.buffered.size >= maxListBuffer {
 						l.await() // wait for the status rather than hold the whole listing
 						break
 					}
-					l.buffered = binary.AppendUvarint(l.buffered, uint64(len(href)))
-					l.buffered = append(l.buffered, href...)
-					l.buffered = binary.AppendUvarint(l.buffered, uint64(len(etag)))
-					l.buffered = append(l.buffered, etag...)
+					pushRef(&l.buffered, href, etag)
 					return nil
 				}
 			}
@@ -407,17 +402,10 @@ func (l *sideLister) await() {
 	if l.order == orderListing {
 		l.pos = make([]int32, l.rows.Len())
 	}
-	p := l.buffered
-	l.buffered = nil
-	for len(p) > 0 {
-		n, w := binary.Uvarint(p)
-		href := p[w : w+int(n)]
-		p = p[w+int(n):]
-		n, w = binary.Uvarint(p)
-		etag := p[w : w+int(n)]
-		p = p[w+int(n):]
+	l.buffered.each(func(href, etag []byte) bool {
 		l.join(href, etag)
-	}
+		return true
+	})
 }
 
 // joinRefs matches a listing that may name an href twice (a server's): the first
@@ -627,15 +615,18 @@ func (e *Engine) join(ctx context.Context, m *MappingPlan, in *mappingInput, rs 
 		}
 	}
 	slices.SortFunc(in.rows, func(a, b status.Row) int { return strings.Compare(a.Ident, b.Ident) })
-	unpacked := unpack(ls, rs, in.pending)
+	unpacked, kept := unpack(ls, rs, in.pending)
 	for s, l := range ls {
 		if l == nil {
 			continue
 		}
 		side := &in.side[s]
-		idx := l.newItems(unpacked[s])
+		if l.order == orderHref { // the items read, in order of href like the rest
+			slices.SortFunc(unpacked[s], func(a, b *ItemState) int { return strings.Compare(a.Href, b.Href) })
+			slices.SortFunc(kept[s], l.packed.compareHref)
+		}
 		side.items = l.ordered(items[s], unpacked[s])
-		side.packed = packedCreates{set: &l.packed, idx: idx}
+		side.packed = packedCreates{set: &l.packed, idx: kept[s]}
 		side.listed = l.listed
 		in.unfetchable = append(in.unfetchable, l.unf...)
 	}
@@ -652,8 +643,9 @@ type keyedItem struct {
 // new item for the plan to create, when no status row and no pending write has its
 // ident and no other item read on either side has it (compared by a hash of the ident:
 // two different idents that share a hash are both unpacked, which only costs memory).
-// It returns the items read that the decision gets, per side.
-func unpack(ls [2]*sideLister, rs *status.RowSet, pending map[string]map[status.Side]status.Pending) [2][]*ItemState {
+// It returns, per side, the items read that the decision gets and the indices of those
+// that stay packed, in the order they were read.
+func unpack(ls [2]*sideLister, rs *status.RowSet, pending map[string]map[status.Side]status.Pending) (out [2][]*ItemState, kept [2][]int32) {
 	seed := maphash.MakeSeed()
 	seen := map[uint64]uint8{}
 	see := func(h uint64) {
@@ -672,46 +664,24 @@ func unpack(ls [2]*sideLister, rs *status.RowSet, pending map[string]map[status.
 			see(maphash.Bytes(seed, l.packed.ident(i)))
 		}
 	}
-	var out [2][]*ItemState
 	for s, l := range ls {
 		if l == nil {
 			continue
 		}
 		out[s] = l.fetched
 		l.fetched = nil
-		keep := make([]bool, l.packed.n)
-		n := 0
 		for i := range int32(l.packed.n) {
 			ident := l.packed.ident(i)
 			_, inRows := rs.FindIdentBytes(ident)
 			_, isPending := pending[string(ident)]
 			if inRows || isPending || seen[maphash.Bytes(seed, ident)] > 1 {
 				out[s] = append(out[s], l.packed.state(i))
-				continue
-			}
-			keep[i] = true
-			n++
-		}
-		l.kept = make([]int32, 0, n)
-		for i, k := range keep {
-			if k {
-				l.kept = append(l.kept, int32(i))
+			} else {
+				kept[s] = append(kept[s], i)
 			}
 		}
 	}
-	return out
-}
-
-// newItems returns the indices of the items left packed (unpack), in planning order;
-// for a streamed listing it sorts the unpacked ones by href too.
-func (l *sideLister) newItems(unpacked []*ItemState) []int32 {
-	if l.order == orderHref {
-		slices.SortFunc(unpacked, func(a, b *ItemState) int { return strings.Compare(a.Href, b.Href) })
-		slices.SortFunc(l.kept, l.packed.compareHref)
-	}
-	idx := l.kept
-	l.kept = nil
-	return idx
+	return out, kept
 }
 
 // ordered returns the side's items: those known from the status rows in the order of

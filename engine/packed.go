@@ -7,6 +7,7 @@ import (
 	"math"
 	"strings"
 
+	"github.com/pimsync-go/pimsync/status"
 	"github.com/pimsync-go/pimsync/storage"
 )
 
@@ -50,7 +51,7 @@ const (
 // it as an ItemState.
 func (p *packedItems) add(href, etag string, item *storage.Item, keepText bool) bool {
 	r := packedRec{at: noIdent}
-	if !decodeHash(&r.hash, item.Hash()) {
+	if _, ok := status.AppendHashBytes(r.hash[:0], item.Hash()); !ok {
 		return false
 	}
 	ident := item.Ident()
@@ -156,7 +157,7 @@ func (p *packedItems) state(i int32) *ItemState {
 		Href:  string(h[0]) + string(h[1]) + string(h[2]),
 		ETag:  string(p.field(i, 1)),
 		Ident: string(p.ident(i)),
-		Hash:  encodeHash(&p.rec(i).hash),
+		Hash:  string(status.AppendHashHex(make([]byte, 0, 64), p.rec(i).hash[:])),
 		Item:  p.texts[i],
 	}
 	if st.Item == nil {
@@ -213,48 +214,12 @@ func (m *MappingPlan) NumActions() int {
 	return len(m.Items) + len(m.creates[A].idx) + len(m.creates[B].idx)
 }
 
-const hexUpper = "0123456789ABCDEF"
-
-// decodeHash decodes a SHA-256 in upper-case hex (storage.Hash); it reports false for
-// anything that would not encode back to the same string.
-func decodeHash(dst *[32]byte, h string) bool {
-	if len(h) != 64 {
-		return false
-	}
-	for i := range 32 {
-		hi, lo := nibble(h[2*i]), nibble(h[2*i+1])
-		if hi < 0 || lo < 0 {
-			return false
-		}
-		dst[i] = byte(hi<<4 | lo)
-	}
-	return true
-}
-
-func nibble(c byte) int {
-	switch {
-	case c >= '0' && c <= '9':
-		return int(c - '0')
-	case c >= 'A' && c <= 'F':
-		return int(c-'A') + 10
-	}
-	return -1
-}
-
-func encodeHash(h *[32]byte) string {
-	var b [64]byte
-	for i, c := range h {
-		b[2*i], b[2*i+1] = hexUpper[c>>4], hexUpper[c&15]
-	}
-	return string(b[:])
-}
-
-// refQueue holds listed items still to be read: href and etag back to back, in blocks
-// that are let go as they are read, so that the listing of a collection's new items
-// costs its bytes and no more, and less as it is read.
+// refQueue holds listed items (href, etag) back to back, in blocks that are let go as
+// they are read: the items of a listing still to read, and those of a streamed listing
+// that arrived before the status (maxListBuffer). It costs their bytes and no more.
 type refQueue struct {
 	blocks [][]byte
-	n      int
+	size   int // bytes queued
 }
 
 func pushRef[T string | []byte](q *refQueue, href, etag T) {
@@ -267,35 +232,45 @@ func pushRef[T string | []byte](q *refQueue, href, etag T) {
 	*b = append(*b, href...)
 	*b = binary.AppendUvarint(*b, uint64(len(etag)))
 	*b = append(*b, etag...)
-	q.n++
+	q.size += len(href) + len(etag)
 }
 
-// drain returns the queued items in order, n at a time, letting go of each block once
-// it is read; the queue is empty afterwards.
-func (q *refQueue) drain(n int) iter.Seq[[]storage.ItemRef] {
-	return func(yield func([]storage.ItemRef) bool) {
-		defer func() { q.blocks, q.n = nil, 0 }()
-		chunk := make([]storage.ItemRef, 0, n)
-		for bi := range q.blocks {
-			p := q.blocks[bi]
-			q.blocks[bi] = nil
-			for len(p) > 0 {
-				l, w := binary.Uvarint(p)
-				href := string(p[w : w+int(l)])
-				p = p[w+int(l):]
-				l, w = binary.Uvarint(p)
-				etag := string(p[w : w+int(l)])
-				p = p[w+int(l):]
-				chunk = append(chunk, storage.ItemRef{Href: href, ETag: etag})
-				if len(chunk) == n {
-					if !yield(chunk) {
-						return
-					}
-					chunk = make([]storage.ItemRef, 0, n)
-				}
+// each calls fn with the queued items in order, until it returns false, letting go of
+// each block once it is read; href and etag are valid during the call only. The
+// queue is empty afterwards.
+func (q *refQueue) each(fn func(href, etag []byte) bool) {
+	defer func() { q.blocks, q.size = nil, 0 }()
+	for bi := range q.blocks {
+		p := q.blocks[bi]
+		q.blocks[bi] = nil
+		for len(p) > 0 {
+			l, w := binary.Uvarint(p)
+			href := p[w : w+int(l)]
+			p = p[w+int(l):]
+			l, w = binary.Uvarint(p)
+			etag := p[w : w+int(l)]
+			p = p[w+int(l):]
+			if !fn(href, etag) {
+				return
 			}
 		}
-		if len(chunk) > 0 {
+	}
+}
+
+// drain returns the queued items in order, n at a time (each), as ItemRefs.
+func (q *refQueue) drain(n int) iter.Seq[[]storage.ItemRef] {
+	return func(yield func([]storage.ItemRef) bool) {
+		chunk := make([]storage.ItemRef, 0, n)
+		more := true
+		q.each(func(href, etag []byte) bool {
+			chunk = append(chunk, storage.ItemRef{Href: string(href), ETag: string(etag)})
+			if len(chunk) == n {
+				more = yield(chunk)
+				chunk = make([]storage.ItemRef, 0, n)
+			}
+			return more
+		})
+		if more && len(chunk) > 0 {
 			yield(chunk)
 		}
 	}

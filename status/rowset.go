@@ -113,11 +113,7 @@ func (rs *RowSet) Row(i int) Row {
 	for _, f := range fs {
 		total += len(f)
 	}
-	buf := make([]byte, 0, total)
-	const digits = "0123456789ABCDEF"
-	for _, c := range hash {
-		buf = append(buf, digits[c>>4], digits[c&15])
-	}
+	buf := AppendHashHex(make([]byte, 0, total), hash)
 	for _, f := range fs {
 		buf = append(buf, f...)
 	}
@@ -233,7 +229,7 @@ func (rs *RowSet) add(ident, hash, hrefA, etagA, hrefB, etagB string) error {
 		p = binary.AppendUvarint(p, uint64(len(v)))
 		p = append(p, v...)
 	}
-	p, ok := appendUpperHex(p, hash)
+	p, ok := AppendHashBytes(p, hash)
 	if !ok {
 		return fmt.Errorf("status: item %q: %w %q", ident, ErrInvalidHash, hash)
 	}
@@ -247,9 +243,10 @@ func (rs *RowSet) add(ident, hash, hrefA, etagA, hrefB, etagB string) error {
 	return nil
 }
 
-// appendUpperHex appends the 32 bytes that h, 64 upper-case hex digits, stands for; ok
-// is false if h is anything else (validHash).
-func appendUpperHex(p []byte, h string) ([]byte, bool) {
+// AppendHashBytes appends the 32 bytes that h, an item hash (64 upper-case hex digits,
+// storage.Hash), stands for; ok is false if h is anything else (validHash). Hashes are
+// kept in this form wherever a plan holds many (RowSet, the engine's packed items).
+func AppendHashBytes(p []byte, h string) ([]byte, bool) {
 	if len(h) != 64 {
 		return p, false
 	}
@@ -272,6 +269,15 @@ func upperNibble(c byte) (byte, bool) {
 		return c - 'A' + 10, true
 	}
 	return 0, false
+}
+
+// AppendHashHex appends the item hash that the 32 bytes b stand for (AppendHashBytes).
+func AppendHashHex(p, b []byte) []byte {
+	const digits = "0123456789ABCDEF"
+	for _, c := range b {
+		p = append(p, digits[c>>4], digits[c&15])
+	}
+	return p
 }
 
 // alloc returns n zeroed bytes of arena.
