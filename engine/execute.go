@@ -279,79 +279,84 @@ func (x *mappingExec) items(ctx context.Context) error {
 		return err
 	}
 	x.added = map[pendingKey]bool{}
+	// Deletes first, all of them (a create may need a name a delete frees).
+	p := x.pipeline(ctx)
 	for chunk := range slices.Chunk(first, execChunk) {
-		if ctx.Err() != nil {
+		if p.stopped() {
 			break
 		}
-		loaded, err := x.loadTargets(ctx, chunk)
-		if err != nil {
-			return err
+		if err := x.loadTargets(ctx, chunk); err != nil {
+			return errors.Join(err, p.finish())
 		}
-		if err := x.runActions(ctx, chunk); err != nil {
-			return err
-		}
-		release(loaded)
+		p.run(chunk)
+	}
+	if err := p.finish(); err != nil {
+		return err
 	}
 	if err := x.freeHrefs(second); err != nil {
 		return err
 	}
+	p = x.pipeline(ctx)
 	for chunk := range slices.Chunk(second, execChunk) {
-		if ctx.Err() != nil {
-			break
-		}
-		if err := x.runChunk(ctx, chunk); err != nil {
-			return err
+		if err := x.runChunk(p, chunk); err != nil {
+			return errors.Join(err, p.finish())
 		}
 	}
 	// The creates of new items, materialised a chunk at a time (packedItems).
 	for s := range 2 {
 		c := &x.m.creates[s]
-		for start := 0; start < len(c.idx) && ctx.Err() == nil; start += execChunk {
+		for start := 0; start < len(c.idx) && !p.stopped(); start += execChunk {
 			end := min(start+execChunk, len(c.idx))
 			chunk := make([]*ItemAction, 0, end-start)
 			for i := start; i < end; i++ {
 				chunk = append(chunk, c.action(Side(s), i))
 			}
-			if err := x.runChunk(ctx, chunk); err != nil {
-				return err
+			if err := x.runChunk(p, chunk); err != nil {
+				return errors.Join(err, p.finish())
 			}
 		}
+	}
+	if err := p.finish(); err != nil {
+		return err
 	}
 	return x.clearPending()
 }
 
 // runChunk loads what a chunk of creates, updates and records needs, records the
-// writes as pending, runs them, and lets go of the text it read.
-func (x *mappingExec) runChunk(ctx context.Context, chunk []*ItemAction) error {
-	sources, err := x.loadSources(ctx, chunk)
-	if err != nil {
+// writes as pending and hands them to p. The chunk before may still be running
+// meanwhile.
+func (x *mappingExec) runChunk(p *pipeline, chunk []*ItemAction) error {
+	if p.stopped() {
+		return nil
+	}
+	if err := x.loadSources(p.ctx, chunk); err != nil {
 		return err
 	}
-	targets, err := x.loadTargets(ctx, chunk)
-	if err != nil {
+	if err := x.loadTargets(p.ctx, chunk); err != nil {
 		return err
 	}
 	if err := x.recordPending(chunk); err != nil {
+		release(chunk)
 		return err
 	}
-	if err := x.runActions(ctx, chunk); err != nil {
-		return err
-	}
-	release(sources)
-	release(targets)
+	p.run(chunk)
 	return nil
 }
 
-// execChunk is how many item actions are loaded, recorded as pending and run at a
-// time: the executor holds the text of at most that many items it had to read.
-const execChunk = 1024
+// execChunk is how many item actions are loaded and recorded as pending at a time.
+// While a chunk is prepared, up to a chunk of writes wait to start (pipeline), so the
+// executor holds the actions, and the text it had to read, of about two chunks.
+const execChunk = 512
 
-// release lets go of the text of items the executor read, once their actions ran.
-func release(states []*ItemState) {
-	for _, st := range states {
-		if st.Item != nil {
-			st.sum = strings.Clone(storage.Summary(st.Item.Text())) // not a slice of the text
-			st.Item = nil
+// release lets go of the text of the items the executor read (load) for acts, once
+// their actions ran or will not run: it is held for the writes in flight only.
+func release(acts []*ItemAction) {
+	for _, a := range acts {
+		for _, st := range [...]*ItemState{a.A, a.B} {
+			if st != nil && st.loaded {
+				st.sum = strings.Clone(storage.Summary(st.Item.Text())) // not a slice of the text
+				st.Item, st.loaded = nil, false
+			}
 		}
 	}
 }
@@ -485,7 +490,7 @@ type pendingKey struct {
 // status (token fast path, one_way reverts), and loadTargets those of items about to be
 // replaced or deleted (their bytes go to the trash first). A body that changed since it
 // was listed fails that action, which is retried next run.
-func (x *mappingExec) loadSources(ctx context.Context, acts []*ItemAction) ([]*ItemState, error) {
+func (x *mappingExec) loadSources(ctx context.Context, acts []*ItemAction) error {
 	return x.load(ctx, acts, func(a *ItemAction) (Side, *ItemState) {
 		if a.Verb == VerbCreate || a.Verb == VerbUpdate {
 			return a.Target.Other(), a.Source()
@@ -494,7 +499,7 @@ func (x *mappingExec) loadSources(ctx context.Context, acts []*ItemAction) ([]*I
 	})
 }
 
-func (x *mappingExec) loadTargets(ctx context.Context, acts []*ItemAction) ([]*ItemState, error) {
+func (x *mappingExec) loadTargets(ctx context.Context, acts []*ItemAction) error {
 	return x.load(ctx, acts, func(a *ItemAction) (Side, *ItemState) {
 		if a.Verb == VerbUpdate || a.Verb == VerbDelete {
 			return a.Target, a.TargetItem()
@@ -503,8 +508,9 @@ func (x *mappingExec) loadTargets(ctx context.Context, acts []*ItemAction) ([]*I
 	})
 }
 
-// load reads the items that pick names and the plan has no text of, and returns them.
-func (x *mappingExec) load(ctx context.Context, acts []*ItemAction, pick func(*ItemAction) (Side, *ItemState)) ([]*ItemState, error) {
+// load reads the items that pick names and the plan has no text of (marked loaded
+// until release lets go of them again).
+func (x *mappingExec) load(ctx context.Context, acts []*ItemAction, pick func(*ItemAction) (Side, *ItemState)) error {
 	need := map[Side][]string{}
 	for _, a := range acts {
 		if s, st := pick(a); st != nil && st.Item == nil && a.Skip == "" {
@@ -512,9 +518,8 @@ func (x *mappingExec) load(ctx context.Context, acts []*ItemAction, pick func(*I
 		}
 	}
 	if len(need) == 0 {
-		return nil, nil
+		return nil
 	}
-	var loaded []*ItemState
 	got := map[Side]map[string]storage.Fetched{}
 	stores := x.pair.storages()
 	for s, hrefs := range need {
@@ -550,10 +555,9 @@ func (x *mappingExec) load(ctx context.Context, acts []*ItemAction, pick func(*I
 			continue
 		}
 		item := f.Item
-		st.Item = &item
-		loaded = append(loaded, st)
+		st.Item, st.loaded = &item, true
 	}
-	return loaded, nil
+	return nil
 }
 
 // How many item writes of a collection run at once by default: localWorkers when both
@@ -569,14 +573,31 @@ const (
 )
 
 type actionResult struct {
-	a   *ItemAction
-	row status.Row
-	err error
+	a       *ItemAction
+	row     status.Row
+	err     error
+	skipped bool // cancelled before it started
 }
 
-// runActions performs actions with bounded concurrency and records each success in the
-// status as it arrives.
-func (x *mappingExec) runActions(ctx context.Context, acts []*ItemAction) error {
+// pipeline performs the writes of a phase's chunks with one set of workers, recording
+// each result in the status as it arrives (on the goroutine that hands the writes out:
+// the statusWriter is not shared). The next chunk is loaded and its writes recorded as
+// pending while the writes handed out before are still in flight (at most a chunk of
+// them waiting to start), so the workers do not wait for SQLite, nor for a chunk's
+// slowest write, between chunks. A write still starts only after its pending record is
+// committed (runChunk).
+type pipeline struct {
+	x       *mappingExec
+	ctx     context.Context
+	jobs    chan *ItemAction
+	results chan actionResult
+	wg      sync.WaitGroup
+	cancel  context.CancelFunc
+	open    int   // writes handed out and not yet recorded
+	fatal   error // recording failed: nothing more is handed out
+}
+
+func (x *mappingExec) pipeline(ctx context.Context) *pipeline {
 	workers := x.e.Workers
 	if workers <= 0 {
 		workers = defaultWorkers
@@ -584,48 +605,77 @@ func (x *mappingExec) runActions(ctx context.Context, acts []*ItemAction) error 
 			workers = localWorkers
 		}
 	}
-	jobs := make(chan *ItemAction)
-	// Workers go on while a commit of the status (and the durability barrier before
-	// it) is under way.
-	results := make(chan actionResult, 4*workers)
+	// A chunk's writes wait in jobs while the next chunk is prepared, and their
+	// results in results meanwhile. Writes in flight when ctx ends get writeGrace to
+	// finish; those still waiting are not started.
 	wctx, cancel := graceContext(ctx, writeGrace)
-	defer cancel()
-	var wg sync.WaitGroup
+	p := &pipeline{x: x, ctx: ctx, cancel: cancel,
+		jobs: make(chan *ItemAction, execChunk), results: make(chan actionResult, execChunk)}
 	for range workers {
-		wg.Go(func() {
-			for a := range jobs {
-				row, err := x.perform(wctx, a)
-				results <- actionResult{a, row, err}
+		p.wg.Go(func() {
+			for a := range p.jobs {
+				r := actionResult{a: a, skipped: ctx.Err() != nil}
+				if !r.skipped {
+					r.row, r.err = x.perform(wctx, a)
+				}
+				p.results <- r
 			}
 		})
 	}
-	go func() {
-		defer close(jobs)
-		for _, a := range acts {
-			if a.Skip != "" {
-				continue
-			}
-			if ctx.Err() != nil {
+	return p
+}
+
+// stopped says whether no more writes are to be handed out: the run was cancelled or
+// recording a result failed.
+func (p *pipeline) stopped() bool { return p.fatal != nil || p.ctx.Err() != nil }
+
+// run hands out the writes of chunk, recording the results that arrive meanwhile.
+// The text an action's write needed is let go of once it is recorded (or once it is
+// clear that it will not run).
+func (p *pipeline) run(chunk []*ItemAction) {
+	for i, a := range chunk {
+		if a.Skip != "" {
+			release(chunk[i : i+1])
+			continue
+		}
+		for sent := false; !sent; {
+			if p.stopped() {
+				release(chunk[i:])
 				return
 			}
 			select {
-			case jobs <- a:
-			case <-ctx.Done():
-				return
+			case p.jobs <- a:
+				p.open++
+				sent = true
+			case r := <-p.results:
+				p.record(r)
+			case <-p.ctx.Done():
 			}
 		}
-	}()
-	go func() { wg.Wait(); close(results) }()
-	var fatal error
-	for r := range results {
-		if fatal != nil {
-			continue // drain
-		}
-		if err := x.record(r); err != nil {
-			fatal = err
-		}
 	}
-	return fatal
+}
+
+func (p *pipeline) record(r actionResult) {
+	p.open--
+	defer release([]*ItemAction{r.a})
+	if r.skipped || p.fatal != nil {
+		return // never started (cancelled); or draining after a failure
+	}
+	if err := p.x.record(r); err != nil {
+		p.fatal = err
+	}
+}
+
+// finish waits for the writes handed out and records them; it returns the first
+// failure to record one.
+func (p *pipeline) finish() error {
+	close(p.jobs)
+	for p.open > 0 {
+		p.record(<-p.results)
+	}
+	p.wg.Wait()
+	p.cancel()
+	return p.fatal
 }
 
 // perform does the storage write of one action and returns the status row to record.

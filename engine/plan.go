@@ -44,9 +44,11 @@ type ItemState struct {
 	// does not have.
 	Item *storage.Item
 	// sum is the summary of an item that was read but whose text was not kept, or was
-	// let go after it was written; dropped says that planning let it go.
+	// let go after it was written; dropped says that planning let it go, loaded that
+	// the executor read it for a write (and lets go of it once the write ran).
 	sum     string
 	dropped bool
+	loaded  bool
 }
 
 // Summary returns the item's SUMMARY/FN, or "" if unknown.
