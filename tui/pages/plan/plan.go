@@ -33,6 +33,34 @@ type Page struct {
 	Filter    string
 	filtering bool
 	input     textinput.Model
+	// shown is what View lists, kept until the plan, the filter or the width changes:
+	// rendering and sorting every action on each frame (a spinner tick, a key) would
+	// take seconds a frame for a first sync of 100,000 items.
+	shown rendered
+}
+
+// rendered is the cached body of the page.
+type rendered struct {
+	valid   bool
+	width   int
+	filter  string
+	lines   []string
+	pending common.Pending
+	renders int // how many times it was computed (tests)
+}
+
+// listing returns the lines the page lists at width w, and what the plan would change.
+func (p *Page) listing(w int) ([]string, common.Pending) {
+	c := &p.shown
+	if !c.valid || c.width != w || c.filter != p.Filter {
+		var pd common.Pending
+		for _, m := range p.mappings {
+			pd = pd.Add(common.PendingOf(m))
+		}
+		c.valid, c.width, c.filter, c.pending, c.lines = true, w, p.Filter, pd, p.lines(w)
+		c.renders++
+	}
+	return c.lines, c.pending
 }
 
 // New returns the plan page.
@@ -53,6 +81,7 @@ func (p *Page) Open(s common.Scope) tea.Cmd {
 	p.id++
 	p.loading = true
 	p.plan, p.mappings, p.offset = nil, nil, 0
+	p.shown.valid = false
 	p.Filter, p.filtering = "", false
 	p.input.SetValue("")
 	return p.c.Svc.Preview(s.Pair, p.id)
@@ -105,6 +134,7 @@ func (p *Page) Update(msg tea.Msg) tea.Cmd {
 		p.loading = false
 		p.plan = msg.Plan
 		p.mappings = nil
+		p.shown.valid = false
 		if msg.Plan.Err == nil {
 			for _, m := range msg.Plan.Mappings {
 				if p.Scope.Alias == "" || m.Alias == p.Scope.Alias {
@@ -176,12 +206,8 @@ func (p *Page) View(w, h int) string {
 		return common.Fit(strings.Join(head, "\n"), w, h)
 	}
 	pr := p.plan.Pair
-	var pd common.Pending
-	for _, m := range p.mappings {
-		pd = pd.Add(common.PendingOf(m))
-	}
+	lines, pd := p.listing(w)
 	head = append(head, fmt.Sprintf("a = %s, b = %s · %s", pr.NameA, pr.NameB, summary(pd)))
-	lines := p.lines(w)
 	var prompt string
 	if p.canApply() {
 		prompt = st.Prompt.Render(fmt.Sprintf("Apply this plan? y/enter: sync %s now · n/esc: back", label))

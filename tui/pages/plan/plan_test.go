@@ -203,3 +203,49 @@ func TestPlanOrderAndFilter(t *testing.T) {
 		t.Errorf("esc did not clear the filter:\n%s", view)
 	}
 }
+
+// TestLargePlanRenderedOnce: a first sync of many items (planned by the engine, so its
+// creates stay packed) is rendered once, not on every frame, and again only when the
+// width or the filter changes.
+func TestLargePlanRenderedOnce(t *testing.T) {
+	c := newCommon(t)
+	a := c.Svc.Pairs[0].A.(*memstore.Store)
+	a.AddCollection("work")
+	const n = 5000
+	for i := range n {
+		uid := fmt.Sprintf("bulk-%d", i)
+		a.Put("work/"+uid+".ics", pagetest.Event(uid, "Bulk "+uid).Text())
+	}
+	p := New(c)
+	msg, ok := p.Open(common.Scope{Pair: 0})().(common.PreviewMsg)
+	if !ok || msg.Plan == nil || msg.Plan.Err != nil {
+		t.Fatalf("planning: %#v", msg)
+	}
+	p.Update(msg)
+	view := p.View(100, 30)
+	for _, want := range []string{"b +5000 ~0 -0", fmt.Sprintf("lines 1–26 of %d", n+1), `create on b  bulk-0     "Bulk bulk-0"`} {
+		if !strings.Contains(view, want) {
+			t.Errorf("view lacks %q:\n%s", want, view)
+		}
+	}
+	for range 3 {
+		p.View(100, 30)
+		p.Update(pagetest.Key("down"))
+	}
+	if v := p.View(100, 30); !strings.Contains(v, fmt.Sprintf("lines 4–29 of %d", n+1)) {
+		t.Errorf("after three downs:\n%s", v)
+	}
+	if p.shown.renders != 1 {
+		t.Errorf("the plan was rendered %d times for one width and filter", p.shown.renders)
+	}
+	p.View(60, 30)
+	if p.shown.renders != 2 {
+		t.Errorf("a new width did not render again (%d renders)", p.shown.renders)
+	}
+	for _, k := range []string{"/", "4", "9", "9", "9", "enter"} {
+		p.Update(pagetest.Key(k))
+	}
+	if v := p.View(60, 30); !strings.Contains(v, "bulk-4999") || strings.Contains(v, "bulk-0 ") || p.shown.renders != 3 {
+		t.Errorf("filter 4999 (%d renders):\n%s", p.shown.renders, v)
+	}
+}
