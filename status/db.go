@@ -83,6 +83,14 @@ func openError(path string, err error) error {
 		return &UnusableError{Path: path, Why: "is not an SQLite database", Lost: true, Err: err}
 	case strings.Contains(msg, "malformed") || strings.Contains(msg, "SQLITE_CORRUPT"):
 		return &UnusableError{Path: path, Why: "is corrupt", Lost: true, Err: err}
+	case strings.Contains(msg, "readonly database"):
+		if fi, serr := os.Stat(path + "-journal"); serr == nil && fi.Size() > 0 {
+			// A killed run's hot journal that recoverJournal could not roll back.
+			return fmt.Errorf("opening status database %s: a run was killed while writing it, and rolling that write back needs write access to the file and its directory; run `pimsync sync` as the user who owns it: %w", path, err)
+		}
+	}
+	if strings.HasPrefix(msg, "opening status database ") {
+		return err // already says which file
 	}
 	return fmt.Errorf("opening status database %s: %w", path, err)
 }
@@ -244,7 +252,11 @@ func openWrite(path string) (*DB, error) {
 }
 
 // OpenRead opens the status file at path read-only (for sync -n, discover, previews).
-// It never creates, migrates or otherwise modifies the file. A missing file is not an
+// It never creates, migrates or otherwise modifies the file, with one exception: a run
+// killed in the middle of a transaction leaves a hot journal, which SQLite must roll
+// back before anyone can read the file, and which a read-only connection cannot (it
+// fails with SQLITE_READONLY_ROLLBACK); OpenRead then first rolls it back, as the next
+// writer would (recoverJournal). A missing file is not an
 // error: the result is a usable DB on which every query returns nothing. A schema-2
 // file is read as it is (its extra columns are ignored); tables missing from the file
 // read as empty. A file of an unsupported version is refused as in [OpenWrite].
@@ -259,6 +271,7 @@ func OpenRead(path string) (*DB, error) {
 	if err := checkFile(path, fi); err != nil {
 		return nil, err
 	}
+	recoverJournal(path)
 
 	// mode=ro makes SQLite fail rather than create a file that vanished since Stat.
 	dsn, err := sqliteDSN(path, "mode=ro&_pragma=busy_timeout(5000)")
@@ -275,6 +288,28 @@ func OpenRead(path string) (*DB, error) {
 		return nil, openError(path, err)
 	}
 	return db, nil
+}
+
+// recoverJournal rolls back the hot journal a killed run may have left next to the
+// status file at path: when a journal is there, it opens the file read-write (never
+// creating it) and reads, which makes SQLite roll a hot journal back under its own
+// locks. A journal that is not hot (a sync is writing right now) is left alone by
+// SQLite. Errors are ignored: the read-only open that follows reports them.
+func recoverJournal(path string) {
+	if fi, err := os.Stat(path + "-journal"); err != nil || fi.Size() == 0 {
+		return
+	}
+	dsn, err := sqliteDSN(path, "mode=rw&_pragma=busy_timeout(5000)")
+	if err != nil {
+		return
+	}
+	sdb, err := sql.Open("sqlite", dsn)
+	if err != nil {
+		return
+	}
+	defer sdb.Close()
+	var n int
+	_ = sdb.QueryRow("SELECT count(*) FROM sqlite_master").Scan(&n)
 }
 
 // readSchema fills in db.tables and db.version of a read-only DB, in one read

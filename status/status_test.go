@@ -1066,3 +1066,58 @@ func TestPropertyExtensions(t *testing.T) {
 		t.Fatalf("left after forgetting: %v %v %v", al, rf, pc)
 	}
 }
+
+// TestOpenReadAfterAKilledWrite: a run killed in the middle of a transaction leaves a
+// hot journal next to the file. OpenRead (sync -n, previews) rolls it back, as the next
+// writer would, and reads the state as it was committed; without that, a read-only
+// connection cannot read the file at all (SQLITE_READONLY_ROLLBACK).
+func TestOpenReadAfterAKilledWrite(t *testing.T) {
+	path := statusFile(t)
+	w := openWrite(t, path)
+	r := row("u", "a/u", "1", "b/u", "2")
+	var uid int64
+	update(t, w, func(tx *status.Tx) (err error) {
+		if uid, err = tx.AddMapping("a", "b"); err != nil {
+			return err
+		}
+		return tx.Insert(uid, r)
+	})
+	w.Close()
+
+	// A transaction larger than a one-page cache spills pages into the file before it
+	// commits, so the journal is synced with a valid header: copied now, file and
+	// journal are what a kill leaves.
+	raw := rawOpen(t, path)
+	mustExec(t, raw, "PRAGMA cache_size = 1")
+	tx, err := raw.Begin()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range 2000 {
+		id := strconv.Itoa(i)
+		if _, err := tx.Exec(`INSERT INTO items (mapping_uid, ident, hash, href_a, etag_a, href_b, etag_b) VALUES (?, ?, ?, ?, ?, ?, ?)`,
+			uid, "x"+id, strings.Repeat("h", 64), "a/x"+id+strings.Repeat("-", 200), "e", "b/x"+id, "e"); err != nil {
+			t.Fatal(err)
+		}
+	}
+	killed := filepath.Join(t.TempDir(), "p.status")
+	for _, suffix := range []string{"", "-journal"} {
+		b, err := os.ReadFile(path + suffix)
+		if err != nil {
+			t.Fatalf("the transaction left no %q to copy: %v", suffix, err)
+		}
+		if err := os.WriteFile(killed+suffix, b, 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := tx.Rollback(); err != nil {
+		t.Fatal(err)
+	}
+
+	db, err := status.OpenRead(killed)
+	if err != nil {
+		t.Fatalf("OpenRead after a killed write: %v", err)
+	}
+	defer db.Close()
+	equalRows(t, mustRows(t, db, uid), []status.Row{r})
+}
