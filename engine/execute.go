@@ -939,7 +939,7 @@ func (x *mappingExec) record(r actionResult) error {
 		}
 	}
 	uid := x.m.MappingUID
-	err := x.w.do(func(tx *status.Tx) error {
+	change := func(tx *status.Tx) error {
 		switch {
 		case a.Verb == VerbForget || a.Verb == VerbDelete:
 			if a.Status == nil {
@@ -977,7 +977,15 @@ func (x *mappingExec) record(r actionResult) error {
 			return nil
 		}
 		return nil
-	})
+	}
+	var err error
+	if a.Status == nil && a.Verb != VerbForget && a.Verb != VerbDelete && !x.m.pol.merge {
+		// A new row (and the deletion of its pending record) is only queued: the
+		// rows of a first sync go to the status many to a statement.
+		err = x.w.queue(change)
+	} else {
+		err = x.w.do(change)
+	}
 	if err != nil {
 		ev.Err = err
 		x.e.report(ev)
@@ -1214,6 +1222,19 @@ const statusBatch = 1000
 // do runs fn in the current transaction and commits once the batch is full.
 func (w *statusWriter) do(fn func(*status.Tx) error) error {
 	if err := w.stage(fn); err != nil {
+		return err
+	}
+	return w.counted()
+}
+
+// queue counts one write whose status change fn only queues (insert, unpend: it is
+// given no transaction), without first flushing what is queued as do does, so that
+// queued rows are written many to a statement.
+func (w *statusWriter) queue(fn func(*status.Tx) error) error {
+	if err := w.begin(); err != nil {
+		return err
+	}
+	if err := fn(nil); err != nil {
 		return err
 	}
 	return w.counted()
