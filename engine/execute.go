@@ -965,24 +965,19 @@ func (x *mappingExec) record(r actionResult) error {
 		if err := x.keepBase(tx, a, r.row); err != nil {
 			return err
 		}
-		if k := (pendingKey{a.Ident, a.Target.status()}); a.Verb.writes() && x.added[k] {
-			if a.Verb != VerbDelete && rowETag(&r.row, a.Target) == "" {
-				// The storage could not tell the new etag (DAViCal answers PUT without
-				// one): the next run fetches the item, and the record lets it take the
-				// server's re-serialised copy (a REV added) for ours instead of a change.
-				return nil
-			}
-			delete(x.added, k)
-			x.w.unpend(uid, k.side, a.Ident)
-			return nil
-		}
+		x.unpend(a, r.row)
 		return nil
 	}
 	var err error
 	if a.Status == nil && a.Verb != VerbForget && a.Verb != VerbDelete && !x.m.pol.merge {
-		// A new row (and the deletion of its pending record) is only queued: the
-		// rows of a first sync go to the status many to a statement.
-		err = x.w.queue(change)
+		// A new row and the deletion of its pending record are only queued (change's
+		// default case, without a base to keep): no statement runs, so a first sync's
+		// rows go to the status many to a statement.
+		err = x.w.queue(func() {
+			x.w.insert(uid, r.row)
+			x.stats.add(r.row, 1)
+			x.unpend(a, r.row)
+		})
 	} else {
 		err = x.w.do(change)
 	}
@@ -1017,6 +1012,23 @@ func (x *mappingExec) record(r actionResult) error {
 	}
 	x.e.report(ev)
 	return nil
+}
+
+// unpend queues the deletion of the pending-write record of a's finished write, which
+// row now records.
+func (x *mappingExec) unpend(a *ItemAction, row status.Row) {
+	k := pendingKey{a.Ident, a.Target.status()}
+	if !a.Verb.writes() || !x.added[k] {
+		return
+	}
+	if a.Verb != VerbDelete && rowETag(&row, a.Target) == "" {
+		// The storage could not tell the new etag (DAViCal answers PUT without one):
+		// the next run fetches the item, and the record lets it take the server's
+		// re-serialised copy (a REV added) for ours instead of a change.
+		return
+	}
+	delete(x.added, k)
+	x.w.unpend(x.m.MappingUID, k.side, a.Ident)
 }
 
 // props runs the property actions (sync.md §12). A value the target refuses to store
@@ -1227,16 +1239,14 @@ func (w *statusWriter) do(fn func(*status.Tx) error) error {
 	return w.counted()
 }
 
-// queue counts one write whose status change fn only queues (insert, unpend: it is
-// given no transaction), without first flushing what is queued as do does, so that
-// queued rows are written many to a statement.
-func (w *statusWriter) queue(fn func(*status.Tx) error) error {
+// queue counts one write whose status change fn only queues (insert, unpend), without
+// first flushing what is queued as do does, so that queued rows are written many to a
+// statement.
+func (w *statusWriter) queue(fn func()) error {
 	if err := w.begin(); err != nil {
 		return err
 	}
-	if err := fn(nil); err != nil {
-		return err
-	}
+	fn()
 	return w.counted()
 }
 
