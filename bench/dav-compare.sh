@@ -10,7 +10,11 @@
 # all`) instead of naming it. Reported per run: wall time, client CPU (user+sys, from
 # bench/measure), peak RSS, HTTP requests (counted by a proxy in front of the server),
 # and the server's CPU for the first sync. Each tool gets its own copy of the data and
-# its own collection. Needs: radicale xandikos vdirsyncer curl.
+# its own collection. Two floors upload the same files with nothing else: Go's net/http
+# client, and one goroutine on one connection with no http.Transport (bench/floor put,
+# put -raw). The clients talk to the counting proxy, which keeps their connections
+# alive even where the server closes each one (Radicale), so no figure includes a dial
+# per request. Needs: radicale xandikos vdirsyncer curl.
 set -euo pipefail
 N=${1:-1000}
 cd "$(dirname "$0")/.."
@@ -63,7 +67,7 @@ waitfor "http://127.0.0.1:$RPROXY/__count"
 waitfor "http://127.0.0.1:$XPROXY/__count"
 
 mkcal() { curl -sf -o /dev/null -X MKCALENDAR "$@"; }
-for tool in pim vds floor; do
+for tool in pim vds floor rawfloor; do
   mkcal -u bench:x "http://127.0.0.1:$RPORT/bench/$tool/"
   mkcal "http://127.0.0.1:$XPORT/user/calendars/$tool/"
 done
@@ -165,9 +169,11 @@ for srv in radicale xandikos; do
   s1=$(servercpu "$pid")
   measure "$srv: pimsync first sync" "$port" "$T/bin/pimsync" -c "$d/pim/pimsync.conf" sync
   s2=$(servercpu "$pid")
-  # The floor: the same uploads by Go's net/http client alone (bench/floor put).
-  if [ "$srv" = radicale ]; then floorurl="http://bench:x@127.0.0.1:$RPROXY/bench/floor/"; else floorurl="http://127.0.0.1:$XPROXY/user/calendars/floor/"; fi
-  measure "$srv: floor: $N PUTs by Go's net/http alone" "$port" "$T/bin/floor" put "$floorurl" "$d/vds/local"
+  # The floors: the same uploads by Go's net/http client alone, and by one goroutine
+  # on one connection with no http.Transport (bench/floor put [-raw]).
+  if [ "$srv" = radicale ]; then floorurl="http://bench:x@127.0.0.1:$RPROXY/bench"; else floorurl="http://127.0.0.1:$XPROXY/user/calendars"; fi
+  measure "$srv: floor: $N PUTs by Go's net/http alone" "$port" "$T/bin/floor" put "$floorurl/floor/" "$d/vds/local"
+  measure "$srv: raw floor: $N PUTs, one at a time, no http.Transport" "$port" "$T/bin/floor" put -raw "$floorurl/rawfloor/" "$d/vds/local"
   echo "| $srv: server CPU during first sync | vdirsyncer $((s1 - s0)) s, pimsync $((s2 - s1)) s | | | |" >>"$T/report"
   "$T/bin/pimsync" -c "$d/pim/pimsync.conf" sync >/dev/null # records our own writes' token
   "$T/bin/pimsync" -c "$d/pimall/pimsync.conf" sync >/dev/null  # the discovering pair's
