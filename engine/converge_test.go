@@ -278,3 +278,62 @@ func TestCancelledRunSavesNoToken(t *testing.T) {
 	}
 	sameItems(t, items(t, f.a, "c"), items(t, f.b, "c"))
 }
+
+// TestRefusedItemWithoutUIDSaysRepair: when the target refuses an item for what it is
+// (storage.ErrRejected) and the item has no UID, the error says to run repair on the
+// side it comes from, or, when that side is read-only, that no UID can be added there;
+// an item with a UID that is refused gets no such hint, nor does a refusal of another
+// kind.
+func TestRefusedItemWithoutUIDSaysRepair(t *testing.T) {
+	noUID := strings.Join([]string{"BEGIN:VCALENDAR", "VERSION:2.0", "BEGIN:VEVENT", "SUMMARY:no uid",
+		"END:VEVENT", "END:VCALENDAR", ""}, "\r\n")
+	for _, tc := range []struct {
+		name     string
+		readOnly bool
+		kind     error
+		want     string // in the UID-less item's error; "" for no hint
+	}{
+		{"writable", false, storage.ErrRejected, "`pimsync repair a` adds one, then sync again"},
+		{"read-only", true, storage.ErrRejected, "storage a is read-only, so none can be added there"},
+		{"not a refusal", false, storage.ErrAccessDenied, ""},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			a := memstore.New(storage.Calendars)
+			a.AddCollection("c")
+			a.Put("c/nouid.ics", noUID)
+			a.Put("c/x.ics", ev("x", "has a uid"))
+			b := memstore.New(storage.Calendars)
+			b.AddCollection("c")
+			b.FailOn(func(op, href string) error {
+				if op == memstore.OpCreate {
+					return &storage.Error{Kind: tc.kind, Op: op, Href: href, Err: errors.New("HTTP 400 Bad Request")}
+				}
+				return nil
+			})
+			var sa storage.Storage = a
+			if tc.readOnly {
+				sa = storage.ReadOnly(a)
+			}
+			f := newFixture(t, sa, b, nil)
+			errs := f.sync().Errors()
+			if len(errs) != 2 {
+				t.Fatalf("want the two refused creates, got %v", errs)
+			}
+			for _, err := range errs {
+				msg := err.Error()
+				switch {
+				case strings.Contains(msg, "nouid.ics (no UID)"):
+					if tc.want == "" && strings.Contains(msg, "no UID, which") || tc.want != "" && !strings.Contains(msg, tc.want) {
+						t.Errorf("the UID-less item's error: %s\nwant hint %q", msg, tc.want)
+					}
+				case strings.Contains(msg, `UID "x"`):
+					if strings.Contains(msg, "repair") || strings.Contains(msg, "no UID, which") {
+						t.Errorf("the item with a UID got the hint: %s", msg)
+					}
+				default:
+					t.Errorf("unexpected error: %s", msg)
+				}
+			}
+		})
+	}
+}

@@ -185,6 +185,8 @@ type ItemError struct {
 	// Storage is the name of the storage written (the action's target).
 	Storage string
 	Err     error
+	// Hint, when set, says what to do about the cause (appended to the message).
+	Hint string
 }
 
 // Error names the item the way a person finds it: the file or href it was copied from
@@ -208,7 +210,11 @@ func (e *ItemError) Error() string {
 	default:
 		what = itemName(a.Ident, a.A, a.B)
 	}
-	return fmt.Sprintf("%s/%s: %s %s %s: %v", e.Pair, e.Alias, a.Verb, what, where, e.Err)
+	msg := fmt.Sprintf("%s/%s: %s %s %s: %v", e.Pair, e.Alias, a.Verb, what, where, e.Err)
+	if e.Hint != "" {
+		msg += "; " + e.Hint
+	}
+	return msg
 }
 
 // itemName is "<href> (UID "<uid>")", the href being the first known of the states, or

@@ -903,13 +903,35 @@ func errHref(err error) string {
 	return ""
 }
 
+// refusalHint says what to do when a storage refused to take an item that has no UID:
+// most servers require one (RFC 4791 §4.1, RFC 6352 §5.1), and repair adds it where
+// the item comes from.
+func (x *mappingExec) refusalHint(a *ItemAction, err error) string {
+	if (a.Verb != VerbCreate && a.Verb != VerbUpdate) || !errors.Is(err, storage.ErrRejected) {
+		return ""
+	}
+	src := a.Source()
+	if src == nil || src.Item == nil {
+		return ""
+	}
+	if _, ok := src.Item.UID(); ok {
+		return ""
+	}
+	from := x.pair.names()[a.Target.Other()]
+	if storage.IsReadOnly(x.pair.storages()[a.Target.Other()]) {
+		return fmt.Sprintf("the item has no UID, which most servers require, and storage %s is read-only, so none can be added there", from)
+	}
+	return fmt.Sprintf("the item has no UID, which most servers require: `pimsync repair %s` adds one, then sync again", from)
+}
+
 // record writes the status change of one finished action and reports it.
 func (x *mappingExec) record(r actionResult) error {
 	a := r.a
 	x.done++
 	ev := ActionFinished{Pair: x.pair.Name, Mapping: x.m.Alias, Action: a, Err: r.err, Done: x.done, Total: x.total}
 	if r.err != nil {
-		ev.Err = &ItemError{Pair: x.pair.Name, Alias: x.m.Alias, Action: a, Storage: x.pair.names()[a.Target], Err: r.err}
+		ev.Err = &ItemError{Pair: x.pair.Name, Alias: x.m.Alias, Action: a, Storage: x.pair.names()[a.Target], Err: r.err,
+			Hint: x.refusalHint(a, r.err)}
 		x.fail(ev.Err)
 		x.e.report(ev)
 		if k := (pendingKey{a.Ident, a.Target.status()}); a.Verb.writes() && x.added[k] && !mayHaveHappened(r.err) {

@@ -349,3 +349,105 @@ func testWrongPassword(t *testing.T, srv *davtest.RealServer) {
 		}
 	}
 }
+
+// TestRealServersOddUIDs syncs items whose UID a server may refuse or rewrite, on every
+// real server: an item without UID and one whose UID ends in spaces. A server that
+// stores them (rewritten or not: DAViCal adds a UID to a card) changes nothing locally
+// and the next runs write nothing; a server that refuses the UID-less item (Radicale,
+// Cyrus) gets an error that names the file and says to run repair, is asked again
+// each run and nothing else is written; after `pimsync repair local` one run uploads
+// it, and the next writes nothing.
+func TestRealServersOddUIDs(t *testing.T) {
+	for _, server := range realServerNames {
+		t.Run(server, func(t *testing.T) {
+			t.Parallel()
+			srv := startServer(t, server)
+			for _, kind := range []string{"calendar", "contacts"} {
+				t.Run(kind, func(t *testing.T) { testOddUIDs(t, srv, kind) })
+			}
+		})
+	}
+}
+
+func testOddUIDs(t *testing.T, srv *davtest.RealServer, kind string) {
+	e := newDavEnv(t, srv, kind)
+	nouid := "a/" + e.id + "/nouid." + e.ext
+	trail := "a/" + e.id + "/trail." + e.ext
+	trailUID := "trail-" + e.id + "  "
+	var nouidText string
+	if kind == "contacts" {
+		nouidText = strings.Join([]string{"BEGIN:VCARD", "VERSION:3.0", "FN:No Uid", "N:Uid;No;;;", "END:VCARD", ""}, "\r\n")
+	} else {
+		nouidText = event("", "No uid", "DTEND:20240102T110000Z")
+	}
+	e.write(nouid, nouidText)
+	trailText := e.item(trailUID, "Trailing spaces")
+	e.write(trail, trailText)
+
+	first := e.run("sync")
+	if first.code != 0 && first.code != 1 {
+		t.Fatalf("first sync: exit %d\n%s", first.code, first)
+	}
+	if !e.serverHas("UID:"+trailUID, "Trailing spaces") && !e.serverHas("UID:"+strings.TrimSpace(trailUID)+"\r\n", "Trailing spaces") {
+		t.Fatalf("the item with spaces after its UID is not on the server: %v\n%s", e.serverItems(), first)
+	}
+	refused := !e.serverHas("No uid") && !e.serverHas("FN:No Uid")
+	if refused {
+		// The error names the file, the server's answer and what to do.
+		for _, want := range []string{e.id + "/nouid." + e.ext + " (no UID)", "the server rejected the item", "`pimsync repair local` adds one"} {
+			if !strings.Contains(first.stderr, want) {
+				t.Errorf("the refusal's error lacks %q:\n%s", want, first.stderr)
+			}
+		}
+		if first.code != 1 {
+			t.Errorf("first sync with a refused item: exit %d, want 1", first.code)
+		}
+	} else if first.code != 0 {
+		t.Fatalf("first sync: exit %d\n%s", first.code, first)
+	}
+	if e.read(nouid) != nouidText || e.read(trail) != trailText {
+		t.Fatalf("the first sync changed a local item:\n%q\n%q", e.read(nouid), e.read(trail))
+	}
+	local := e.snapshot()
+
+	// The next runs change nothing locally and write nothing on the server but the
+	// refused item, asked again.
+	for i := range 2 {
+		r := e.run("-v", "debug", "sync")
+		e.assertUnchanged(local)
+		c := httpCounts(r.stderr)
+		wantPUT := 0
+		if refused {
+			wantPUT = 1
+		}
+		if c["PUT"] != wantPUT || c["DELETE"]+c["PROPPATCH"] != 0 {
+			t.Errorf("run %d after the first wrote %v (want %d PUT)\n%s", i+1, c, wantPUT, r.stderr)
+		}
+	}
+	if !refused {
+		return
+	}
+
+	// repair gives the file a UID; one run uploads it, the next writes nothing.
+	e.mustRun(0, "repair", "local")
+	repaired := e.read(nouid)
+	uid := ""
+	for _, l := range strings.Split(repaired, "\r\n") {
+		if strings.HasPrefix(l, "UID:") {
+			uid = strings.TrimPrefix(l, "UID:")
+		}
+	}
+	if uid == "" {
+		t.Fatalf("repair added no UID:\n%q", repaired)
+	}
+	e.mustRun(0, "sync")
+	if !e.serverHas("UID:" + uid) {
+		t.Fatalf("the repaired item is not on the server: %v", e.serverItems())
+	}
+	after := e.snapshot()
+	r := e.mustRun(0, "-v", "debug", "sync")
+	e.assertUnchanged(after)
+	if c := httpCounts(r.stderr); c["PUT"]+c["DELETE"]+c["PROPPATCH"] != 0 {
+		t.Errorf("the run after the repaired item's upload wrote: %v", c)
+	}
+}

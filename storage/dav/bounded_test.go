@@ -670,3 +670,44 @@ func readFile(p string) (string, error) {
 	b, err := os.ReadFile(p)
 	return string(b), err
 }
+
+// TestRefusalIsErrRejected: a 4xx answer to an upload that refuses the item itself is
+// storage.ErrRejected (the engine then says what to do about an item without UID); a
+// lock or a failed condition is not, and neither is a server error.
+func TestRefusalIsErrRejected(t *testing.T) {
+	for _, tc := range []struct {
+		code    int
+		refusal bool
+	}{
+		{http.StatusBadRequest, true}, {http.StatusForbidden, true}, {http.StatusConflict, true},
+		{http.StatusUnsupportedMediaType, true}, {http.StatusUnprocessableEntity, true},
+		{http.StatusLocked, false}, {http.StatusNotImplemented, false},
+	} {
+		t.Run(fmt.Sprint(tc.code), func(t *testing.T) {
+			s, srv := fake(t, storage.Calendars, davtest.Options{}, nil)
+			coll, hrefs := seed(srv, storage.Calendars, "c", 1)
+			fs := front(t, srv, func(w http.ResponseWriter, r *http.Request) bool {
+				if r.Method != http.MethodPut {
+					return false
+				}
+				w.WriteHeader(tc.code)
+				return true
+			})
+			s = storageAt(t, fs.URL, nil)
+			discover(t, s)
+			_, _, createErr := s.Create(t.Context(), coll, item(storage.Calendars, "new", "New"))
+			_, updateErr := s.Update(t.Context(), hrefs[0], etagOf(t, srv, hrefs[0]), item(storage.Calendars, "uid-000", "X"))
+			for what, err := range map[string]error{"create": createErr, "update": updateErr} {
+				if err == nil {
+					t.Fatalf("%s succeeded", what)
+				}
+				if errors.Is(err, storage.ErrRejected) != tc.refusal {
+					t.Errorf("%s answered %d: errors.Is(ErrRejected) = %v, want %v (%v)", what, tc.code, !tc.refusal, tc.refusal, err)
+				}
+				if !strings.Contains(err.Error(), "the server rejected the item: ") {
+					t.Errorf("%s answered %d: %v", what, tc.code, err)
+				}
+			}
+		})
+	}
+}

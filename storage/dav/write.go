@@ -79,11 +79,10 @@ func (s *Storage) Create(ctx context.Context, collection string, item storage.It
 				return "", "", &storage.Error{Kind: storage.ErrPrecondition, Op: "create", Href: href,
 					Err: fmt.Errorf("the server already has this UID at %s: %w", at, err)}
 			}
-			return "", "", opError("create", href, fmt.Errorf("the server rejected the item: %w", err))
+			return "", "", opError("create", href, rejected(err))
 		case http.StatusUnsupportedMediaType:
 			unlock()
-			return "", "", &storage.Error{Kind: storage.ErrInvalidData, Op: "create", Href: href,
-				Err: fmt.Errorf("the server rejected the item: %w", err)}
+			return "", "", &storage.Error{Kind: storage.ErrInvalidData, Op: "create", Href: href, Err: rejected(err)}
 		}
 		unlock()
 		return "", "", opError("create", href, rejected(err))
@@ -126,13 +125,25 @@ func (s *Storage) Update(ctx context.Context, href, etag string, item storage.It
 }
 
 // rejected says that the server refused an upload, for an answer with a status (4xx,
-// 5xx); other errors (no answer) are returned as they are.
+// 5xx); other errors (no answer) are returned as they are. A 4xx that refuses the
+// item itself is also storage.ErrRejected.
 func rejected(err error) error {
-	if statusCode(err) >= 400 {
+	switch code := statusCode(err); {
+	case code < 400:
+		return err
+	case code >= 500, code == http.StatusUnauthorized, code == http.StatusProxyAuthRequired,
+		code == http.StatusRequestTimeout, code == http.StatusPreconditionFailed,
+		code == http.StatusLocked, code == http.StatusTooManyRequests:
 		return fmt.Errorf("the server rejected the item: %w", err)
 	}
-	return err
+	return &refusal{err}
 }
+
+// refusal is an upload the server refused for what the item is.
+type refusal struct{ err error }
+
+func (r *refusal) Error() string   { return "the server rejected the item: " + r.err.Error() }
+func (r *refusal) Unwrap() []error { return []error{r.err, storage.ErrRejected} }
 
 // afterPut works out href and etag after a successful PUT: the Location of a 201
 // (same origin only), the ETag header verbatim, or a one-href multiget when the
