@@ -305,12 +305,12 @@ func TestKillDuringFirstSync(t *testing.T) {
 // side (edited, created and deleted only there), so no conflict is a real one. Fixed
 // seeds; PIMSYNC_SOAK_SEEDS="4 5 6" runs others.
 func TestSoak(t *testing.T) {
-	runSoak(t, soak, 1, 2)
+	runSoak(t, davtest.StartRadicale(t, davtest.RadicaleOptions{}), soak, 1, 2)
 }
 
-// runSoak runs one soak per seed (PIMSYNC_SOAK_SEEDS, or the defaults) against one
-// real Radicale behind a fault proxy.
-func runSoak(t *testing.T, soak func(*testing.T, *davtest.RealServer, *davtest.FaultProxy, uint64), defaults ...uint64) {
+// runSoak runs one soak per seed (PIMSYNC_SOAK_SEEDS, or the defaults) against srv
+// behind a fault proxy.
+func runSoak(t *testing.T, srv *davtest.RealServer, soak func(*testing.T, *davtest.RealServer, *davtest.FaultProxy, uint64), defaults ...uint64) {
 	seeds := defaults
 	if s := os.Getenv("PIMSYNC_SOAK_SEEDS"); s != "" {
 		seeds = nil
@@ -320,7 +320,6 @@ func runSoak(t *testing.T, soak func(*testing.T, *davtest.RealServer, *davtest.F
 			seeds = append(seeds, n)
 		}
 	}
-	srv := davtest.StartRadicale(t, davtest.RadicaleOptions{})
 	proxy := davtest.NewFaultProxy(t, srv.URL)
 	for _, seed := range seeds {
 		t.Run(fmt.Sprint("seed ", seed), func(t *testing.T) { soak(t, srv, proxy, seed) })
@@ -431,16 +430,25 @@ func soak(t *testing.T, srv *davtest.RealServer, proxy *davtest.FaultProxy, seed
 	}
 }
 
-// TestSoakShared is TestSoak with items that both sides edit, create and delete (half
-// of the time one the other side changed in the same round), and `conflict_resolution
-// keep a`. After a clean run every ten rounds and at the end, both sides hold the same
+// TestSoakShared is TestSoak, on every real server, with items that both sides edit,
+// create and delete (half of the time one the other side changed in the same round),
+// and `conflict_resolution keep a`. After a clean run every ten rounds and at the end, both sides hold the same
 // items, each at the last version one of the sides wrote (never an older one), at a's
 // when a's edit came after b's last change; an item is gone only if one side's last
 // word on it was a deletion; no item is there twice; and at the end a further run
-// writes nothing. With `keep b` instead, the checks fail on both default seeds.
+// writes nothing. With `keep b` instead, the checks fail on both of Radicale's seeds.
 // PIMSYNC_SOAK_SEEDS runs other seeds.
 func TestSoakShared(t *testing.T) {
-	runSoak(t, soakShared, 1, 3) // both settle conflicts whose wrong resolution the checks see
+	for _, server := range realServerNames {
+		t.Run(server, func(t *testing.T) {
+			t.Parallel()
+			seeds := []uint64{1}
+			if server == "radicale" {
+				seeds = []uint64{1, 3} // both settle conflicts whose wrong resolution the checks see
+			}
+			runSoak(t, startServer(t, server), soakShared, seeds...)
+		})
+	}
 }
 
 func soakShared(t *testing.T, srv *davtest.RealServer, proxy *davtest.FaultProxy, seed uint64) {
@@ -481,19 +489,19 @@ func soakShared(t *testing.T, srv *davtest.RealServer, proxy *davtest.FaultProxy
 		case side == "a" && del:
 			e.remove(localFile(uid))
 		case side == "a":
-			e.write(localFile(uid), event(uid, summary))
+			e.write(localFile(uid), e.item(uid, summary))
 		case del:
 			if code, _, body := srv.Do(t, "DELETE", e.coll+uid+".ics", nil, nil); code >= 300 && code != 404 {
 				t.Fatalf("DELETE %s: %d %s", uid, code, body)
 			}
 		default:
-			e.put(uid+".ics", event(uid, summary), nil)
+			e.put(uid+".ics", e.item(uid, summary), nil)
 		}
 		last[side][uid] = summary
 	}
 	// Items that always stay, so that no side ever looks emptied.
-	set("a", "keep-a", false)
-	set("b", "keep-b", false)
+	set("a", "keep-a-"+e.id, false)
+	set("b", "keep-b-"+e.id, false)
 	// verify runs a clean sync and checks the state it reaches against last and when.
 	verify := func(stage string) {
 		t.Helper()
@@ -587,7 +595,7 @@ func soakShared(t *testing.T, srv *davtest.RealServer, proxy *davtest.FaultProxy
 				switch n := rng.IntN(4); {
 				case n == 0 || len(live) == 0:
 					next++
-					uid = fmt.Sprintf("s-%d", next)
+					uid = fmt.Sprintf("s-%s-%d", e.id, next) // unique per user: Cyrus wants that
 				case n == 3:
 					uid, del = live[rng.IntN(len(live))], true
 				default:
