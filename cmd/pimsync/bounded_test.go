@@ -113,9 +113,16 @@ func wantPeak(t *testing.T, what string, kb int64) {
 }
 
 // hostileEnv pairs a local vdir a/ with a CalDAV storage "remote" at url, syncing
-// collection c, with short deadlines and extra top-level lines.
-func hostileEnv(t *testing.T, url, top string) *env {
+// collection c, with extra top-level lines. With short, the deadlines are 1 s to
+// connect and between bytes and 2 s per request, for the tests of those deadlines;
+// without, the defaults, so that a loaded machine pausing a healthy answer for a
+// second never fails a test about something else.
+func hostileEnv(t *testing.T, url, top string, short bool) *env {
 	t.Helper()
+	deadlines := ""
+	if short {
+		deadlines = "\n    connect_timeout 1\n    read_timeout 1\n    request_timeout 2"
+	}
 	e := newEnv(t)
 	e.write("pimsync.conf", fmt.Sprintf(`status_path %q
 %s
@@ -127,17 +134,14 @@ storage remote {
     type caldav
     url %s
     username alice
-    password pw
-    connect_timeout 1
-    read_timeout 1
-    request_timeout 2
+    password pw%s
 }
 pair p {
     storage_a local
     storage_b remote
     collection c
 }
-`, e.path("status"), top, e.path("a"), url))
+`, e.path("status"), top, e.path("a"), url, deadlines))
 	return e
 }
 
@@ -242,11 +246,13 @@ func TestBoundedHostileServers(t *testing.T) {
 	for _, tc := range []struct {
 		name      string
 		top       string // extra top-level directives
+		short     bool   // 1-second deadlines (the case is about them)
 		misbehave func(t *testing.T, srv *davtest.Server) func(w http.ResponseWriter, r *http.Request) bool
 		want      []string // in stderr
 	}{
 		{
-			name: "never answers",
+			name:  "never answers",
+			short: true,
 			misbehave: func(t *testing.T, srv *davtest.Server) func(w http.ResponseWriter, r *http.Request) bool {
 				block := make(chan struct{})
 				t.Cleanup(func() { close(block) })
@@ -265,7 +271,8 @@ func TestBoundedHostileServers(t *testing.T) {
 			want: []string{"PROPFIND", collC, "no answer within 1s (read_timeout)"},
 		},
 		{
-			name: "trickles one byte at a time",
+			name:  "trickles one byte at a time",
+			short: true,
 			misbehave: func(t *testing.T, srv *davtest.Server) func(w http.ResponseWriter, r *http.Request) bool {
 				return func(w http.ResponseWriter, r *http.Request) bool {
 					if !isCListing(r) {
@@ -370,7 +377,7 @@ func TestBoundedHostileServers(t *testing.T) {
 			srv.PutItem(collC+"small.ics", []byte(event("small", "Small")))
 			srv.PutItem(collC+"big.ics", []byte(event("big", "Placeholder")))
 			fs := frontOf(t, srv, tc.misbehave(t, srv))
-			e := hostileEnv(t, fs.URL+davtest.ContextPath, tc.top)
+			e := hostileEnv(t, fs.URL+davtest.ContextPath, tc.top, tc.short)
 			r, peak := e.runPeak("sync")
 			if r.code != 1 {
 				t.Fatalf("want exit 1, got %s", r)
@@ -414,7 +421,7 @@ func TestBoundedNeverAnsweringCheck(t *testing.T) {
 	}))
 	t.Cleanup(srv.Close)
 	t.Cleanup(func() { close(block) })
-	e := hostileEnv(t, srv.URL+"/", "")
+	e := hostileEnv(t, srv.URL+"/", "", true)
 	os.MkdirAll(e.path("a"), 0o755)
 	r, peak := e.runPeak("check")
 	if r.code != 1 {
@@ -443,7 +450,7 @@ func TestBoundedDaemonReleasesLock(t *testing.T) {
 	}))
 	t.Cleanup(srv.Close)
 	t.Cleanup(func() { close(block) })
-	e := hostileEnv(t, srv.URL+"/", "")
+	e := hostileEnv(t, srv.URL+"/", "", true)
 	d := e.startDaemon()
 	eventually(t, "the failed sync and its retry plan", time.Minute, func() bool {
 		return strings.Contains(d.log(), "retrying pair p in")
@@ -467,7 +474,7 @@ func TestBoundedConnectionRefused(t *testing.T) {
 	}
 	addr := l.Addr().String()
 	l.Close() // nothing listens there now
-	e := hostileEnv(t, "http://"+addr+"/", "")
+	e := hostileEnv(t, "http://"+addr+"/", "", false)
 	os.MkdirAll(e.path("a"), 0o755)
 	for _, args := range [][]string{{"-v", "debug", "check"}, {"-v", "debug", "sync"}} {
 		r := e.run(args...)
@@ -561,7 +568,7 @@ func TestBoundedErrorMessages(t *testing.T) {
 		srv.AddCollection(collC, storage.Calendars, nil)
 		srv.Inject(davtest.Fault{Method: http.MethodPut, Status: http.StatusForbidden, Times: 100,
 			Body: `<?xml version="1.0"?><D:error xmlns:D="DAV:" xmlns:C="urn:ietf:params:xml:ns:caldav"><C:valid-calendar-data/></D:error>`})
-		e := hostileEnv(t, srv.URL+davtest.ContextPath, "")
+		e := hostileEnv(t, srv.URL+davtest.ContextPath, "", false)
 		e.write("a/c/local-file.ics", event("up", "Up"))
 		r := e.mustRun(1, "sync")
 		for _, w := range []string{"PUT " + srv.URL + collC + "up.ics: HTTP 403 Forbidden: valid-calendar-data", "the server rejected the item"} {
@@ -572,7 +579,7 @@ func TestBoundedErrorMessages(t *testing.T) {
 	})
 	t.Run("401 during discovery", func(t *testing.T) {
 		srv := davtest.NewServer(t, davtest.Options{Username: "alice", Password: "other"})
-		e := hostileEnv(t, srv.URL+davtest.ContextPath, "")
+		e := hostileEnv(t, srv.URL+davtest.ContextPath, "", false)
 		os.MkdirAll(e.path("a"), 0o755)
 		r := e.mustRun(1, "sync")
 		for _, w := range []string{srv.URL + davtest.ContextPath + ": HTTP 401 Unauthorized", "check username and password, and that url is the address of your own account"} {
