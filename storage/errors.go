@@ -25,9 +25,9 @@ var (
 	ErrInvalidData = errors.New("invalid data")
 	// ErrCollectionNotEmpty: DeleteCollection found items (or other files) left.
 	ErrCollectionNotEmpty = errors.New("collection is not empty")
-	// ErrRejected: the storage refused a write for what the item is (a server's 4xx
-	// answer to an upload, other than a failed condition, authentication, a lock or a
-	// rate limit): the same item sent again is refused again.
+	// ErrRejected: the storage refused a write for what the item is (a server's 400,
+	// 403, 409, 415 or 422 answer to an upload): the same item sent again is refused
+	// again.
 	ErrRejected = errors.New("the item was refused")
 	// ErrOutcomeUnknown: a write was sent but no answer arrived (the connection broke
 	// after the request went out, a timeout, a gateway timeout), so it may or may not

@@ -195,7 +195,7 @@ func faultCell(t *testing.T, srv *davtest.RealServer, proxy *davtest.FaultProxy,
 	}
 }
 
-// summaryOf returns the SUMMARY of an item text ("" for none).
+// summaryOf returns the SUMMARY of an event, or the FN of a card ("" for none).
 func summaryOf(text string) string {
 	for _, line := range strings.Split(text, "\n") {
 		line = strings.TrimRight(line, "\r")

@@ -671,9 +671,9 @@ func readFile(p string) (string, error) {
 	return string(b), err
 }
 
-// TestRefusalIsErrRejected: a 4xx answer to an upload that refuses the item itself is
-// storage.ErrRejected (the engine then says what to do about an item without UID); a
-// lock or a failed condition is not, and neither is a server error.
+// TestRefusalIsErrRejected: an answer to an upload that refuses the item itself (400,
+// 403, 409, 415, 422) is storage.ErrRejected (the engine then says what to do about an
+// item without UID); a size limit or a lock is not, and neither is a server error.
 func TestRefusalIsErrRejected(t *testing.T) {
 	for _, tc := range []struct {
 		code    int
@@ -681,7 +681,7 @@ func TestRefusalIsErrRejected(t *testing.T) {
 	}{
 		{http.StatusBadRequest, true}, {http.StatusForbidden, true}, {http.StatusConflict, true},
 		{http.StatusUnsupportedMediaType, true}, {http.StatusUnprocessableEntity, true},
-		{http.StatusLocked, false}, {http.StatusNotImplemented, false},
+		{http.StatusRequestEntityTooLarge, false}, {http.StatusLocked, false}, {http.StatusNotImplemented, false},
 	} {
 		t.Run(fmt.Sprint(tc.code), func(t *testing.T) {
 			s, srv := fake(t, storage.Calendars, davtest.Options{}, nil)

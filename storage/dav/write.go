@@ -125,25 +125,38 @@ func (s *Storage) Update(ctx context.Context, href, etag string, item storage.It
 }
 
 // rejected says that the server refused an upload, for an answer with a status (4xx,
-// 5xx); other errors (no answer) are returned as they are. A 4xx that refuses the
-// item itself is also storage.ErrRejected.
+// 5xx); other errors (no answer) are returned as they are. A 400, 403, 409, 415 or 422
+// refuses the item itself (its form, its data, a precondition of RFC 4791 §5.3.2 or
+// RFC 6352 §6.3.2.1) and is also storage.ErrRejected; a missing collection, a size
+// limit, a lock, authentication or a server error is not.
 func rejected(err error) error {
-	switch code := statusCode(err); {
-	case code < 400:
+	code := statusCode(err)
+	if code < 400 {
 		return err
-	case code >= 500, code == http.StatusUnauthorized, code == http.StatusProxyAuthRequired,
-		code == http.StatusRequestTimeout, code == http.StatusPreconditionFailed,
-		code == http.StatusLocked, code == http.StatusTooManyRequests:
-		return fmt.Errorf("the server rejected the item: %w", err)
 	}
-	return &refusal{err}
+	switch code {
+	case http.StatusBadRequest, http.StatusForbidden, http.StatusConflict,
+		http.StatusUnsupportedMediaType, http.StatusUnprocessableEntity:
+		return &rejection{err: err, refused: true}
+	}
+	return &rejection{err: err}
 }
 
-// refusal is an upload the server refused for what the item is.
-type refusal struct{ err error }
+// rejection is an upload the server answered with an error status; refused when it
+// refused the item itself.
+type rejection struct {
+	err     error
+	refused bool
+}
 
-func (r *refusal) Error() string   { return "the server rejected the item: " + r.err.Error() }
-func (r *refusal) Unwrap() []error { return []error{r.err, storage.ErrRejected} }
+func (r *rejection) Error() string { return "the server rejected the item: " + r.err.Error() }
+
+func (r *rejection) Unwrap() []error {
+	if r.refused {
+		return []error{r.err, storage.ErrRejected}
+	}
+	return []error{r.err}
+}
 
 // afterPut works out href and etag after a successful PUT: the Location of a 201
 // (same origin only), the ETag header verbatim, or a one-href multiget when the
